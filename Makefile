@@ -1,0 +1,35 @@
+# Tessera: the two commands a new user needs are `make demo` and `make test`.
+# Both install the system libraries (OpenBLAS, Open MPI) when pkg-config
+# cannot find them, then build in release (numeric Swift is slow in debug).
+
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+RELEASE := .build/release
+
+.PHONY: deps build demo test bench clean
+
+deps:
+	@if ! pkg-config --exists openblas ompi-c 2>/dev/null || ! command -v mpirun >/dev/null; then \
+		echo "Installing libopenblas-dev libopenmpi-dev openmpi-bin pkg-config with apt-get"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libopenblas-dev libopenmpi-dev openmpi-bin pkg-config; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product tessera
+
+# Trains the default model on the built-in corpus (about a minute) and prints a sample.
+demo: build
+	$(RELEASE)/tessera train
+
+# Builds once in release and runs every test.
+test: deps
+	$(SWIFT) build -c release --build-tests
+	$(SWIFT) test -c release --skip-build
+
+# Side-by-side benchmarks against the PyTorch peers (needs ../shared/peers and a torch venv).
+bench: build
+	scripts/bench_train.sh
+
+clean:
+	rm -rf .build

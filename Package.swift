@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Release builds of the numeric code are compiled for the host CPU and without
+/// overflow/bounds traps inside kernels; debug builds keep every check.
+let kernelSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-target-cpu", "native", "-enforce-exclusivity=unchecked"],
+                 .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "Tessera",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Tessera", targets: ["Tessera"]),
+        .executable(name: "tessera", targets: ["tessera"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .target(name: "Tessera", dependencies: ["CBLAS", "CMPI"], swiftSettings: kernelSettings),
+        .executableTarget(
+            name: "tessera",
+            dependencies: ["Tessera", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: kernelSettings),
+        .testTarget(name: "TesseraTests", dependencies: ["Tessera"],
+                    resources: [.copy("Fixtures")], swiftSettings: kernelSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

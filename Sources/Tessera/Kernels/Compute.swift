@@ -1,0 +1,47 @@
+import Foundation
+import CBLAS
+
+/// How many threads one rank may use for its kernels. A one-rank run uses
+/// every core it is given; ranks that are threads of one process each use one
+/// (so the cores are shared, not oversubscribed). BLAS is always called with
+/// one OpenBLAS thread: Tessera splits matrix products across its own threads
+/// instead, so the same code path serves both cases.
+public enum Compute {
+    nonisolated(unsafe) private static var threadCount = 1
+    private static let setup: Void = { openblas_set_num_threads(1) }()
+
+    /// Threads this process's kernels fan out to (at least 1).
+    public static var threads: Int {
+        get { _ = setup; return threadCount }
+        set { _ = setup; threadCount = max(1, newValue) }
+    }
+
+    /// Runs `body(part, parts)` for each part in `0..<parts` on up to
+    /// `threads` threads, where `parts = min(threads, work)`; inline when one.
+    public static func parallelParts(_ work: Int, _ body: (_ part: Int, _ parts: Int) -> Void) {
+        let parts = max(1, min(threads, work))
+        if parts == 1 { body(0, 1); return }
+        // Kernels hand raw pointers to disjoint slices to each part; the box
+        // tells the compiler the closure may cross threads, which the
+        // partitioning makes safe.
+        withoutActuallyEscaping(body) { escaping in
+            let box = UncheckedSendable(escaping)
+            DispatchQueue.concurrentPerform(iterations: parts) { box.value($0, parts) }
+        }
+    }
+
+    /// Runs `body(range)` over contiguous slices of `0..<n` in parallel.
+    public static func parallelRanges(_ n: Int, _ body: (Range<Int>) -> Void) {
+        parallelParts(n) { part, parts in
+            let lo = n * part / parts, hi = n * (part + 1) / parts
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}
+
+/// Wraps a value the compiler cannot prove Sendable but that the caller
+/// shares safely (kernels writing disjoint slices).
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

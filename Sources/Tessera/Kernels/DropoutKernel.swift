@@ -1,0 +1,78 @@
+/// Where a dropout mask lives in the global coordinates of a training step.
+///
+/// An element is kept when the Philox word at counter
+/// (feature/4, position, sample, step), lane feature mod 4, keyed by
+/// (seed, site), maps to a uniform u ≥ p; kept elements are scaled by
+/// 1/(1−p). Sample is the index in the *global* batch, position the token
+/// position in the full sequence, feature the index in the full (unsharded)
+/// feature dimension, so every layout draws the serial run's mask.
+public struct DropoutSite: Sendable {
+    /// Generator keyed by (seed, site name).
+    public let rng: Philox
+    /// Optimizer step the mask belongs to.
+    public let step: Int
+    /// Drop probability in [0, 1).
+    public let p: Float
+
+    /// A site named `name` (e.g. "h.3.attn.resid") at `step`.
+    public init(seed: UInt64, name: String, step: Int, p: Float) {
+        rng = Philox(seed: seed, stream: "dropout/" + name)
+        self.step = step
+        self.p = p
+    }
+
+    /// Multiplies row[0..<count] (features featureBase...) by the mask.
+    @inline(__always)
+    public func applyRow(_ row: UnsafeMutablePointer<Float>, count: Int, featureBase: Int,
+                         position: Int, sample: Int) {
+        let scale = 1 / (1 - p)
+        let c1 = UInt32(truncatingIfNeeded: position), c2 = UInt32(truncatingIfNeeded: sample)
+        let c3 = UInt32(truncatingIfNeeded: step)
+        var j = 0
+        while j < count {
+            let g = featureBase + j
+            let b = rng.block(UInt32(truncatingIfNeeded: g >> 2), c1, c2, c3)
+            var lane = g & 3
+            while lane < 4 && j < count {
+                let w = lane == 0 ? b.0 : lane == 1 ? b.1 : lane == 2 ? b.2 : b.3
+                row[j] = Philox.unit(w) >= p ? row[j] * scale : 0
+                lane += 1
+                j += 1
+            }
+        }
+    }
+}
+
+/// Which global (sample, position) each row of an activation [rows, features]
+/// holds: rows are sample-major, `positions` consecutive rows per sample.
+public struct RowCoordinates: Sendable {
+    /// Global index of the first sample.
+    public var sampleOffset: Int
+    /// Global position of the first row of each sample (sequence shards).
+    public var positionOffset: Int
+    /// Rows per sample.
+    public var positions: Int
+
+    public init(sampleOffset: Int, positionOffset: Int = 0, positions: Int) {
+        self.sampleOffset = sampleOffset
+        self.positionOffset = positionOffset
+        self.positions = positions
+    }
+}
+
+/// In-place dropout of an [rows, c] activation whose columns are global
+/// features featureBase ..< featureBase + c. The same call on the gradient
+/// is the backward (the mask is regenerated, never stored).
+public enum DropoutKernel {
+    public static func apply(_ x: UnsafeMutablePointer<Float>, rows: Int, c: Int, featureBase: Int,
+                             coords: RowCoordinates, site: DropoutSite) {
+        if site.p == 0 { return }
+        Compute.parallelRanges(rows) { r in
+            for i in r {
+                site.applyRow(x + i * c, count: c, featureBase: featureBase,
+                              position: coords.positionOffset + i % coords.positions,
+                              sample: coords.sampleOffset + i / coords.positions)
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Synchronization
+
+/// Bytes currently held by all live `Tensor`s of the process, and the peak
+/// since the last `resetPeak()`. The trainer reads it to report activation
+/// memory; ranks that are threads share the process-wide figure.
+public enum TensorMemory {
+    private static let live = Atomic<Int>(0)
+    private static let peak = Atomic<Int>(0)
+
+    /// Bytes held by live tensors right now.
+    public static var liveBytes: Int { live.load(ordering: .relaxed) }
+    /// Largest value of `liveBytes` since the last reset.
+    public static var peakBytes: Int { peak.load(ordering: .relaxed) }
+    /// Sets the peak to the current live figure.
+    public static func resetPeak() { peak.store(live.load(ordering: .relaxed), ordering: .relaxed) }
+
+    static func allocated(_ bytes: Int) {
+        let now = live.wrappingAdd(bytes, ordering: .relaxed).newValue
+        var seen = peak.load(ordering: .relaxed)
+        while now > seen {
+            let (exchanged, original) = peak.compareExchange(expected: seen, desired: now, ordering: .relaxed)
+            if exchanged { break }
+            seen = original
+        }
+    }
+    static func freed(_ bytes: Int) { live.wrappingSubtract(bytes, ordering: .relaxed) }
+}
+
+/// A contiguous, row-major float32 array with a shape, 64-byte aligned so
+/// vector loads never split cache lines. Tensors are reference types: a layer
+/// cache keeps the activations it needs alive, and dropping the cache frees
+/// them (which the memory tracker sees at once).
+public final class Tensor: @unchecked Sendable {
+    /// Sizes of each dimension, outermost first.
+    public let shape: [Int]
+    /// Number of elements (product of `shape`).
+    public let count: Int
+    /// The storage; valid for `count` elements while the tensor lives.
+    public let data: UnsafeMutablePointer<Float>
+
+    // Storage comes from `TensorPool`; `TensorMemory` counts live bytes.
+
+    /// A tensor of `shape`, filled with zeros.
+    public convenience init(_ shape: [Int]) {
+        self.init(uninitialized: shape)
+        data.update(repeating: 0, count: count)
+    }
+
+    /// A tensor of `shape` whose contents are unspecified: for outputs a
+    /// kernel overwrites completely (saves a memset per activation).
+    public init(uninitialized shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        data = TensorPool.take(bytes: bytes).bindMemory(to: Float.self, capacity: max(count, 1))
+        TensorMemory.allocated(bytes)
+    }
+
+    /// A tensor of `shape` holding `values` (row-major; count must match).
+    public convenience init(_ shape: [Int], _ values: [Float]) {
+        self.init(uninitialized: shape)
+        precondition(values.count == count, "Tensor: \(values.count) values for shape \(shape)")
+        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
+    }
+
+    deinit {
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        TensorMemory.freed(bytes)
+        TensorPool.give(UnsafeMutableRawPointer(data), bytes: bytes)
+    }
+
+    /// Element `i` in row-major order.
+    public subscript(i: Int) -> Float {
+        get { data[i] }
+        set { data[i] = newValue }
+    }
+
+    /// The elements as a Swift array (a copy).
+    public var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+
+    /// Sets every element to zero.
+    public func zero() { data.update(repeating: 0, count: count) }
+
+    /// Copies all elements of `other`, which must have the same count.
+    public func copy(from other: Tensor) {
+        precondition(other.count == count, "Tensor.copy: \(other.count) vs \(count) elements")
+        data.update(from: other.data, count: count)
+    }
+
+    /// A new tensor with the same shape and values.
+    public func clone() -> Tensor {
+        let t = Tensor(uninitialized: shape)
+        t.copy(from: self)
+        return t
+    }
+
+    /// Bytes of storage.
+    public var byteCount: Int { count * MemoryLayout<Float>.stride }
+}
+
+/// Recycles tensor storage by exact byte size. A training step allocates the
+/// same activation shapes every time; handing freed blocks back to the next
+/// request avoids returning them to the kernel and faulting fresh zeroed
+/// pages in again (which cost several percent of a step). At most
+/// `capacityBytes` are kept idle; beyond that blocks are freed.
+public enum TensorPool {
+    private static let state = Mutex<(blocks: [Int: [UInt]], idle: Int)>(([:], 0))  // addresses by size
+    /// Largest number of idle bytes kept for reuse.
+    public static let capacityBytes = 2 << 30
+
+    static func take(bytes: Int) -> UnsafeMutableRawPointer {
+        let reused: UInt? = state.withLock { s in
+            guard let p = s.blocks[bytes]?.popLast() else { return nil }
+            s.idle -= bytes
+            return p
+        }
+        if let reused, let p = UnsafeMutableRawPointer(bitPattern: reused) { return p }
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
+            fatalError("Tensor: cannot allocate \(bytes) bytes")
+        }
+        return raw
+    }
+
+    static func give(_ p: UnsafeMutableRawPointer, bytes: Int) {
+        let kept = state.withLock { s in
+            guard s.idle + bytes <= capacityBytes else { return false }
+            s.blocks[bytes, default: []].append(UInt(bitPattern: p))
+            s.idle += bytes
+            return true
+        }
+        if !kept { free(p) }
+    }
+
+    /// Frees every idle block.
+    public static func drain() {
+        let all = state.withLock { s in
+            let blocks = s.blocks.values.flatMap { $0 }
+            s = ([:], 0)
+            return blocks
+        }
+        for p in all { free(UnsafeMutableRawPointer(bitPattern: p)) }
+    }
+}

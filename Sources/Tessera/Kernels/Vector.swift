@@ -1,0 +1,72 @@
+/// Explicit 16-lane float vectors for kernel loops. LLVM does not vectorise
+/// floating-point reductions on its own (it may not reassociate a sum), and
+/// gives up on some elementwise loops; these helpers make the vector code
+/// explicit. Reductions sum 16 interleaved partial sums and then the lanes,
+/// a fixed order, so results are the same run after run.
+public typealias Float16x = SIMD16<Float>
+
+@inline(__always) func load(_ p: UnsafePointer<Float>) -> Float16x {
+    UnsafeRawPointer(p).loadUnaligned(as: Float16x.self)
+}
+@inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> Float16x {
+    UnsafeRawPointer(p).loadUnaligned(as: Float16x.self)
+}
+@inline(__always) func store(_ v: Float16x, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: Float16x.self)
+}
+
+public enum Vector {
+    /// Σ x[i], i < n.
+    @inline(__always)
+    public static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = Float16x(), i = 0
+        while i + 16 <= n { acc += load(x + i); i += 16 }
+        var s = acc.sum()
+        while i < n { s += x[i]; i += 1 }
+        return s
+    }
+
+    /// Σ x[i]·y[i], i < n.
+    @inline(__always)
+    public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = Float16x(), i = 0
+        while i + 16 <= n { acc += load(x + i) * load(y + i); i += 16 }
+        var s = acc.sum()
+        while i < n { s += x[i] * y[i]; i += 1 }
+        return s
+    }
+
+    /// max x[i], i < n (n ≥ 1).
+    @inline(__always)
+    public static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = Float16x(repeating: -.infinity), i = 0
+        while i + 16 <= n { acc = pointwiseMax(acc, load(x + i)); i += 16 }
+        var m = acc.max()
+        while i < n { m = Swift.max(m, x[i]); i += 1 }
+        return m
+    }
+
+    /// x[i] ← e^(x[i] − shift) for i < n; returns Σ of the new values.
+    @inline(__always)
+    public static func expShiftSum(_ x: UnsafeMutablePointer<Float>, _ n: Int, shift: Float) -> Float {
+        var acc = Float16x(), i = 0
+        let s = Float16x(repeating: shift)
+        while i + 16 <= n { let e = FastMath.exp(load(x + i) - s); store(e, x + i); acc += e; i += 16 }
+        var total = acc.sum()
+        if i < n {  // tail: one vector exp for the last n − i (< 16) elements
+            var v = Float16x()
+            for k in 0..<(n - i) { v[k] = x[i + k] }
+            let e = FastMath.exp(v - s)
+            for k in 0..<(n - i) { x[i + k] = e[k]; total += e[k] }
+        }
+        return total
+    }
+
+    /// x[i] *= a for i < n.
+    @inline(__always)
+    public static func scale(_ x: UnsafeMutablePointer<Float>, _ n: Int, by a: Float) {
+        var i = 0
+        while i + 16 <= n { store(load(x + i) * a, x + i); i += 16 }
+        while i < n { x[i] *= a; i += 1 }
+    }
+}

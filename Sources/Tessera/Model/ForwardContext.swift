@@ -1,0 +1,35 @@
+/// What a layer needs to know about the micro-batch it runs on: its place in
+/// the global batch (for dropout coordinates) and the training step.
+public struct ForwardContext: Sendable {
+    /// Samples in this micro-batch (rows = samples · positions).
+    public var samples: Int
+    /// Rows per sample held locally (the sequence length, or a shard of it).
+    public var positions: Int
+    /// Global index of the first sample; global position of the first local row.
+    public var coords: RowCoordinates
+    /// Optimizer step (dropout masks differ per step).
+    public var step: Int
+    /// Run seed.
+    public var seed: UInt64
+    /// Dropout probability; 0 disables every mask (evaluation or dropout off).
+    public var dropout: Float
+
+    public init(samples: Int, positions: Int, sampleOffset: Int, positionOffset: Int = 0,
+                step: Int, seed: UInt64, dropout: Float) {
+        self.samples = samples
+        self.positions = positions
+        self.coords = RowCoordinates(sampleOffset: sampleOffset, positionOffset: positionOffset,
+                                     positions: positions)
+        self.step = step
+        self.seed = seed
+        self.dropout = dropout
+    }
+
+    /// Rows of every activation: samples · positions.
+    public var rows: Int { samples * positions }
+
+    /// The dropout site `name` for this step, or nil when dropout is off.
+    public func site(_ name: String) -> DropoutSite? {
+        dropout > 0 ? DropoutSite(seed: seed, name: name, step: step, p: dropout) : nil
+    }
+}

@@ -1,0 +1,59 @@
+/// y = x·Wᵀ + b, with W stored [out, in] as in PyTorch.
+///
+/// Backward is split in two halves so zero-bubble pipelines can defer the
+/// second: `backwardInput` (dx = dy·W) and `backwardWeight`
+/// (dW += dyᵀ·x, db += Σ_rows dy).
+public final class Linear: @unchecked Sendable {
+    /// Weight [out, in].
+    public let weight: Parameter
+    /// Bias [out], or nil.
+    public let bias: Parameter?
+
+    public init(weight: Parameter, bias: Parameter?) {
+        self.weight = weight
+        self.bias = bias
+    }
+
+    /// Input features (columns of W).
+    public var inFeatures: Int { weight.shape[1] }
+    /// Output features (rows of W).
+    public var outFeatures: Int { weight.shape[0] }
+
+    /// x [n, in] → y [n, out].
+    public func forward(_ x: Tensor) -> Tensor {
+        let n = x.count / inFeatures
+        let y = Tensor(uninitialized: [n, outFeatures])
+        if let bias {
+            for i in 0..<n { (y.data + i * outFeatures).update(from: bias.value.data, count: outFeatures) }
+        }
+        BLAS.gemm(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures,
+                  a: x.data, lda: inFeatures, b: weight.value.data, ldb: inFeatures,
+                  beta: bias == nil ? 0 : 1, c: y.data, ldc: outFeatures)
+        return y
+    }
+
+    /// dy [n, out] → dx [n, in] = dy·W.
+    public func backwardInput(_ dy: Tensor) -> Tensor {
+        let n = dy.count / outFeatures
+        let dx = Tensor(uninitialized: [n, inFeatures])
+        BLAS.gemm(transA: false, transB: false, m: n, n: inFeatures, k: outFeatures,
+                  a: dy.data, lda: outFeatures, b: weight.value.data, ldb: inFeatures,
+                  c: dx.data, ldc: inFeatures)
+        return dx
+    }
+
+    /// dW [out, in] += dyᵀ·x; db [out] += Σ_rows dy.
+    public func backwardWeight(_ dy: Tensor, input x: Tensor) {
+        let n = dy.count / outFeatures
+        BLAS.gemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: n,
+                  a: dy.data, lda: outFeatures, b: x.data, ldb: inFeatures,
+                  beta: 1, c: weight.grad.data, ldc: inFeatures)
+        if let bias { Elementwise.sumRows(into: bias.grad.data, dy.data, rows: n, c: outFeatures) }
+    }
+
+    /// Both halves: accumulates dW, db and returns dx.
+    public func backward(_ dy: Tensor, input x: Tensor) -> Tensor {
+        backwardWeight(dy, input: x)
+        return backwardInput(dy)
+    }
+}

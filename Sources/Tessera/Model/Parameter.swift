@@ -1,0 +1,60 @@
+/// How a parameter's initial values are drawn (GPT-2's scheme).
+public enum InitRule: Sendable, Equatable {
+    /// Normal with mean 0 and this standard deviation.
+    case normal(Float)
+    /// All zeros (biases).
+    case zeros
+    /// All ones (LayerNorm gains).
+    case ones
+}
+
+/// A trainable tensor with its gradient.
+///
+/// Values are drawn element by element from Philox keyed by (seed, name) at
+/// the element's *global* row-major index, so a shard draws exactly its slice
+/// of the full tensor. `globalIndex` maps a local index to that global index
+/// (identity when unsharded).
+public final class Parameter: @unchecked Sendable {
+    /// Stable name, e.g. "h.0.attn.qkv.weight"; also the checkpoint key.
+    public let name: String
+    /// Local value [shape].
+    public let value: Tensor
+    /// Accumulated gradient [shape].
+    public let grad: Tensor
+    /// Initialisation rule.
+    public let rule: InitRule
+    /// Whether AdamW applies weight decay (2-D weights only).
+    public let decay: Bool
+    /// Shape of the full, unsharded tensor.
+    public let globalShape: [Int]
+    /// Local element index → global element index.
+    public let globalIndex: @Sendable (Int) -> Int
+
+    public init(name: String, shape: [Int], rule: InitRule, globalShape: [Int]? = nil,
+                globalIndex: @escaping @Sendable (Int) -> Int = { $0 }) {
+        self.name = name
+        self.value = Tensor(shape)
+        self.grad = Tensor(shape)
+        self.rule = rule
+        self.decay = shape.count >= 2
+        self.globalShape = globalShape ?? shape
+        self.globalIndex = globalIndex
+    }
+
+    /// Local shape.
+    public var shape: [Int] { value.shape }
+
+    /// Draws the initial values for `seed`.
+    public func initialize(seed: UInt64) {
+        switch rule {
+        case .zeros: value.zero()
+        case .ones: value.data.update(repeating: 1, count: value.count)
+        case .normal(let std):
+            let rng = Philox(seed: seed, stream: "init/" + name)
+            let v = value.data, map = globalIndex
+            Compute.parallelRanges(value.count) { r in
+                for i in r { v[i] = std * rng.normal(map(i)) }
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import Tessera
+
+@main
+struct TesseraCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tessera",
+        abstract: "Train GPT-style transformers in Swift, on one rank or many.",
+        subcommands: [TrainCommand.self, GenerateCommand.self, BenchCommand.self])
+}
+
+/// Runs `body`, turning Tessera's input errors into one clear line on stderr
+/// and exit status 2 (no stack trace, no usage dump).
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as ConfigError {
+        fail(e.description)
+    } catch let e as DataError {
+        fail(e.description)
+    } catch let e as CheckpointError {
+        fail(e.description)
+    } catch let e as TrainingError {
+        fail(e.description)
+    }
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("tessera: error: \(message)\n".utf8))
+    exit(2)
+}
+
+/// Prints a line and flushes, so progress shows up at once when piped.
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
+}
