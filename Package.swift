@@ -29,7 +29,7 @@ let package = Package(
             dependencies: ["Tessera", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: kernelSettings),
         .testTarget(name: "TesseraTests", dependencies: ["Tessera"],
-                    resources: [.copy("Fixtures")], swiftSettings: kernelSettings),
+                    exclude: ["Fixtures"], swiftSettings: kernelSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -49,22 +49,34 @@ public final class Trainer: @unchecked Sendable {
     /// Tokens in one global batch.
     public var tokensPerStep: Int { config.batch * config.model.seqLen }
 
-    /// Runs one optimizer step; throws `TrainingError` if the loss is not finite.
+    /// Runs one optimizer step on the data's batch for this step; throws
+    /// `TrainingError` if the loss or gradient norm is not finite.
     public func trainStep() throws -> StepResult {
-        let start = DispatchTime.now().uptimeNanoseconds
         let T = config.model.seqLen, micro = config.batch / config.microBatches
-        let lr = schedule.rate(at: step)
-        model.zeroGrad()
-        let scale = 1 / Float(tokensPerStep)
-        var lossSum = 0.0
-        for mb in 0..<config.microBatches {
-            let samples = (mb * micro)..<((mb + 1) * micro)
-            let (tokens, targets) = data.batch(step: step, samples: samples, seqLen: T, seed: config.seed)
-            let ctx = ForwardContext(samples: micro, positions: T, sampleOffset: samples.lowerBound,
-                                     step: step, seed: config.seed, dropout: config.model.dropout)
-            lossSum += model.forwardBackward(tokens, targets, ctx, gradScale: scale)
+        let batches = (0..<config.microBatches).map { mb in
+            data.batch(step: step, samples: (mb * micro)..<((mb + 1) * micro), seqLen: T, seed: config.seed)
         }
-        let loss = lossSum / Double(tokensPerStep)
+        return try trainStep(microBatches: batches)
+    }
+
+    /// One optimizer step on the given micro-batches (each [micro·seqLen]
+    /// tokens and targets, in global-batch order): accumulate gradients of
+    /// the mean token loss, clip the global norm, apply AdamW.
+    public func trainStep(microBatches: [(tokens: [Int32], targets: [Int32])]) throws -> StepResult {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let T = config.model.seqLen
+        let lr = schedule.rate(at: step)
+        let totalTokens = microBatches.reduce(0) { $0 + $1.tokens.count }
+        model.zeroGrad()
+        var lossSum = 0.0, sampleOffset = 0
+        for (tokens, targets) in microBatches {
+            let samples = tokens.count / T
+            let ctx = ForwardContext(samples: samples, positions: T, sampleOffset: sampleOffset,
+                                     step: step, seed: config.seed, dropout: config.model.dropout)
+            lossSum += model.forwardBackward(tokens, targets, ctx, gradScale: 1 / Float(totalTokens))
+            sampleOffset += samples
+        }
+        let loss = lossSum / Double(totalTokens)
         guard loss.isFinite else {
             throw TrainingError("loss became \(loss) at step \(step + 1) (lr \(lr)); lower --lr (now \(config.lr)) "
                                 + "or keep --grad-clip above 0 (now \(config.gradClip))")

@@ -1,0 +1,57 @@
+import Foundation
+import Tessera
+
+/// Helpers shared by the test suites.
+enum TestSupport {
+    /// Absolute path of a file in Tests/TesseraTests/Fixtures.
+    static func fixture(_ name: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/" + name).path
+    }
+
+    /// max_i |a_i − b_i| / max(max_i |b_i|, floor): error relative to the
+    /// reference tensor's scale (element-wise relative error is meaningless
+    /// for entries near zero).
+    static func relativeError(_ a: [Float], _ b: [Float], floor: Double = 1e-12) -> Double {
+        precondition(a.count == b.count, "sizes \(a.count) vs \(b.count)")
+        var diff = 0.0, scale = floor
+        for (x, y) in zip(a, b) {
+            diff = max(diff, abs(Double(x) - Double(y)))
+            scale = max(scale, abs(Double(y)))
+        }
+        return diff / scale
+    }
+
+    /// Deterministic pseudo-random floats in [-scale, scale).
+    static func randomFloats(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+        let rng = Philox(seed: seed, stream: "test")
+        return (0..<n).map { scale * (2 * Philox.unit(rng.word($0, UInt32($0 >> 2), 0, 0, 0)) - 1) }
+    }
+
+    /// A temporary directory path (not created) unique to this call.
+    static func temporaryPath(_ name: String) -> String {
+        NSTemporaryDirectory() + "tessera-test-\(getpid())-\(UUID().uuidString.prefix(8))-" + name
+    }
+
+    /// Central finite differences of a double-precision scalar function.
+    static func numericGradient(_ x: [Double], h: Double = 1e-6, _ f: ([Double]) -> Double) -> [Double] {
+        var g = [Double](repeating: 0, count: x.count), xp = x
+        for i in 0..<x.count {
+            xp[i] = x[i] + h; let up = f(xp)
+            xp[i] = x[i] - h; let down = f(xp)
+            xp[i] = x[i]
+            g[i] = (up - down) / (2 * h)
+        }
+        return g
+    }
+}
+
+extension GPT {
+    /// Copies named float arrays (checkpoint or fixture names) into the parameters.
+    func load(_ file: SafeTensors.File) throws {
+        for p in parameters {
+            let (shape, values) = try file.floats(p.name, in: "fixture")
+            precondition(shape == p.shape, "\(p.name): \(shape) vs \(p.shape)")
+            p.value.copy(from: Tensor(shape, values))
+        }
+    }
+}
