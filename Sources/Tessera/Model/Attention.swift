@@ -44,6 +44,19 @@ public final class CausalSelfAttention: @unchecked Sendable {
         AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, probs: cache.probs.data, qkv: cache.qkv.data,
                                  shape: shape(ctx), dropout: ctx.site(name + ".probs"),
                                  sampleOffset: ctx.coords.sampleOffset)
-        return qkv.backward(dqkv, input: cache.x)
+        let dx = qkv.backward(dqkv, input: cache.x)
+        zeroKeyBiasGradient()
+        return dx
+    }
+
+    /// The key bias cannot change the loss: it adds q·b_k to every score of a
+    /// query's row, and softmax is invariant to a constant shift. Its exact
+    /// gradient is zero; the computed one is rounding noise (Σ_j dS_ij ≈ 0)
+    /// that Adam would turn into ±lr steps, different in every layout. Setting
+    /// it to zero is exact and keeps all layouts identical.
+    func zeroKeyBiasGradient() {
+        guard let bias = qkv.bias else { return }
+        let width = heads * headDim
+        (bias.grad.data + width).update(repeating: 0, count: width)
     }
 }
