@@ -26,11 +26,10 @@ struct GenerateCommand: ParsableCommand {
             let model = GPT(ckpt.config.model, seed: ckpt.config.seed)
             try ckpt.restore(into: model, optimizer: nil, source: checkpoint)
             let sampler = Sampler(model: model, temperature: temperature, topK: topK, seed: UInt64(seed))
-            print(prompt, terminator: "")
-            _ = sampler.generate(prompt: Array(prompt.utf8), count: tokens) { byte in
-                FileHandle.standardOutput.write(Data([byte]))
-            }
-            print()
+            let out = FileHandle.standardOutput
+            out.write(Data(prompt.utf8))
+            _ = sampler.generate(prompt: Array(prompt.utf8), count: tokens) { out.write(Data([$0])) }
+            out.write(Data("\n".utf8))
         }
     }
 }

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+import Tessera
+
+/// Every kind of bad input gets a one-line error that names the value and
+/// what would be valid, before any training starts.
+@Suite struct BadInputTests {
+    func message(_ body: () throws -> Void) -> String {
+        do { try body(); return "" } catch { return "\(error)" }
+    }
+
+    @Test func missingEmptyDirectoryAndShortDataFiles() throws {
+        let missing = message { _ = try TokenDataset.load(path: "/nonexistent/corpus.txt", seqLen: 32) }
+        #expect(missing.contains("/nonexistent/corpus.txt") && missing.contains("does not exist"))
+
+        let empty = TestSupport.temporaryPath("empty.txt")
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        let emptyMessage = message { _ = try TokenDataset.load(path: empty, seqLen: 32) }
+        #expect(emptyMessage.contains("is empty") && emptyMessage.contains("66 bytes"))
+
+        let dir = NSTemporaryDirectory()
+        #expect(message { _ = try TokenDataset.load(path: dir, seqLen: 32) }.contains("is a directory"))
+
+        let short = TestSupport.temporaryPath("short.txt")
+        FileManager.default.createFile(atPath: short, contents: Data("hello world".utf8))
+        defer { try? FileManager.default.removeItem(atPath: short) }
+        let shortMessage = message { _ = try TokenDataset.load(path: short, seqLen: 32) }
+        #expect(shortMessage.contains("11 bytes") && shortMessage.contains("seq-len 32") && shortMessage.contains("at least 66"))
+    }
+
+    @Test func modelShapeErrorsNameTheValueAndValidChoices() {
+        var c = TrainConfig()
+        c.model.dModel = 100
+        c.model.heads = 3
+        let m = message { try c.validate() }
+        #expect(m.contains("d-model 100 is not divisible by heads 3") && m.contains("1, 2, 4, 5"))
+        for (key, value) in [("layers", 0), ("d-model", -4), ("heads", 0), ("seq-len", -1), ("batch", 0), ("steps", 0)] {
+            var bad = TrainConfig()
+            try? bad.set(key, .int(value), source: "test")
+            #expect(message { try bad.validate() }.contains("\(key) must be a positive integer, got \(value)"), "\(key)")
+        }
+        var vocab = TrainConfig()
+        vocab.model.vocab = 100
+        #expect(message { try vocab.validate() }.contains("vocab must be at least 256"))
+        var micro = TrainConfig()
+        micro.batch = 6
+        micro.microBatches = 4
+        #expect(message { try micro.validate() }.contains("valid micro-batches: 1, 2, 3, 6"))
+    }
+
+    @Test func unknownOrIllTypedConfigKeys() throws {
+        let toml = TestSupport.temporaryPath("bad.toml")
+        try "layers = 2\nlearning_rate = 0.1\n".write(toFile: toml, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: toml) }
+        var c = TrainConfig()
+        let m = message { try c.apply(file: toml) }
+        #expect(m.contains("unknown key 'learning_rate'") && m.contains("valid keys:") && m.contains("lr"))
+
+        let json = TestSupport.temporaryPath("bad.json")
+        try #"{"layers": "two"}"#.write(toFile: json, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: json) }
+        #expect(message { try c.apply(file: json) }.contains("key 'layers'") )
+
+        let good = TestSupport.temporaryPath("good.toml")
+        try "[model]\nlayers = 3  # blocks\nd-model = 48\n[train]\nlr = 1e-3\ndata = \"x.txt\"\n".write(toFile: good, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: good) }
+        var g = TrainConfig()
+        try g.apply(file: good)
+        #expect(g.model.layers == 3 && g.model.dModel == 48 && g.lr == 1e-3 && g.data == "x.txt")
+    }
+
+    @Test func divergingTrainingStopsWithANamedError() throws {
+        Compute.threads = 1
+        var c = TrainingTests.tinyConfig(steps: 50)
+        c.lr = 1e6
+        c.gradClip = 0
+        c.warmup = 0
+        let trainer = try Trainer(config: c, data: try TokenDataset.builtIn(seqLen: 16))
+        let m = message { try trainer.run(log: { _ in }) }
+        #expect(m.contains("became") && m.contains("lower --lr"), "got: \(m)")
+    }
+
+    @Test func checkpointOfAnotherShapeIsRefused() throws {
+        Compute.threads = 1
+        let data = try TokenDataset.builtIn(seqLen: 16)
+        let dir = TestSupport.temporaryPath("shape")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Trainer(config: TrainingTests.tinyConfig(), data: data).checkpoint().save(to: dir)
+        let ckpt = try Checkpoint.load(from: dir)
+        var wider = TrainingTests.tinyConfig()
+        wider.model.dModel = 64
+        let m = message { _ = try Trainer(config: wider, data: data, resume: (ckpt, dir)) }
+        #expect(m.contains("d-model=32") && m.contains("d-model=64"))
+        #expect(message { _ = try Checkpoint.load(from: dir + "-missing") }.contains("no checkpoint"))
+    }
+}
+
+/// The command line: unknown flags and bad values exit non-zero with one clear line.
+@Suite struct CommandLineTests {
+    static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../../.build/release/tessera").standardized.path
+
+    func run(_ args: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let out = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: out, as: UTF8.self))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs a release build of tessera"))
+    func badFlagsAndValuesFailFast() throws {
+        let unknown = try run(["train", "--layerz", "2"])
+        #expect(unknown.status != 0 && unknown.output.contains("--layerz"))
+        let heads = try run(["train", "--d-model", "30", "--heads", "4", "--steps", "1"])
+        #expect(heads.status == 2 && heads.output.contains("d-model 30 is not divisible by heads 4"))
+        let data = try run(["train", "--data", "/nonexistent.txt", "--steps", "1"])
+        #expect(data.status == 2 && data.output.contains("/nonexistent.txt"))
+        let ckpt = try run(["generate", "--checkpoint", "/nonexistent-ckpt"])
+        #expect(ckpt.status == 2 && ckpt.output.contains("no checkpoint"))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs a release build of tessera"))
+    func trainSavesACheckpointThatGenerateAndResumeUse() throws {
+        let dir = TestSupport.temporaryPath("cli-ckpt")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let small = ["--layers", "1", "--d-model", "32", "--heads", "2", "--seq-len", "16", "--batch", "4",
+                     "--log-every", "5", "--threads", "1", "--sample", "20"]
+        let train = try run(["train", "--steps", "10", "--checkpoint", dir] + small)
+        #expect(train.status == 0, "\(train.output)")
+        #expect(train.output.contains("step 10/10 | loss") && train.output.contains("tok/s") && train.output.contains("GFLOP/s"))
+        let gen = try run(["generate", "--checkpoint", dir, "--prompt", "The ", "--tokens", "30"])
+        #expect(gen.status == 0 && gen.output.hasPrefix("The ") && gen.output.utf8.count >= 34)
+        let resume = try run(["train", "--resume", dir, "--steps", "15", "--sample", "0"])
+        #expect(resume.status == 0 && resume.output.contains("resuming") && resume.output.contains("step 15/15"))
+        let wrong = try run(["train", "--resume", dir, "--d-model", "64"])
+        #expect(wrong.status == 2 && wrong.output.contains("d-model=32"))
+    }
+}
