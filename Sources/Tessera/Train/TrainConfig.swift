@@ -5,7 +5,7 @@ import Foundation
 public struct TrainConfig: Codable, Sendable, Equatable {
     public var model = GPTConfig()
     /// Optimizer steps in the run.
-    public var steps = 400
+    public var steps = 1000
     /// Global batch in sequences.
     public var batch = 16
     /// Micro-batches per step (gradient accumulation); divides `batch`.
@@ -25,7 +25,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// Training text; nil means the built-in corpus.
     public var data: String?
     /// Validate every N steps (0: only at the end).
-    public var evalEvery = 100
+    public var evalEvery = 250
     /// Validation batches per evaluation.
     public var evalBatches = 4
     /// Print a progress line every N steps.
