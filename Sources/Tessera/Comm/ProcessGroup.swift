@@ -1,0 +1,65 @@
+/// How a reduction combines the ranks' values.
+public enum ReduceOp: String, Sendable {
+    case sum, average, max
+}
+
+/// A set of ranks that communicate: the whole world, or one dimension of a
+/// device mesh. Every collective must be called by all members in the same
+/// order with agreeing sizes; a mismatch, a missing rank or a failed rank is
+/// a thrown `CommError` on every member, never a hang.
+///
+/// Buffers are float32 unless noted. A group of one rank returns at once and
+/// copies nothing (except from a send buffer into a distinct receive buffer).
+public protocol ProcessGroup: AnyObject, Sendable {
+    /// This rank's index in the group, 0..<size.
+    var rank: Int { get }
+    /// Number of ranks.
+    var size: Int { get }
+    /// Human-readable name, e.g. "world" or "tp[0,1]" (used in errors).
+    var name: String { get }
+    /// Global (world) rank of each member, in group order.
+    var members: [Int] { get }
+
+    /// In place: buf[i] ← op over ranks of buf[i]. buf: [count], same count on every rank.
+    func allReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws
+    /// recv[q·count ..< (q+1)·count] ← send of rank q. send: [count]; recv: [size·count].
+    func allGather(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws
+    /// send: [total] on every rank; rank r receives op over ranks of
+    /// send[chunk r], chunk r = [total·r/size, total·(r+1)/size) (sizes may differ by one).
+    func reduceScatter(_ send: UnsafePointer<Float>, total: Int, into recv: UnsafeMutablePointer<Float>,
+                       op: ReduceOp) throws
+    /// Equal splits: recv[q·count ..< (q+1)·count] ← send_q[rank·count ..< (rank+1)·count].
+    /// send, recv: [size·count].
+    func allToAll(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws
+    /// Variable splits (MoE routing): this rank sends sendCounts[q] floats to
+    /// rank q (consecutive in `send`) and receives recvCounts[q] from rank q
+    /// (consecutive in `recv`); recvCounts[q] must equal rank q's sendCounts[rank].
+    func allToAll(_ send: UnsafePointer<Float>, sendCounts: [Int], into recv: UnsafeMutablePointer<Float>,
+                  recvCounts: [Int]) throws
+    /// buf ← root's buf. buf: [count].
+    func broadcast(_ buf: UnsafeMutablePointer<Float>, count: Int, root: Int) throws
+    /// Sends [count] floats to group rank `peer` with `tag` (returns once the data is handed off).
+    func send(_ buf: UnsafePointer<Float>, count: Int, to peer: Int, tag: Int) throws
+    /// Receives [count] floats from group rank `peer` with `tag`; the sender's count must match.
+    func recv(_ buf: UnsafeMutablePointer<Float>, count: Int, from peer: Int, tag: Int) throws
+    /// Returns when every member has called it.
+    func barrier() throws
+    /// Every rank's integers, concatenated in rank order (metadata such as token counts).
+    func allGather(_ values: [Int]) throws -> [Int]
+}
+
+/// A communication failure; the message names the group, the operation and the ranks involved.
+public struct CommError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+extension ProcessGroup {
+    /// allReduce on a whole tensor.
+    public func allReduce(_ t: Tensor, op: ReduceOp = .sum) throws { try allReduce(t.data, count: t.count, op: op) }
+    /// broadcast of a whole tensor.
+    public func broadcast(_ t: Tensor, root: Int) throws { try broadcast(t.data, count: t.count, root: root) }
+
+    /// Boundaries of reduce-scatter chunk `r` of `total` elements.
+    public func chunk(_ r: Int, of total: Int) -> Range<Int> { (total * r / size)..<(total * (r + 1) / size) }
+}

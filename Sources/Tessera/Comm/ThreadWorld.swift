@@ -1,0 +1,115 @@
+import Foundation
+
+/// N ranks as threads of one process, communicating through shared memory.
+///
+/// `ThreadWorld.run(size:)` starts one thread per rank and hands each its
+/// world group. If any rank throws, the world is aborted: every rank waiting
+/// in a collective wakes (within 50 ms) with an error naming the failed rank
+/// and its error, and `run` rethrows the first failure. A rank that does not
+/// arrive at a collective within `timeout` seconds aborts the world with an
+/// error naming the group, the operation, its sequence number and the
+/// missing ranks.
+public final class ThreadWorld: @unchecked Sendable {
+    /// Number of ranks.
+    public let size: Int
+    /// Seconds a rank waits for the others before the job is aborted.
+    public let timeout: Double
+    private let lock = NSLock()
+    private var failure: CommError?
+    private var rendezvous: [String: Rendezvous] = [:]
+    let mailbox: Mailbox
+
+    public init(size: Int, timeout: Double = 60) {
+        precondition(size >= 1, "ThreadWorld needs at least one rank")
+        self.size = size
+        self.timeout = timeout
+        mailbox = Mailbox()
+    }
+
+    /// The error that aborted the world, if any.
+    public var abortError: CommError? { lock.withLock { failure } }
+
+    /// Aborts the world with `error` (the first abort wins).
+    public func abort(_ error: CommError) {
+        lock.withLock { if failure == nil { failure = error } }
+    }
+
+    /// The shared state of the group with these members (created on first use).
+    func rendezvous(for members: [Int], name: String) -> Rendezvous {
+        let key = members.map(String.init).joined(separator: ",")
+        return lock.withLock {
+            if let r = rendezvous[key] { return r }
+            let r = Rendezvous(world: self, members: members, name: name)
+            rendezvous[key] = r
+            return r
+        }
+    }
+
+    /// The world group as seen by `rank`.
+    public func worldGroup(rank: Int) -> ThreadGroup {
+        ThreadGroup(world: self, members: Array(0..<size), worldRank: rank, name: "world")
+    }
+
+    /// A sub-group of world ranks `members` (in group order) as seen by `worldRank`, a member.
+    public func group(members: [Int], worldRank: Int, name: String) -> ThreadGroup {
+        ThreadGroup(world: self, members: members, worldRank: worldRank, name: name)
+    }
+
+    /// Runs `body` on `size` rank threads and waits for all; rethrows the first failure.
+    /// Kernel threads per rank are set to one (ranks share the cores).
+    public static func run(size: Int, timeout: Double = 60,
+                           _ body: @escaping @Sendable (ThreadGroup) throws -> Void) throws {
+        let world = ThreadWorld(size: size, timeout: timeout)
+        let saved = Compute.threads
+        if size > 1 { Compute.threads = 1 }
+        defer { Compute.threads = saved }
+        let done = DispatchGroup()
+        for r in 0..<size {
+            done.enter()
+            let thread = Thread {
+                do {
+                    try body(world.worldGroup(rank: r))
+                } catch let e as CommError {
+                    world.abort(e)
+                } catch {
+                    world.abort(CommError("rank \(r) failed: \(error)"))
+                }
+                done.leave()
+            }
+            thread.stackSize = 64 << 20
+            thread.start()
+        }
+        done.wait()
+        if let e = world.abortError { throw e }
+    }
+}
+
+/// Point-to-point messages between rank threads: eager sends (the data is
+/// copied into the mailbox), blocking receives with the world's timeout.
+final class Mailbox: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var queues: [String: [[Float]]] = [:]
+
+    func post(_ key: String, _ data: [Float]) {
+        cond.lock()
+        queues[key, default: []].append(data)
+        cond.broadcast()
+        cond.unlock()
+    }
+
+    /// Waits for a message under `key`; `failure` is polled so an abort wakes the receiver.
+    func take(_ key: String, deadline: Date, failure: () -> CommError?, timeoutError: () -> CommError) throws -> [Float] {
+        cond.lock()
+        defer { cond.unlock() }
+        while true {
+            if var q = queues[key], !q.isEmpty {
+                let m = q.removeFirst()
+                queues[key] = q
+                return m
+            }
+            if let f = failure() { throw CommError("aborted: \(f.description)") }
+            if Date() >= deadline { throw timeoutError() }
+            _ = cond.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
+        }
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import Synchronization
+import Testing
+import Tessera
+
+/// Collects failure messages from rank threads.
+final class Failures: Sendable {
+    private let list = Mutex<[String]>([])
+    func check(_ ok: Bool, _ message: @autoclosure () -> String) { if !ok { list.withLock { $0.append(message()) } } }
+    var all: [String] { list.withLock { $0 } }
+}
+
+/// A value rank q holds at index i (distinct, not exactly representable sums).
+func value(_ q: Int, _ i: Int) -> Float { Float(q * 1000 + i) * 0.37 + 0.011 }
+
+/// The same reduction the backend performs, in rank order 0, 1, ….
+func reduced(_ p: Int, _ i: Int, _ op: ReduceOp) -> Float {
+    var s = value(0, i)
+    for q in 1..<max(p, 1) { s = op == .max ? max(s, value(q, i)) : s + value(q, i) }
+    return op == .average ? s * (1 / Float(p)) : s  // the backend scales by 1/p too
+}
+
+@Suite struct ThreadBackendTests {
+    static let sizes = [1, 2, 3, 4, 8]
+
+    @Test(arguments: sizes)
+    func allReduceSumAverageMaxAreExactAndIdenticalOnEveryRank(size: Int) throws {
+        let f = Failures()
+        try ThreadWorld.run(size: size) { g in
+            for op in [ReduceOp.sum, .average, .max] {
+                let n = 10  // not divisible by 3, 4 or 8
+                let t = Tensor([n], (0..<n).map { value(g.rank, $0) })
+                try g.allReduce(t, op: op)
+                for i in 0..<n { f.check(t[i] == reduced(size, i, op), "\(op) size \(size) rank \(g.rank) [\(i)] \(t[i])") }
+            }
+        }
+        #expect(f.all.isEmpty, "\(f.all.prefix(3))")
+    }
+
+    @Test(arguments: sizes)
+    func allGatherReduceScatterAllToAllBroadcast(size: Int) throws {
+        let f = Failures()
+        try ThreadWorld.run(size: size) { g in
+            let p = g.size, r = g.rank
+            // allGather
+            let send = Tensor([3], (0..<3).map { value(r, $0) }), all = Tensor([3 * p])
+            try g.allGather(send.data, count: 3, into: all.data)
+            for q in 0..<p { for i in 0..<3 { f.check(all[q * 3 + i] == value(q, i), "allGather \(p)") } }
+            // reduceScatter of 11 elements: uneven chunks
+            let total = 11
+            let full = Tensor([total], (0..<total).map { value(r, $0) })
+            let mine = g.chunk(r, of: total)
+            let out = Tensor([max(1, mine.count)])
+            try g.reduceScatter(full.data, total: total, into: out.data, op: .sum)
+            for (k, i) in mine.enumerated() { f.check(out[k] == reduced(p, i, .sum), "reduceScatter \(p) rank \(r)") }
+            // allToAll, equal splits of 2
+            let a2a = Tensor([2 * p], (0..<(2 * p)).map { value(r, $0) }), got = Tensor([2 * p])
+            try g.allToAll(a2a.data, count: 2, into: got.data)
+            for q in 0..<p { for k in 0..<2 { f.check(got[q * 2 + k] == value(q, r * 2 + k), "allToAll \(p)") } }
+            // broadcast from the last rank
+            let b = Tensor([4], (0..<4).map { value(r, $0) })
+            try g.broadcast(b, root: p - 1)
+            for i in 0..<4 { f.check(b[i] == value(p - 1, i), "broadcast \(p)") }
+            try g.barrier()
+            f.check(try g.allGather([r, r * r]) == (0..<p).flatMap { [$0, $0 * $0] }, "allGather ints \(p)")
+        }
+        #expect(f.all.isEmpty, "\(f.all.prefix(3))")
+    }
+
+    /// Variable splits as MoE routing uses them: rank r sends q+r+1 values to rank q.
+    @Test(arguments: sizes)
+    func allToAllWithVariableCounts(size: Int) throws {
+        let f = Failures()
+        try ThreadWorld.run(size: size) { g in
+            let p = g.size, r = g.rank
+            let sendCounts = (0..<p).map { $0 + r + 1 }, recvCounts = (0..<p).map { r + $0 + 1 }
+            var payload: [Float] = []
+            for q in 0..<p { payload += (0..<sendCounts[q]).map { Float(r * 100 + q * 10 + $0) } }
+            let send = Tensor([payload.count], payload), recv = Tensor([recvCounts.reduce(0, +)])
+            try g.allToAll(send.data, sendCounts: sendCounts, into: recv.data, recvCounts: recvCounts)
+            var offset = 0
+            for q in 0..<p {
+                for k in 0..<recvCounts[q] { f.check(recv[offset + k] == Float(q * 100 + r * 10 + k), "a2av \(p)") }
+                offset += recvCounts[q]
+            }
+        }
+        #expect(f.all.isEmpty, "\(f.all.prefix(3))")
+    }
+
+    @Test func pointToPointIsTaggedAndOrdered() throws {
+        let f = Failures()
+        try ThreadWorld.run(size: 3) { g in
+            if g.rank == 0 {
+                try g.send(Tensor([2], [1, 2]).data, count: 2, to: 2, tag: 7)
+                try g.send(Tensor([2], [3, 4]).data, count: 2, to: 2, tag: 8)
+                try g.send(Tensor([2], [5, 6]).data, count: 2, to: 2, tag: 7)
+            } else if g.rank == 2 {
+                let a = Tensor([2]), b = Tensor([2]), c = Tensor([2])
+                try g.recv(b.data, count: 2, from: 0, tag: 8)  // tags are matched, not arrival order
+                try g.recv(a.data, count: 2, from: 0, tag: 7)
+                try g.recv(c.data, count: 2, from: 0, tag: 7)
+                f.check(a.array == [1, 2] && b.array == [3, 4] && c.array == [5, 6], "p2p \(a.array) \(b.array) \(c.array)")
+            }
+        }
+        #expect(f.all.isEmpty, "\(f.all)")
+    }
+
+    @Test func subGroupsOfAMeshReduceIndependently() throws {
+        let mesh = try DeviceMesh(dp: 2, pp: 1, cp: 1, tp: 4)
+        let f = Failures()
+        try ThreadWorld.run(size: 8) { world in
+            let tp = mesh.group([.tp], world: world), dp = mesh.group([.dp], world: world)
+            let t = Tensor([5], (0..<5).map { Float(world.rank) + Float($0) })
+            try tp.allReduce(t, op: .sum)
+            let tpMembers = mesh.groupMembers(of: world.rank, along: [.tp])
+            for i in 0..<5 { f.check(t[i] == tpMembers.reduce(Float(0)) { $0 + Float($1) + Float(i) }, "tp sum") }
+            let u = Tensor([3], [Float](repeating: Float(world.rank), count: 3))
+            try dp.allReduce(u, op: .max)
+            f.check(u[0] == Float(mesh.groupMembers(of: world.rank, along: [.dp]).max()!), "dp max")
+        }
+        #expect(f.all.isEmpty, "\(f.all.prefix(3))")
+    }
+
+    @Test func aMissingRankTimesOutNamingGroupOperationAndRank() {
+        let start = Date()
+        do {
+            try ThreadWorld.run(size: 3, timeout: 0.3) { g in
+                if g.rank == 2 { return }  // never joins the collective
+                try g.allReduce(Tensor([4]), op: .sum)
+            }
+            Issue.record("expected a timeout")
+        } catch {
+            let m = "\(error)"
+            #expect(m.contains("timeout") && m.contains("group world") && m.contains("allReduce #1") && m.contains("[2]"), "\(m)")
+        }
+        #expect(Date().timeIntervalSince(start) < 5)
+    }
+
+    @Test func disagreeingSizesAreAnErrorNamingBoth() {
+        do {
+            try ThreadWorld.run(size: 2, timeout: 5) { g in
+                try g.allReduce(Tensor([g.rank == 0 ? 4 : 6]), op: .sum)
+            }
+            Issue.record("expected a size mismatch")
+        } catch {
+            let m = "\(error)"
+            #expect(m.contains("passed 6 elements") || m.contains("passed 4 elements"), "\(m)")
+            #expect(m.contains("6") && m.contains("4") && m.contains("allReduce"), "\(m)")
+        }
+    }
+
+    @Test func mismatchedOperationsAreAnError() {
+        do {
+            try ThreadWorld.run(size: 2, timeout: 5) { g in
+                if g.rank == 0 { try g.allReduce(Tensor([2]), op: .sum) } else { try g.broadcast(Tensor([2]), root: 0) }
+            }
+            Issue.record("expected an operation mismatch")
+        } catch {
+            #expect("\(error)".contains("allReduce") && "\(error)".contains("broadcast"))
+        }
+    }
+
+    @Test func aFailingRankWakesTheOthersWithItsError() {
+        struct Boom: Error, CustomStringConvertible { var description: String { "optimizer exploded" } }
+        let start = Date()
+        do {
+            try ThreadWorld.run(size: 4, timeout: 30) { g in
+                if g.rank == 1 { throw Boom() }
+                try g.barrier()
+            }
+            Issue.record("expected the failure to propagate")
+        } catch {
+            #expect("\(error)".contains("rank 1 failed: optimizer exploded"), "\(error)")
+        }
+        #expect(Date().timeIntervalSince(start) < 5, "waiting ranks must not wait for the 30 s timeout")
+    }
+}
+
+@Suite struct DeviceMeshTests {
+    @Test func megatronOrderPutsTensorParallelRanksNextToEachOther() throws {
+        let mesh = try DeviceMesh(dp: 2, pp: 2, tp: 2)
+        #expect(mesh.worldSize == 8)
+        #expect(mesh.coordinates(of: 5) == [.pp: 1, .dp: 0, .cp: 0, .tp: 1])
+        #expect(mesh.groupMembers(of: 5, along: [.tp]) == [4, 5])
+        #expect(mesh.groupMembers(of: 5, along: [.dp]) == [5, 7])
+        #expect(mesh.groupMembers(of: 5, along: [.pp]) == [1, 5])
+        #expect(mesh.groupMembers(of: 5, along: [.dp, .tp]) == [4, 5, 6, 7])
+        #expect(mesh.allGroups(along: [.tp]) == [[0, 1], [2, 3], [4, 5], [6, 7]])
+        for r in 0..<8 { #expect(mesh.rank(at: mesh.coordinates(of: r)) == r) }
+    }
+
+    @Test func customOrderAndValidation() throws {
+        let mesh = try DeviceMesh(dp: 4, tp: 2, order: [.tp, .pp, .cp, .dp])  // dp fastest
+        #expect(mesh.groupMembers(of: 0, along: [.dp]) == [0, 1, 2, 3])
+        #expect(mesh.groupMembers(of: 0, along: [.tp]) == [0, 4])
+        #expect(throws: ConfigError.self) { try DeviceMesh(dp: 0) }
+        #expect(throws: ConfigError.self) { try DeviceMesh(dp: 2, order: [.dp, .tp]) }
+    }
+}
