@@ -22,10 +22,12 @@ build: deps
 demo: build
 	$(RELEASE)/tessera train
 
-# Builds once in release and runs every test.
+# Builds once in release and runs every test: the Swift suites, then the MPI
+# tests under mpirun with 2 and 4 processes.
 test: deps
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build
+	scripts/test_mpi.sh
 
 # Side-by-side benchmarks against the PyTorch peers (needs ../shared/peers and a torch venv).
 bench: build

@@ -1,0 +1,287 @@
+import CMPI
+import Foundation
+
+/// Ranks as Open MPI processes (`mpirun -np N tessera …`), one process per rank.
+///
+/// Every collective first all-gathers the ranks' (operation, size) so that a
+/// size or operation mismatch is a clear error on every rank instead of
+/// undefined MPI behaviour. MPI itself has no timeouts, so a watchdog thread
+/// watches the operation in progress: one that runs past `timeout` seconds
+/// prints an error naming the rank, group, operation and sequence number and
+/// calls MPI_Abort, which stops every process of the job.
+public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Sendable {
+    public let rank: Int
+    public let size: Int
+    public let name: String
+    public let members: [Int]
+    public let worldRank: Int
+    let comm: MPI_Comm
+    let watchdog: MPIWatchdog
+    private var seq = 0
+
+    /// Whether this process was started by Open MPI's launcher.
+    public static var launchedByMPI: Bool { ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil }
+
+    /// Initialises MPI (once per process) and returns the world group.
+    public static func world(timeout: Double = 60) throws -> MPIGroup {
+        var provided: Int32 = 0
+        var initialized: Int32 = 0
+        MPI_Initialized(&initialized)
+        if initialized == 0 {
+            let rc = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_MULTIPLE), &provided)
+            guard rc == MPI_SUCCESS else { throw CommError("MPI_Init_thread failed with code \(rc)") }
+        }
+        let comm: MPI_Comm = tessera_mpi_comm_world()!
+        _ = tessera_mpi_errors_return(comm)
+        var r: Int32 = 0, n: Int32 = 0
+        MPI_Comm_rank(comm, &r)
+        MPI_Comm_size(comm, &n)
+        return MPIGroup(comm: comm, rank: Int(r), members: Array(0..<Int(n)), worldRank: Int(r), name: "world",
+                        watchdog: MPIWatchdog(worldRank: Int(r), timeout: timeout))
+    }
+
+    init(comm: MPI_Comm, rank: Int, members: [Int], worldRank: Int, name: String, watchdog: MPIWatchdog) {
+        self.comm = comm; self.rank = rank; self.size = members.count; self.members = members
+        self.worldRank = worldRank; self.name = name; self.watchdog = watchdog
+    }
+
+    /// Prints `message` to stderr and stops every process of the MPI job.
+    public static func abort(_ message: String, code: Int32 = 1) -> Never {
+        FileHandle.standardError.write(Data(message.utf8))
+        MPI_Abort(tessera_mpi_comm_world(), code)
+        exit(code)
+    }
+
+    /// Finalises MPI; call once at the end of the process.
+    public static func finalize() { MPI_Finalize() }
+
+    /// A sub-group via MPI_Comm_split. Collective over this group: every rank
+    /// calls it in the same order (each naming its own group's members).
+    public func subgroup(members: [Int], name: String) -> ProcessGroup {
+        var newComm: MPI_Comm? = nil
+        let color = Int32(members.min()!), key = Int32(members.firstIndex(of: worldRank)!)
+        watchdog.guarding("\(self.name) split→\(name)", seq: 0) {
+            _ = MPI_Comm_split(comm, color, key, &newComm)
+        }
+        _ = tessera_mpi_errors_return(newComm!)
+        return MPIGroup(comm: newComm!, rank: Int(key), members: members, worldRank: worldRank, name: name,
+                        watchdog: watchdog)
+    }
+
+    private func check(_ rc: Int32, _ op: String) throws {
+        guard rc == MPI_SUCCESS else {
+            throw CommError("rank \(worldRank): \(op) #\(seq) in group \(name) failed with MPI error code \(rc)")
+        }
+    }
+
+    /// Agrees on (operation, size) across the group before a collective.
+    private func begin(_ op: String, count: Int, sameCount: Bool = true) throws {
+        seq += 1
+        let tag = Int(fnv1a64(op) & 0xffff_ffff)
+        let all = try exchangeInts([tag, count], during: op)
+        for q in 0..<size {
+            if all[2 * q] != tag {
+                throw CommError("group \(name): rank \(members[q]) called a different collective than \(op) #\(seq) "
+                                + "on rank \(worldRank); every member must issue the same collectives in the same order")
+            }
+            if sameCount && all[2 * q + 1] != count {
+                throw CommError("group \(name), \(op) #\(seq): rank \(members[q]) passed \(all[2 * q + 1]) elements but "
+                                + "rank \(worldRank) passed \(count); all ranks must pass the same size")
+            }
+        }
+    }
+
+    private func exchangeInts(_ values: [Int], during op: String) throws -> [Int] {
+        var send = values.map(Int64.init)
+        var recv = [Int64](repeating: 0, count: values.count * size)
+        let rc = watchdog.guarding("group \(name) \(op)", seq: seq) {
+            MPI_Allgather(&send, Int32(values.count), tessera_mpi_int64(), &recv, Int32(values.count),
+                          tessera_mpi_int64(), comm)
+        }
+        try check(rc, "allGather(ints)")
+        return recv.map(Int.init)
+    }
+
+    private func mpiOp(_ op: ReduceOp) -> MPI_Op { op == .max ? tessera_mpi_max() : tessera_mpi_sum() }
+
+    public func allReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws {
+        if size == 1 { return }
+        try begin("allReduce", count: count)
+        let rc = watchdog.guarding("\(name) allReduce", seq: seq) {
+            MPI_Allreduce(tessera_mpi_in_place(), buf, Int32(count), tessera_mpi_float(), mpiOp(op), comm)
+        }
+        try check(rc, "allReduce")
+        if op == .average { Vector.scale(buf, count, by: 1 / Float(size)) }
+    }
+
+    public func allGather(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {
+        if size == 1 {
+            if recv != UnsafeMutablePointer(mutating: send) { recv.update(from: send, count: count) }
+            return
+        }
+        try begin("allGather", count: count)
+        let rc = watchdog.guarding("\(name) allGather", seq: seq) {
+            MPI_Allgather(send, Int32(count), tessera_mpi_float(), recv, Int32(count), tessera_mpi_float(), comm)
+        }
+        try check(rc, "allGather")
+    }
+
+    public func reduceScatter(_ send: UnsafePointer<Float>, total: Int, into recv: UnsafeMutablePointer<Float>,
+                              op: ReduceOp) throws {
+        if size == 1 {
+            if recv != UnsafeMutablePointer(mutating: send) { recv.update(from: send, count: total) }
+            return
+        }
+        try begin("reduceScatter", count: total)
+        var counts = (0..<size).map { Int32(chunk($0, of: total).count) }
+        let rc = watchdog.guarding("\(name) reduceScatter", seq: seq) {
+            MPI_Reduce_scatter(send, recv, &counts, tessera_mpi_float(), mpiOp(op), comm)
+        }
+        try check(rc, "reduceScatter")
+        if op == .average { Vector.scale(recv, Int(counts[rank]), by: 1 / Float(size)) }
+    }
+
+    public func allToAll(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {
+        if size == 1 {
+            if recv != UnsafeMutablePointer(mutating: send) { recv.update(from: send, count: count) }
+            return
+        }
+        try begin("allToAll", count: count)
+        let rc = watchdog.guarding("\(name) allToAll", seq: seq) {
+            MPI_Alltoall(send, Int32(count), tessera_mpi_float(), recv, Int32(count), tessera_mpi_float(), comm)
+        }
+        try check(rc, "allToAll")
+    }
+
+    public func allToAll(_ send: UnsafePointer<Float>, sendCounts: [Int], into recv: UnsafeMutablePointer<Float>,
+                         recvCounts: [Int]) throws {
+        guard sendCounts.count == size, recvCounts.count == size else {
+            throw CommError("group \(name), allToAll: sendCounts and recvCounts need \(size) entries, got "
+                            + "\(sendCounts.count) and \(recvCounts.count)")
+        }
+        seq += 1
+        // Every rank learns every send count, so a disagreement is reported on all ranks.
+        let all = try exchangeInts(sendCounts, during: "allToAll(v)")
+        for q in 0..<size where all[q * size + rank] != recvCounts[q] {
+            throw CommError("group \(name), allToAll #\(seq): rank \(members[q]) sends \(all[q * size + rank]) "
+                            + "elements to rank \(worldRank), which expects \(recvCounts[q])")
+        }
+        if size == 1 {
+            if recv != UnsafeMutablePointer(mutating: send) { recv.update(from: send, count: sendCounts[0]) }
+            return
+        }
+        var sc = sendCounts.map(Int32.init), rcounts = recvCounts.map(Int32.init)
+        var sd = offsets(sendCounts), rd = offsets(recvCounts)
+        let rc = watchdog.guarding("\(name) allToAll(v)", seq: seq) {
+            MPI_Alltoallv(send, &sc, &sd, tessera_mpi_float(), recv, &rcounts, &rd, tessera_mpi_float(), comm)
+        }
+        try check(rc, "allToAll(v)")
+    }
+
+    private func offsets(_ counts: [Int]) -> [Int32] {
+        var out: [Int32] = [], acc = 0
+        for c in counts { out.append(Int32(acc)); acc += c }
+        return out
+    }
+
+    public func broadcast(_ buf: UnsafeMutablePointer<Float>, count: Int, root: Int) throws {
+        guard (0..<size).contains(root) else {
+            throw CommError("group \(name), broadcast: root \(root) is not a group rank (0..<\(size))")
+        }
+        if size == 1 { return }
+        try begin("broadcast", count: count)
+        let rc = watchdog.guarding("\(name) broadcast", seq: seq) {
+            MPI_Bcast(buf, Int32(count), tessera_mpi_float(), Int32(root), comm)
+        }
+        try check(rc, "broadcast")
+    }
+
+    public func barrier() throws {
+        if size == 1 { return }
+        try begin("barrier", count: 0)
+    }
+
+    public func allGather(_ values: [Int]) throws -> [Int] {
+        if size == 1 { return values }
+        try begin("allGather(ints)", count: values.count)
+        return try exchangeInts(values, during: "allGather(ints)")
+    }
+
+    public func send(_ data: UnsafePointer<Float>, count: Int, to peer: Int, tag: Int) throws {
+        guard (0..<size).contains(peer), peer != rank else {
+            throw CommError("group \(name), send: peer \(peer) must be another group rank in 0..<\(size)")
+        }
+        var header = Int64(count)
+        var rc = watchdog.guarding("\(name) send header to \(members[peer]) tag \(tag)", seq: seq) {
+            MPI_Send(&header, 1, tessera_mpi_int64(), Int32(peer), Int32(2 * tag), comm)
+        }
+        try check(rc, "send")
+        rc = watchdog.guarding("\(name) send to \(members[peer]) tag \(tag)", seq: seq) {
+            MPI_Send(data, Int32(count), tessera_mpi_float(), Int32(peer), Int32(2 * tag + 1), comm)
+        }
+        try check(rc, "send")
+    }
+
+    public func recv(_ buf: UnsafeMutablePointer<Float>, count: Int, from peer: Int, tag: Int) throws {
+        guard (0..<size).contains(peer), peer != rank else {
+            throw CommError("group \(name), recv: peer \(peer) must be another group rank in 0..<\(size)")
+        }
+        var header: Int64 = 0
+        var rc = watchdog.guarding("\(name) recv header from \(members[peer]) tag \(tag)", seq: seq) {
+            MPI_Recv(&header, 1, tessera_mpi_int64(), Int32(peer), Int32(2 * tag), comm, tessera_mpi_status_ignore())
+        }
+        try check(rc, "recv")
+        guard header == count else {
+            throw CommError("group \(name): rank \(members[peer]) sent \(header) elements with tag \(tag) but rank "
+                            + "\(worldRank) expected \(count)")
+        }
+        rc = watchdog.guarding("\(name) recv from \(members[peer]) tag \(tag)", seq: seq) {
+            MPI_Recv(buf, Int32(count), tessera_mpi_float(), Int32(peer), Int32(2 * tag + 1), comm,
+                     tessera_mpi_status_ignore())
+        }
+        try check(rc, "recv")
+    }
+}
+
+/// Aborts the MPI job when one operation runs longer than the timeout.
+final class MPIWatchdog: @unchecked Sendable {
+    let worldRank: Int
+    let timeout: Double
+    private let lock = NSLock()
+    private var current: (what: String, seq: Int, since: Date)?
+    private var started = false
+
+    init(worldRank: Int, timeout: Double) {
+        self.worldRank = worldRank
+        self.timeout = timeout
+    }
+
+    /// Runs `body` (a blocking MPI call) under the watchdog.
+    func guarding<T>(_ what: String, seq: Int, _ body: () -> T) -> T {
+        lock.withLock {
+            current = (what, seq, Date())
+            if !started { started = true; startThread() }
+        }
+        defer { lock.withLock { current = nil } }
+        return body()
+    }
+
+    private func startThread() {
+        let t = Thread { [self] in
+            while true {
+                Thread.sleep(forTimeInterval: 0.1)
+                let stuck: (String, Int)? = lock.withLock {
+                    guard let c = current, Date().timeIntervalSince(c.since) > timeout else { return nil }
+                    return (c.what, c.seq)
+                }
+                if let (what, seq) = stuck {
+                    let msg = "tessera: error: timeout after \(timeout)s on rank \(worldRank): \(what) #\(seq) did not "
+                        + "complete (another rank is missing or failed); aborting the MPI job\n"
+                    FileHandle.standardError.write(Data(msg.utf8))
+                    MPI_Abort(tessera_mpi_comm_world(), 3)
+                }
+            }
+        }
+        t.start()
+    }
+}

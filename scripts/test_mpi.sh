@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# MPI tests: the collective self-check under mpirun with 2 and 4 processes,
+# and the three failure paths (a missing rank, disagreeing sizes, a failing
+# rank), each of which must stop the whole job with a message naming it.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=.build/release/tessera
+MPIRUN=(mpirun --oversubscribe)
+[ "$(id -u)" = 0 ] && MPIRUN+=(--allow-run-as-root)
+passed=0; failed=0
+ok()  { echo "ok   $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1"; echo "$2" | sed 's/^/     /' | head -20; failed=$((failed + 1)); }
+
+for n in 2 4; do
+  out=$(timeout 300 "${MPIRUN[@]}" -np "$n" "$BIN" check comm 2>&1)
+  if [ $? -eq 0 ] && grep -q "check comm mpi ranks=$n: [0-9]* checks passed, 0 failed" <<<"$out"; then
+    ok "collectives under mpirun -np $n: $(grep -o '[0-9]* checks passed' <<<"$out")"
+  else bad "collectives under mpirun -np $n" "$out"; fi
+done
+
+expect_abort() {  # fault, text the error must contain
+  out=$(timeout 120 "${MPIRUN[@]}" -np 2 "$BIN" check comm --timeout 3 --fault "$1" 2>&1)
+  status=$?
+  if [ $status -ne 0 ] && [ $status -ne 124 ] && grep -q "$2" <<<"$out"; then ok "mpi fault $1 stops the job: $(grep -m1 'tessera: error' <<<"$out" | cut -c1-110)"
+  else bad "mpi fault $1 (exit $status)" "$out"; fi
+}
+expect_abort missing-rank "timeout after 3.0s on rank"
+expect_abort size-mismatch "passed 12 elements"
+expect_abort rank-failure "rank 0 failed: injected failure"
+
+echo "mpi tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
