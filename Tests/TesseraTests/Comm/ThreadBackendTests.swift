@@ -23,7 +23,7 @@ final class Failures: Sendable {
             for m in failures { f.check(false, m) }
         }
         #expect(f.all.isEmpty, "\(f.all.prefix(3))")
-        #expect(counted.withLock { $0 } >= size * 11)
+        #expect(counted.withLock { $0 } >= size * (size > 1 ? 10 : 9))  // every check ran on every rank
     }
 
     @Test func pointToPointIsTaggedAndOrdered() throws {
