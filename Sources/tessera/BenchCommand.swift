@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Tessera
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures for BENCHMARKS.md.",
-        subcommands: [BenchTrain.self])
+        subcommands: [BenchTrain.self, BenchComm.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -37,5 +38,70 @@ struct BenchTrain: ParsableCommand {
                        r.parameters, r.threads, r.medianStepSeconds * 1e3, r.tokensPerSecond, r.gflops,
                        r.sgemmPeakGflops, 100 * r.mfu) + (r.peakResidentBytes.map(ProcessMemory.format) ?? "n/a"))
         }
+    }
+}
+
+struct BenchComm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "comm",
+        abstract: "Collective bandwidth (nccl-tests style) per operation, size and rank count, beside memcpy bandwidth.",
+        discussion: "Thread backend: tessera bench comm --ranks 2,4,8. MPI: mpirun -np N tessera bench comm.")
+
+    @Option(help: "auto, thread or mpi (auto: mpi under mpirun).") var backend: BackendChoice = .auto
+    @Option(help: "Comma-separated rank counts (thread backend).") var ranks = "2,4,8"
+    @Option(name: .customLong("max-mib"), help: "Largest message in MiB.") var maxMiB = 256
+    @Option(name: .customLong("min-mib"), help: "Smallest message in MiB (default 4 KiB).") var minMiB: Double = 0
+    @Option(help: "Comma-separated operations (default all): all_reduce, all_gather, reduce_scatter, all_to_all.")
+    var ops = CommBenchmark.Op.allCases.map(\.rawValue).joined(separator: ",")
+
+    func run() throws {
+        try reportingErrors {
+            let selected = try ops.split(separator: ",").map { name -> CommBenchmark.Op in
+                guard let op = CommBenchmark.Op(rawValue: String(name)) else {
+                    throw ConfigError("unknown op '\(name)'; valid: \(CommBenchmark.Op.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return op
+            }
+            guard maxMiB >= 1 else { throw ConfigError("--max-mib must be at least 1, got \(maxMiB)") }
+            let sizes = CommBenchmark.sizes(maxBytes: maxMiB << 20).filter { Double($0) >= minMiB * 1_048_576 }
+            if backend.resolved == .mpi {
+                let world = try MPIGroup.world()
+                if world.rank == 0 { printPreamble() }
+                for op in selected {
+                    for bytes in sizes {
+                        let t = try CommBenchmark.time(op, group: world, bytes: bytes,
+                                                       iterations: CommBenchmark.iterations(for: bytes))
+                        let row = CommBenchmark.Row(op: op, ranks: world.size, bytes: bytes, seconds: t)
+                        if world.rank == 0 { say(CommBenchmark.format(row, backend: "mpi")) }
+                    }
+                }
+                MPIGroup.finalize()
+                return
+            }
+            let counts = try ranks.split(separator: ",").map { s -> Int in
+                guard let n = Int(s), n >= 2 else { throw ConfigError("--ranks takes counts of at least 2, got '\(s)'") }
+                return n
+            }
+            printPreamble()
+            for n in counts {
+                for op in selected {
+                    for bytes in sizes {
+                        let rows = Mutex<[Double]>([])
+                        try ThreadWorld.run(size: n) { g in
+                            let t = try CommBenchmark.time(op, group: g, bytes: bytes,
+                                                           iterations: CommBenchmark.iterations(for: bytes))
+                            if g.rank == 0 { rows.withLock { $0.append(t) } }
+                        }
+                        let row = CommBenchmark.Row(op: op, ranks: n, bytes: bytes, seconds: rows.withLock { $0[0] })
+                        say(CommBenchmark.format(row, backend: "thread"))
+                    }
+                }
+            }
+        }
+    }
+
+    func printPreamble() {
+        say(String(format: "memcpy bandwidth (1 thread, 256 MiB): %.2f GB/s", CommBenchmark.memcpyBandwidth()))
+        say(CommBenchmark.header)
     }
 }

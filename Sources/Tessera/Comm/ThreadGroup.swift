@@ -43,45 +43,43 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
         }
     }
 
-    /// out[i] = op over q of inputs[q][i + range.lowerBound], combined in rank
-    /// order. Works through a 16 KiB scratch block that is filled from every
-    /// input before `out` is written, so `out` may be one of the inputs.
+    /// For i in `range`: every output[i] ← op over q of inputs[q][i], combined
+    /// in rank order. Works block by block through a 16 KiB scratch that is
+    /// filled from every input before any output is written, so outputs may
+    /// be the inputs themselves.
     private func reduce(_ inputs: [UnsafeMutablePointer<Float>], _ range: Range<Int>, op: ReduceOp,
-                        into out: UnsafeMutablePointer<Float>) {
+                        into outputs: [UnsafeMutablePointer<Float>]) {
         let block = 4096, scale = 1 / Float(inputs.count)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { scratch in
             let acc = scratch.baseAddress!
-            var start = 0
-            while start < range.count {
-                let n = Swift.min(block, range.count - start), base = range.lowerBound + start
-                acc.update(from: inputs[0] + base, count: n)
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let n = Swift.min(block, range.upperBound - start)
+                acc.update(from: inputs[0] + start, count: n)
                 for q in 1..<inputs.count {
-                    let src = inputs[q] + base
+                    let src = inputs[q] + start
                     switch op {
                     case .sum, .average: for i in 0..<n { acc[i] += src[i] }
                     case .max: for i in 0..<n { acc[i] = Swift.max(acc[i], src[i]) }
                     }
                 }
                 if op == .average { Vector.scale(acc, n, by: scale) }
-                (out + start).update(from: acc, count: n)
+                for out in outputs { (out + start).update(from: acc, count: n) }
                 start += n
             }
         }
     }
 
+    /// Rank r reduces chunk r of every member's buffer and writes the result
+    /// into every member's buffer (each byte is read once and written once
+    /// per rank, like a memcpy); a final barrier keeps every buffer alive
+    /// until all writes into it are done.
     public func allReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws {
         if size == 1 { return }
         let posts = try begin("allReduce", address: buf, count: count)
         try requireEqualCounts(posts, "allReduce")
         let bufs = posts.map { $0.floats() }
-        let mine = chunk(rank, of: count)
-        // Chunk `rank` of my own buffer is read by no one else during this phase.
-        reduce(bufs, mine, op: op, into: buf + mine.lowerBound)
-        try sync("allReduce")
-        for q in 0..<size where q != rank {
-            let c = chunk(q, of: count)
-            (buf + c.lowerBound).update(from: bufs[q] + c.lowerBound, count: c.count)
-        }
+        reduce(bufs, chunk(rank, of: count), op: op, into: bufs)
         try sync("allReduce")
     }
 
@@ -104,7 +102,8 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
         }
         let posts = try begin("reduceScatter", address: send, count: total)
         try requireEqualCounts(posts, "reduceScatter")
-        reduce(posts.map { $0.floats() }, chunk(rank, of: total), op: op, into: recv)
+        let mine = chunk(rank, of: total)
+        reduce(posts.map { $0.floats() }, mine, op: op, into: [recv - mine.lowerBound])
         try sync("reduceScatter")
     }
 
