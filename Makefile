@@ -23,7 +23,7 @@ demo: build
 	$(RELEASE)/tessera train
 
 # Builds once in release and runs every test: the Swift suites, then the MPI
-# tests under mpirun with 2 and 4 processes.
+# tests under mpirun with 2, 4 and 8 processes.
 test: deps
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# MPI tests: the collective self-check under mpirun with 2 and 4 processes,
+# MPI tests: the collective self-check under mpirun with 2, 4 and 8 processes,
 # and the three failure paths (a missing rank, disagreeing sizes, a failing
 # rank), each of which must stop the whole job with a message naming it.
 set -uo pipefail
@@ -11,7 +11,7 @@ passed=0; failed=0
 ok()  { echo "ok   $1"; passed=$((passed + 1)); }
 bad() { echo "FAIL $1"; echo "$2" | sed 's/^/     /' | head -20; failed=$((failed + 1)); }
 
-for n in 2 4; do
+for n in 2 4 8; do
   out=$(timeout 300 "${MPIRUN[@]}" -np "$n" "$BIN" check comm 2>&1)
   if [ $? -eq 0 ] && grep -q "check comm mpi ranks=$n: [0-9]* checks passed, 0 failed" <<<"$out"; then
     ok "collectives under mpirun -np $n: $(grep -o '[0-9]* checks passed' <<<"$out")"

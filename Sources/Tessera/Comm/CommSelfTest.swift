@@ -86,6 +86,13 @@ public enum CommSelfTest {
             try collectives(tp, "tp(\(tp.size))")
             try collectives(dp, "dp(\(dp.size))")
         }
+        // Uneven split into the first size−1 ranks and the last one (group sizes 3 and 1 for a world of 4).
+        if world.size >= 3 {
+            let last = world.size - 1
+            let members = world.worldRank == last ? [last] : Array(0..<last)
+            let g = world.subgroup(members: members, name: "split\(members)")
+            try collectives(g, "split(\(g.size))")
+        }
         return (checks, failures)
     }
 

@@ -31,6 +31,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
             let rc = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_MULTIPLE), &provided)
             guard rc == MPI_SUCCESS else { throw CommError("MPI_Init_thread failed with code \(rc)") }
         }
+        Compute.threads = 1  // one process per rank: one kernel/BLAS thread each
         let comm: MPI_Comm = tessera_mpi_comm_world()!
         _ = tessera_mpi_errors_return(comm)
         var r: Int32 = 0, n: Int32 = 0
