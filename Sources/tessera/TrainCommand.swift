@@ -13,6 +13,11 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if let n = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"], let size = Int(n), size > 1 {
+                throw ConfigError("tessera train was started by mpirun with \(size) processes, but this version trains "
+                                  + "on one rank only (no --dp/--tp layout yet), so the processes would train \(size) "
+                                  + "independent copies; run it without mpirun")
+            }
             var base = TrainConfig()
             var resumeFrom: (Checkpoint, String)?
             if let resume {
