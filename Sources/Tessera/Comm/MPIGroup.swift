@@ -116,10 +116,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
     }
 
     public func allGather(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {
-        if size == 1 {
-            if recv != UnsafeMutablePointer(mutating: send) { recv.update(from: send, count: count) }
-            return
-        }
+        if size == 1 { return copyAlone(send, into: recv, count: count) }
         try begin("allGather", count: count)
         let rc = watchdog.guarding("\(name) allGather", seq: seq) {
             MPI_Allgather(send, Int32(count), tessera_mpi_float(), recv, Int32(count), tessera_mpi_float(), comm)
@@ -129,10 +126,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
 
     public func reduceScatter(_ send: UnsafePointer<Float>, total: Int, into recv: UnsafeMutablePointer<Float>,
                               op: ReduceOp) throws {
-        if size == 1 {
-            if recv != UnsafeMutablePointer(mutating: send) { recv.update(from: send, count: total) }
-            return
-        }
+        if size == 1 { return copyAlone(send, into: recv, count: total) }
         try begin("reduceScatter", count: total)
         var counts = (0..<size).map { Int32(chunk($0, of: total).count) }
         let rc = watchdog.guarding("\(name) reduceScatter", seq: seq) {
@@ -143,10 +137,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
     }
 
     public func allToAll(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {
-        if size == 1 {
-            if recv != UnsafeMutablePointer(mutating: send) { recv.update(from: send, count: count) }
-            return
-        }
+        if size == 1 { return copyAlone(send, into: recv, count: count) }
         try begin("allToAll", count: count)
         let rc = watchdog.guarding("\(name) allToAll", seq: seq) {
             MPI_Alltoall(send, Int32(count), tessera_mpi_float(), recv, Int32(count), tessera_mpi_float(), comm)
@@ -168,8 +159,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
                             + "elements to rank \(worldRank), which expects \(recvCounts[q])")
         }
         if size == 1 {
-            if recv != UnsafeMutablePointer(mutating: send) { recv.update(from: send, count: sendCounts[0]) }
-            return
+            return copyAlone(send, into: recv, count: sendCounts[0])
         }
         var sc = sendCounts.map(Int32.init), rcounts = recvCounts.map(Int32.init)
         var sd = offsets(sendCounts), rd = offsets(recvCounts)

@@ -60,6 +60,12 @@ extension ProcessGroup {
     /// broadcast of a whole tensor.
     public func broadcast(_ t: Tensor, root: Int) throws { try broadcast(t.data, count: t.count, root: root) }
 
+    /// What a one-rank group does for gather/scatter/all-to-all: copy send
+    /// into recv unless they are the same buffer.
+    func copyAlone(_ send: UnsafePointer<Float>, into recv: UnsafeMutablePointer<Float>, count: Int) {
+        if recv != UnsafeMutablePointer(mutating: send) { recv.update(from: send, count: count) }
+    }
+
     /// Boundaries of reduce-scatter chunk `r` of `total` elements.
     public func chunk(_ r: Int, of total: Int) -> Range<Int> { (total * r / size)..<(total * (r + 1) / size) }
 }

@@ -84,10 +84,7 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
     }
 
     public func allGather(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {
-        if size == 1 {
-            if recv != UnsafeMutablePointer(mutating: send) { recv.update(from: send, count: count) }
-            return
-        }
+        if size == 1 { return copyAlone(send, into: recv, count: count) }
         let posts = try begin("allGather", address: send, count: count)
         try requireEqualCounts(posts, "allGather")
         for q in 0..<size { (recv + q * count).update(from: posts[q].floats(), count: count) }
@@ -96,10 +93,7 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
 
     public func reduceScatter(_ send: UnsafePointer<Float>, total: Int, into recv: UnsafeMutablePointer<Float>,
                               op: ReduceOp) throws {
-        if size == 1 {
-            if recv != UnsafeMutablePointer(mutating: send) { recv.update(from: send, count: total) }
-            return
-        }
+        if size == 1 { return copyAlone(send, into: recv, count: total) }
         let posts = try begin("reduceScatter", address: send, count: total)
         try requireEqualCounts(posts, "reduceScatter")
         let mine = chunk(rank, of: total)
@@ -122,8 +116,7 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
             guard sendCounts[0] == recvCounts[0] else {
                 throw CommError("group \(name), allToAll: sends \(sendCounts[0]) to itself but expects \(recvCounts[0])")
             }
-            if recv != UnsafeMutablePointer(mutating: send) { recv.update(from: send, count: sendCounts[0]) }
-            return
+            return copyAlone(send, into: recv, count: sendCounts[0])
         }
         let posts = try begin("allToAll", address: send, count: sendCounts.reduce(0, +), ints: sendCounts)
         var offset = 0

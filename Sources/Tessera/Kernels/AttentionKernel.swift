@@ -32,6 +32,18 @@ public enum AttentionKernel {
                       sample: sampleOffset + b)
     }
 
+    /// Copies the [t, t] probabilities `p` of (b, h) into `pd` with the
+    /// dropout mask applied (the forward's P·V and the backward's dV use it).
+    static func droppedProbs(_ pd: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, s: Shape, b: Int, h: Int,
+                             site: DropoutSite?, sampleOffset: Int) -> UnsafePointer<Float> {
+        let T = s.seq
+        pd.update(from: p, count: T * T)
+        for i in 0..<T {
+            dropRow(pd + i * T, count: i + 1, s: s, b: b, h: h, i: i, site: site, sampleOffset: sampleOffset)
+        }
+        return UnsafePointer(pd)
+    }
+
     public static func forward(y: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                                qkv: UnsafePointer<Float>, shape s: Shape,
                                dropout: DropoutSite?, sampleOffset: Int) {
@@ -60,15 +72,8 @@ public enum AttentionKernel {
                     Vector.scale(row, i + 1, by: 1 / sum)
                     (row + i + 1).update(repeating: 0, count: T - i - 1)
                 }
-                var src = UnsafePointer(p)
-                if dropping {
-                    pd.update(from: p, count: T * T)
-                    for i in 0..<T {
-                        dropRow(pd + i * T, count: i + 1, s: s, b: b, h: h, i: i, site: dropout,
-                                sampleOffset: sampleOffset)
-                    }
-                    src = UnsafePointer(pd)
-                }
+                let src = dropping ? droppedProbs(pd, p, s: s, b: b, h: h, site: dropout, sampleOffset: sampleOffset)
+                                   : UnsafePointer(p)
                 let out = y + b * T * dl + h * hd
                 r0 = 0
                 while r0 < T {
@@ -101,15 +106,8 @@ public enum AttentionKernel {
                 let dq = dqkv + b * T * ld + h * hd, dk = dq + dl, dv = dq + 2 * dl
                 let dyb = dy + b * T * dl + h * hd
                 let p = probs + pair * T * T
-                var src = p
-                if dropping {
-                    pd.update(from: p, count: T * T)
-                    for i in 0..<T {
-                        dropRow(pd + i * T, count: i + 1, s: s, b: b, h: h, i: i, site: dropout,
-                                sampleOffset: sampleOffset)
-                    }
-                    src = UnsafePointer(pd)
-                }
+                let src = dropping ? droppedProbs(pd, p, s: s, b: b, h: h, site: dropout, sampleOffset: sampleOffset)
+                                   : UnsafePointer(p)
                 for i in 0..<T { (dk + i * ld).update(repeating: 0, count: hd); (dv + i * ld).update(repeating: 0, count: hd) }
                 var r0 = 0
                 while r0 < T {
