@@ -26,7 +26,7 @@ demo: build
 # tests under mpirun with 2, 4 and 8 processes.
 test: deps
 	$(SWIFT) build -c release --build-tests
-	$(SWIFT) test -c release --skip-build
+	$(SWIFT) test -c release --skip-build --disable-xctest
 	scripts/test_mpi.sh
 
 # Side-by-side benchmarks against the PyTorch peers (needs ../shared/peers and a torch venv).
