@@ -56,12 +56,7 @@ struct BenchComm: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let selected = try ops.split(separator: ",").map { name -> CommBenchmark.Op in
-                guard let op = CommBenchmark.Op(rawValue: String(name)) else {
-                    throw ConfigError("unknown op '\(name)'; valid: \(CommBenchmark.Op.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return op
-            }
+            let selected: [CommBenchmark.Op] = try parseNames(ops, flag: "--ops")
             guard maxMiB >= 1 else { throw ConfigError("--max-mib must be at least 1, got \(maxMiB)") }
             let sizes = CommBenchmark.sizes(maxBytes: maxMiB << 20).filter { Double($0) >= minMiB * 1_048_576 }
             if backend.resolved == .mpi {

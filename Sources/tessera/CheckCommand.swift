@@ -16,6 +16,8 @@ enum BackendChoice: String, ExpressibleByArgument, CaseIterable {
     var resolved: BackendChoice { self == .auto ? (MPIGroup.launchedByMPI ? .mpi : .thread) : self }
 }
 
+extension CommSelfTest.Fault: ExpressibleByArgument {}
+
 struct CheckComm: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "comm",
@@ -25,22 +27,15 @@ struct CheckComm: ParsableCommand {
     @Option(help: "auto, thread or mpi.") var backend: BackendChoice = .auto
     @Option(help: "Ranks (thread backend; MPI takes mpirun's -np).") var ranks = 4
     @Option(help: "Seconds a rank waits for the others before the job is aborted.") var timeout: Double = 60
-    @Option(help: "Inject a fault to see how it is reported: \(CommSelfTest.Fault.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var fault: String?
+    @Option(help: "Inject a fault to see how it is reported.") var fault: CommSelfTest.Fault?
 
     func run() throws {
         try reportingErrors {
             guard ranks >= 1 else { throw ConfigError("--ranks must be at least 1, got \(ranks)") }
             guard timeout > 0 else { throw ConfigError("--timeout must be positive, got \(timeout)") }
-            let injected = try fault.map { name -> CommSelfTest.Fault in
-                guard let f = CommSelfTest.Fault(rawValue: name) else {
-                    throw ConfigError("unknown --fault '\(name)'; valid: \(CommSelfTest.Fault.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return f
-            }
             switch backend.resolved {
-            case .mpi: try runMPI(injected)
-            default: try runThreads(injected)
+            case .mpi: try runMPI(fault)
+            default: try runThreads(fault)
             }
         }
     }

@@ -14,12 +14,7 @@ struct MeshCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let dims = try order.split(separator: ",").map { name -> MeshDim in
-                guard let d = MeshDim(rawValue: String(name)) else {
-                    throw ConfigError("unknown mesh dimension '\(name)' in --order; valid: dp, pp, cp, tp")
-                }
-                return d
-            }
+            let dims: [MeshDim] = try parseNames(order, flag: "--order")
             print(MeshTable.render(try DeviceMesh(dp: dp, pp: pp, cp: cp, tp: tp, order: dims)))
         }
     }

@@ -31,6 +31,17 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
+/// Parses a comma-separated list of names (`dp,tp`, `all_reduce,all_gather`)
+/// into enum cases; an unknown name is a `ConfigError` naming the flag and the valid names.
+func parseNames<E: RawRepresentable & CaseIterable>(_ text: String, flag: String) throws -> [E] where E.RawValue == String {
+    try text.split(separator: ",").map { name in
+        guard let value = E(rawValue: String(name)) else {
+            throw ConfigError("unknown value '\(name)' for \(flag); valid: \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+}
+
 /// Prints a line and flushes, so progress shows up at once when piped.
 func say(_ line: String) {
     print(line)

@@ -24,7 +24,7 @@ enum TestSupport {
     /// Deterministic pseudo-random floats in [-scale, scale).
     static func randomFloats(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] {
         let rng = Philox(seed: seed, stream: "test")
-        return (0..<n).map { scale * (2 * Philox.unit(rng.word($0, UInt32($0 >> 2), 0, 0, 0)) - 1) }
+        return (0..<n).map { scale * (2 * Philox.unit(Philox.lane(rng.block(UInt32($0 >> 2), 0, 0, 0), $0)) - 1) }
     }
 
     /// A temporary directory path (not created) unique to this call.
@@ -51,7 +51,7 @@ extension GPT {
         for p in parameters {
             let (shape, values) = try file.floats(p.name, in: "fixture")
             precondition(shape == p.shape, "\(p.name): \(shape) vs \(p.shape)")
-            p.value.copy(from: Tensor(shape, values))
+            p.value.load(values)
         }
     }
 }

@@ -76,7 +76,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
     }
 
     /// Agrees on (operation, size) across the group before a collective.
-    private func begin(_ op: String, count: Int, sameCount: Bool = true) throws {
+    private func begin(_ op: String, count: Int) throws {
         seq += 1
         let tag = Int(fnv1a64(op) & 0xffff_ffff)
         let all = try exchangeInts([tag, count], during: op)
@@ -85,7 +85,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
                 throw CommError("group \(name): rank \(members[q]) called a different collective than \(op) #\(seq) "
                                 + "on rank \(worldRank); every member must issue the same collectives in the same order")
             }
-            if sameCount && all[2 * q + 1] != count {
+            if all[2 * q + 1] != count {
                 throw CommError("group \(name), \(op) #\(seq): rank \(members[q]) passed \(all[2 * q + 1]) elements but "
                                 + "rank \(worldRank) passed \(count); all ranks must pass the same size")
             }
@@ -103,46 +103,44 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         return recv.map(Int.init)
     }
 
+    /// One collective: agree on (op, count), run `call` under the watchdog, check its return code.
+    private func collective(_ op: String, count: Int, _ call: () -> Int32) throws {
+        try begin(op, count: count)
+        try check(watchdog.guarding("group \(name) \(op)", seq: seq, call), op)
+    }
+
     private func mpiOp(_ op: ReduceOp) -> MPI_Op { op == .max ? tessera_mpi_max() : tessera_mpi_sum() }
 
     public func allReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws {
         if size == 1 { return }
-        try begin("allReduce", count: count)
-        let rc = watchdog.guarding("\(name) allReduce", seq: seq) {
+        try collective("allReduce", count: count) {
             MPI_Allreduce(tessera_mpi_in_place(), buf, Int32(count), tessera_mpi_float(), mpiOp(op), comm)
         }
-        try check(rc, "allReduce")
         if op == .average { Vector.scale(buf, count, by: 1 / Float(size)) }
     }
 
     public func allGather(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {
         if size == 1 { return copyAlone(send, into: recv, count: count) }
-        try begin("allGather", count: count)
-        let rc = watchdog.guarding("\(name) allGather", seq: seq) {
+        try collective("allGather", count: count) {
             MPI_Allgather(send, Int32(count), tessera_mpi_float(), recv, Int32(count), tessera_mpi_float(), comm)
         }
-        try check(rc, "allGather")
     }
 
     public func reduceScatter(_ send: UnsafePointer<Float>, total: Int, into recv: UnsafeMutablePointer<Float>,
                               op: ReduceOp) throws {
         if size == 1 { return copyAlone(send, into: recv, count: total) }
-        try begin("reduceScatter", count: total)
         var counts = (0..<size).map { Int32(chunk($0, of: total).count) }
-        let rc = watchdog.guarding("\(name) reduceScatter", seq: seq) {
+        try collective("reduceScatter", count: total) {
             MPI_Reduce_scatter(send, recv, &counts, tessera_mpi_float(), mpiOp(op), comm)
         }
-        try check(rc, "reduceScatter")
         if op == .average { Vector.scale(recv, Int(counts[rank]), by: 1 / Float(size)) }
     }
 
     public func allToAll(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {
         if size == 1 { return copyAlone(send, into: recv, count: count) }
-        try begin("allToAll", count: count)
-        let rc = watchdog.guarding("\(name) allToAll", seq: seq) {
+        try collective("allToAll", count: count) {
             MPI_Alltoall(send, Int32(count), tessera_mpi_float(), recv, Int32(count), tessera_mpi_float(), comm)
         }
-        try check(rc, "allToAll")
     }
 
     public func allToAll(_ send: UnsafePointer<Float>, sendCounts: [Int], into recv: UnsafeMutablePointer<Float>,
@@ -151,22 +149,19 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
             throw CommError("group \(name), allToAll: sendCounts and recvCounts need \(size) entries, got "
                             + "\(sendCounts.count) and \(recvCounts.count)")
         }
-        seq += 1
+        if size == 1 { return try allToAllAlone(send, sendCounts: sendCounts, into: recv, recvCounts: recvCounts) }
+        try begin("allToAll(v)", count: size)
         // Every rank learns every send count, so a disagreement is reported on all ranks.
         let all = try exchangeInts(sendCounts, during: "allToAll(v)")
         for q in 0..<size where all[q * size + rank] != recvCounts[q] {
             throw CommError("group \(name), allToAll #\(seq): rank \(members[q]) sends \(all[q * size + rank]) "
                             + "elements to rank \(worldRank), which expects \(recvCounts[q])")
         }
-        if size == 1 {
-            return copyAlone(send, into: recv, count: sendCounts[0])
-        }
         var sc = sendCounts.map(Int32.init), rcounts = recvCounts.map(Int32.init)
         var sd = offsets(sendCounts), rd = offsets(recvCounts)
-        let rc = watchdog.guarding("\(name) allToAll(v)", seq: seq) {
+        try check(watchdog.guarding("group \(name) allToAll(v)", seq: seq) {
             MPI_Alltoallv(send, &sc, &sd, tessera_mpi_float(), recv, &rcounts, &rd, tessera_mpi_float(), comm)
-        }
-        try check(rc, "allToAll(v)")
+        }, "allToAll(v)")
     }
 
     private func offsets(_ counts: [Int]) -> [Int32] {
@@ -180,11 +175,9 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
             throw CommError("group \(name), broadcast: root \(root) is not a group rank (0..<\(size))")
         }
         if size == 1 { return }
-        try begin("broadcast", count: count)
-        let rc = watchdog.guarding("\(name) broadcast", seq: seq) {
+        try collective("broadcast", count: count) {
             MPI_Bcast(buf, Int32(count), tessera_mpi_float(), Int32(root), comm)
         }
-        try check(rc, "broadcast")
     }
 
     public func barrier() throws {

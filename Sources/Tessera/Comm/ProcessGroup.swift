@@ -66,6 +66,15 @@ extension ProcessGroup {
         if recv != UnsafeMutablePointer(mutating: send) { recv.update(from: send, count: count) }
     }
 
+    /// Variable all-to-all in a one-rank group: the rank sends to itself.
+    func allToAllAlone(_ send: UnsafePointer<Float>, sendCounts: [Int], into recv: UnsafeMutablePointer<Float>,
+                       recvCounts: [Int]) throws {
+        guard sendCounts[0] == recvCounts[0] else {
+            throw CommError("group \(name), allToAll: sends \(sendCounts[0]) to itself but expects \(recvCounts[0])")
+        }
+        copyAlone(send, into: recv, count: sendCounts[0])
+    }
+
     /// Boundaries of reduce-scatter chunk `r` of `total` elements.
     public func chunk(_ r: Int, of total: Int) -> Range<Int> { (total * r / size)..<(total * (r + 1) / size) }
 }

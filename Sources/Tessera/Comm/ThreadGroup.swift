@@ -43,12 +43,12 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
         }
     }
 
-    /// For i in `range`: every output[i] ← op over q of inputs[q][i], combined
-    /// in rank order. Works block by block through a 16 KiB scratch that is
-    /// filled from every input before any output is written, so outputs may
-    /// be the inputs themselves.
+    /// For i in `range`: every output[i − outputBase] ← op over q of
+    /// inputs[q][i], combined in rank order. Works block by block through a
+    /// 16 KiB scratch that is filled from every input before any output is
+    /// written, so outputs may be the inputs themselves (outputBase 0).
     private func reduce(_ inputs: [UnsafeMutablePointer<Float>], _ range: Range<Int>, op: ReduceOp,
-                        into outputs: [UnsafeMutablePointer<Float>]) {
+                        into outputs: [UnsafeMutablePointer<Float>], outputBase: Int = 0) {
         let block = 4096, scale = 1 / Float(inputs.count)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { scratch in
             let acc = scratch.baseAddress!
@@ -64,7 +64,7 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
                     }
                 }
                 if op == .average { Vector.scale(acc, n, by: scale) }
-                for out in outputs { (out + start).update(from: acc, count: n) }
+                for out in outputs { (out + (start - outputBase)).update(from: acc, count: n) }
                 start += n
             }
         }
@@ -97,7 +97,7 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
         let posts = try begin("reduceScatter", address: send, count: total)
         try requireEqualCounts(posts, "reduceScatter")
         let mine = chunk(rank, of: total)
-        reduce(posts.map { $0.floats() }, mine, op: op, into: [recv - mine.lowerBound])
+        reduce(posts.map { $0.floats() }, mine, op: op, into: [recv], outputBase: mine.lowerBound)
         try sync("reduceScatter")
     }
 
@@ -112,12 +112,7 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
             throw CommError("group \(name), allToAll: sendCounts and recvCounts need \(size) entries, got "
                             + "\(sendCounts.count) and \(recvCounts.count)")
         }
-        if size == 1 {
-            guard sendCounts[0] == recvCounts[0] else {
-                throw CommError("group \(name), allToAll: sends \(sendCounts[0]) to itself but expects \(recvCounts[0])")
-            }
-            return copyAlone(send, into: recv, count: sendCounts[0])
-        }
+        if size == 1 { return try allToAllAlone(send, sendCounts: sendCounts, into: recv, recvCounts: recvCounts) }
         let posts = try begin("allToAll", address: send, count: sendCounts.reduce(0, +), ints: sendCounts)
         var offset = 0
         for q in 0..<size {

@@ -34,8 +34,7 @@ public struct DropoutSite: Sendable {
             let b = rng.block(UInt32(truncatingIfNeeded: g >> 2), c1, c2, c3)
             var lane = g & 3
             while lane < 4 && j < count {
-                let w = lane == 0 ? b.0 : lane == 1 ? b.1 : lane == 2 ? b.2 : b.3
-                row[j] = Philox.unit(w) >= p ? row[j] * scale : 0
+                row[j] = Philox.unit(Philox.lane(b, lane)) >= p ? row[j] * scale : 0
                 lane += 1
                 j += 1
             }

@@ -1,4 +1,4 @@
-/// Branch-free exp and tanh, scalar and 16-lane, used inside kernel loops
+/// Branch-free 16-lane exp and tanh, used inside kernel loops
 /// (a call to libm's expf per element would be ten times slower).
 ///
 /// `exp(x)`: split x = n·ln2 + r with |r| ≤ ln2/2 (ln2 in two parts, so r is
@@ -9,11 +9,6 @@
 /// neither a rounding call nor a float→int conversion is needed. Inputs are clamped to [-87, 88], where e^x stays a normal
 /// float; softmax and GELU saturate there anyway.
 public enum FastMath {
-    @inline(__always)
-    public static func exp(_ x0: Float) -> Float {
-        exp(Float16x(repeating: x0))[0]
-    }
-
     @inline(__always)
     public static func exp(_ x0: Float16x) -> Float16x {
         let x = pointwiseMin(pointwiseMax(x0, Float16x(repeating: -87)), Float16x(repeating: 88))
@@ -39,7 +34,4 @@ public enum FastMath {
         let clamped = pointwiseMin(pointwiseMax(x, Float16x(repeating: -9)), Float16x(repeating: 9))
         return 1 - 2 / (exp(2 * clamped) + 1)
     }
-
-    @inline(__always)
-    public static func tanh(_ x: Float) -> Float { tanh(Float16x(repeating: x))[0] }
 }

@@ -37,10 +37,9 @@ public struct Philox: Sendable, Equatable {
         return (x0, x1, x2, x3)
     }
 
-    /// Lane `lane & 3` of `block`, for callers that draw one number per element.
+    /// Word `lane & 3` of a block, for callers that draw one number per element.
     @inline(__always)
-    public func word(_ lane: Int, _ c0: UInt32, _ c1: UInt32, _ c2: UInt32, _ c3: UInt32) -> UInt32 {
-        let b = block(c0, c1, c2, c3)
+    public static func lane(_ b: (UInt32, UInt32, UInt32, UInt32), _ lane: Int) -> UInt32 {
         switch lane & 3 {
         case 0: return b.0
         case 1: return b.1

@@ -61,8 +61,7 @@ public final class Tensor: @unchecked Sendable {
     /// A tensor of `shape` holding `values` (row-major; count must match).
     public convenience init(_ shape: [Int], _ values: [Float]) {
         self.init(uninitialized: shape)
-        precondition(values.count == count, "Tensor: \(values.count) values for shape \(shape)")
-        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
+        load(values)
     }
 
     deinit {
@@ -87,6 +86,12 @@ public final class Tensor: @unchecked Sendable {
     public func copy(from other: Tensor) {
         precondition(other.count == count, "Tensor.copy: \(other.count) vs \(count) elements")
         data.update(from: other.data, count: count)
+    }
+
+    /// Overwrites every element with `values` (row-major; count must match).
+    public func load(_ values: [Float]) {
+        precondition(values.count == count, "Tensor.load: \(values.count) values for \(count) elements")
+        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }
 
     /// A new tensor with the same shape and values.
@@ -134,13 +139,4 @@ public enum TensorPool {
         if !kept { free(p) }
     }
 
-    /// Frees every idle block.
-    public static func drain() {
-        let all = state.withLock { s in
-            let blocks = s.blocks.values.flatMap { $0 }
-            s = ([:], 0)
-            return blocks
-        }
-        for p in all { free(UnsafeMutableRawPointer(bitPattern: p)) }
-    }
 }

@@ -20,11 +20,21 @@ public final class Block: @unchecked Sendable {
          ln2.gain, ln2.bias, mlp.fc.weight, mlp.fc.bias!, mlp.out.weight, mlp.out.bias!]
     }
 
-    /// Residual dropout on a branch output (in place); also its own backward.
+    /// Residual dropout on a branch output, in place.
     func residualDropout(_ t: Tensor, _ site: String, _ ctx: ForwardContext) {
         guard let s = ctx.site(name + site) else { return }
         DropoutKernel.apply(t.data, rows: ctx.rows, c: t.count / ctx.rows, featureBase: 0,
                             coords: ctx.coords, site: s)
+    }
+
+    /// The gradient entering a branch through its residual dropout: the
+    /// residual gradient itself when dropout is off (branch backwards only
+    /// read it), otherwise a masked copy.
+    func branchGradient(_ g: Tensor, _ site: String, _ ctx: ForwardContext) -> Tensor {
+        guard ctx.site(name + site) != nil else { return g }
+        let masked = g.clone()
+        residualDropout(masked, site, ctx)
+        return masked
     }
 
     /// x [n, d] → [n, d].
@@ -42,14 +52,10 @@ public final class Block: @unchecked Sendable {
 
     /// dy [n, d] → dx [n, d]; accumulates every parameter gradient of the block.
     public func backward(_ dy: Tensor, _ cache: Cache, _ ctx: ForwardContext) -> Tensor {
-        let dBranch = dy.clone()
-        residualDropout(dBranch, ".mlp.resid", ctx)
-        let dm = mlp.backward(dBranch, cache.mlp)
+        let dm = mlp.backward(branchGradient(dy, ".mlp.resid", ctx), cache.mlp)
         let dx1 = ln2.backward(dm, cache.ln2)
         Elementwise.accumulate(dx1.data, dy.data, n: dx1.count)
-        dBranch.copy(from: dx1)
-        residualDropout(dBranch, ".attn.resid", ctx)
-        let da = attn.backward(dBranch, cache.attn, ctx)
+        let da = attn.backward(branchGradient(dx1, ".attn.resid", ctx), cache.attn, ctx)
         let dx = ln1.backward(da, cache.ln1)
         Elementwise.accumulate(dx.data, dx1.data, n: dx.count)
         return dx

@@ -35,12 +35,10 @@ public enum GradientClipping {
     }
 
     /// Scales every gradient by min(1, maxNorm/(norm + 1e-6)) given the
-    /// global norm `norm`; returns the norm. A `maxNorm` ≤ 0 disables clipping.
-    @discardableResult
-    public static func clip(_ parameters: [Parameter], norm: Double, maxNorm: Float) -> Double {
-        guard maxNorm > 0 else { return norm }
+    /// global norm `norm`. A `maxNorm` ≤ 0 disables clipping.
+    public static func clip(_ parameters: [Parameter], norm: Double, maxNorm: Float) {
+        guard maxNorm > 0 else { return }
         let coef = Double(maxNorm) / (norm + 1e-6)
         if coef < 1 { for p in parameters { Elementwise.scale(p.grad.data, by: Float(coef), n: p.grad.count) } }
-        return norm
     }
 }

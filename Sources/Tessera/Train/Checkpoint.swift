@@ -97,10 +97,10 @@ public struct Checkpoint: Sendable {
             guard saved.shape == p.shape else {
                 throw CheckpointError("checkpoint '\(dir)' tensor '\(p.name)' has shape \(saved.shape), the model needs \(p.shape)")
             }
-            p.value.copy(from: Tensor(saved.shape, saved.values))
+            p.value.load(saved.values)
             if let optimizer {
-                optimizer.m[i].copy(from: Tensor(saved.shape, m[p.name]!))
-                optimizer.v[i].copy(from: Tensor(saved.shape, v[p.name]!))
+                optimizer.m[i].load(m[p.name]!)
+                optimizer.v[i].load(v[p.name]!)
             }
         }
         optimizer?.t = optimizerT
