@@ -28,7 +28,7 @@ struct GenerateCommand: ParsableCommand {
             let sampler = Sampler(model: model, temperature: temperature, topK: topK, seed: UInt64(seed))
             let out = FileHandle.standardOutput
             out.write(Data(prompt.utf8))
-            _ = sampler.generate(prompt: Array(prompt.utf8), count: tokens) { out.write(Data([$0])) }
+            _ = try sampler.generate(prompt: Array(prompt.utf8), count: tokens) { out.write(Data([$0])) }
             out.write(Data("\n".utf8))
         }
     }

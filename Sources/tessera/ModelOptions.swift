@@ -25,6 +25,10 @@ struct ConfigOptions: ParsableArguments {
     @Option(help: "Checkpoint directory to save to.") var checkpoint: String?
     @Option(name: .customLong("checkpoint-every"), help: "Also save every N steps.") var checkpointEvery: Int?
     @Option(help: "Kernel threads (0: all cores).") var threads: Int?
+    @Option(help: "Data-parallel ranks.") var dp: Int?
+    @Option(help: "Tensor-parallel ranks (must divide heads).") var tp: Int?
+    @Flag(inversion: .prefixedNo, help: "Sequence parallelism inside the tensor-parallel group.") var sp: Bool?
+    @Option(name: .customLong("bucket-mb"), help: "Data-parallel gradient bucket size in MiB.") var bucketMB: Float?
 
     /// The flags that were given, as config keys and values.
     var overrides: [(String, TrainConfig.Value)] {
@@ -38,6 +42,8 @@ struct ConfigOptions: ParsableArguments {
         add("weight-decay", weightDecay); add("grad-clip", gradClip); add("seed", seed)
         add("dropout", dropout); add("eval-every", evalEvery); add("log-every", logEvery)
         add("checkpoint", checkpoint); add("checkpoint-every", checkpointEvery); add("threads", threads)
+        add("dp", dp); add("tp", tp); add("bucket-mb", bucketMB)
+        if let sp { out.append(("sp", .bool(sp))) }
         return out
     }
 

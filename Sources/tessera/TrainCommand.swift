@@ -5,7 +5,11 @@ import Tessera
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a GPT on a text file or the built-in corpus, then print a sample.")
+        abstract: "Train a GPT on a text file or the built-in corpus, then print a sample.",
+        discussion: """
+            A layout (--dp N --tp N [--sp]) runs dp·tp ranks: threads of this process, or the processes of \
+            mpirun -np <dp·tp> tessera train ... (the MPI backend is picked automatically under mpirun).
+            """)
 
     @OptionGroup var options: ConfigOptions
     @Option(help: "Continue the run saved in this checkpoint directory.") var resume: String?
@@ -13,11 +17,6 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            if let n = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"], let size = Int(n), size > 1 {
-                throw ConfigError("tessera train was started by mpirun with \(size) processes, but this version trains "
-                                  + "on one rank only (no --dp/--tp layout yet), so the processes would train \(size) "
-                                  + "independent copies; run it without mpirun")
-            }
             var base = TrainConfig()
             var resumeFrom: (Checkpoint, String)?
             if let resume {
@@ -26,20 +25,32 @@ struct TrainCommand: ParsableCommand {
                 resumeFrom = (ckpt, resume)
             }
             let config = try options.resolve(base: base)
+            let backend = Launcher.Backend.automatic
             Compute.threads = config.threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : config.threads
             let data = try config.data.map { try TokenDataset.load(path: $0, seqLen: config.model.seqLen) }
                 ?? TokenDataset.builtIn(seqLen: config.model.seqLen)
-            let trainer = try Trainer(config: config, data: data, resume: resumeFrom)
-            say("tessera train: \(config.model.summary), \(config.model.parameterCount) parameters")
-            say("data: \(data.source), \(data.train.count) training bytes, \(data.validation.count) validation bytes; "
-                + "batch \(config.batch) x \(config.model.seqLen) tokens, \(config.microBatches) micro-batch(es), "
-                + "\(Compute.threads) thread(s)")
-            if let resume { say("resuming \(resume) at step \(trainer.step)") }
-            try trainer.run(log: say)
-            if sample > 0 {
+            if Launcher.isLeaderProcess {
+                say("tessera train: \(config.model.summary), \(config.model.parameterCount) parameters")
+                say("data: \(data.source), \(data.train.count) training bytes, \(data.validation.count) validation "
+                    + "bytes; batch \(config.batch) x \(config.model.seqLen) tokens, \(config.microBatches) "
+                    + "micro-batch(es)")
+                say("layout: \(config.layoutName), \(config.worldSize) rank(s) on "
+                    + (backend == .mpi ? "MPI processes" : "threads")
+                    + ", \(config.worldSize > 1 ? 1 : Compute.threads) kernel thread(s) per rank")
+                if let resume { say("resuming \(resume) at step \(resumeFrom!.0.step)") }
+            }
+            let sample = self.sample, resumed = resumeFrom
+            try Launcher.run(config: config, backend: backend) { groups in
+                let trainer = try Trainer(config: config, data: data, resume: resumed, groups: groups)
+                try trainer.run(log: say)
+                guard sample > 0 else { return }
+                let whole = try trainer.checkpoint()  // collective: the shards assembled on every rank
+                guard groups.worldRank == 0 else { return }
+                let model = GPT(config.model, seed: config.seed)
+                try whole.restore(into: model, optimizer: nil, source: "the trained model")
                 let prompt = Array("The ".utf8)
                 say("sample:")
-                let text = Sampler(model: trainer.model, seed: config.seed).generate(prompt: prompt, count: sample)
+                let text = try Sampler(model: model, seed: config.seed).generate(prompt: prompt, count: sample)
                 say(String(decoding: prompt + text, as: UTF8.self))
             }
         }

@@ -44,19 +44,29 @@ public struct DropoutSite: Sendable {
 
 /// Which global (sample, position) each row of an activation [rows, features]
 /// holds: rows are sample-major, `positions` consecutive rows per sample.
+/// A sequence-parallel shard holds a contiguous slice of those rows starting
+/// at `rowOffset`, so local row i is row `rowOffset + i` of the full layout.
 public struct RowCoordinates: Sendable {
     /// Global index of the first sample.
     public var sampleOffset: Int
-    /// Global position of the first row of each sample (sequence shards).
+    /// Global position of the first row of each sample (context shards).
     public var positionOffset: Int
     /// Rows per sample.
     public var positions: Int
+    /// Index of local row 0 in the full sample-major row layout.
+    public var rowOffset: Int
 
-    public init(sampleOffset: Int, positionOffset: Int = 0, positions: Int) {
+    public init(sampleOffset: Int, positionOffset: Int = 0, positions: Int, rowOffset: Int = 0) {
         self.sampleOffset = sampleOffset
         self.positionOffset = positionOffset
         self.positions = positions
+        self.rowOffset = rowOffset
     }
+
+    /// Global sample of local row `i`.
+    @inline(__always) public func sample(_ i: Int) -> Int { sampleOffset + (rowOffset + i) / positions }
+    /// Global position of local row `i`.
+    @inline(__always) public func position(_ i: Int) -> Int { positionOffset + (rowOffset + i) % positions }
 }
 
 /// In-place dropout of an [rows, c] activation whose columns are global
@@ -69,8 +79,7 @@ public enum DropoutKernel {
         Compute.parallelRanges(rows) { r in
             for i in r {
                 site.applyRow(x + i * c, count: c, featureBase: featureBase,
-                              position: coords.positionOffset + i % coords.positions,
-                              sample: coords.sampleOffset + i / coords.positions)
+                              position: coords.position(i), sample: coords.sample(i))
             }
         }
     }

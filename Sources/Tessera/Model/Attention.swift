@@ -1,25 +1,45 @@
 /// Causal self-attention: qkv = x·W_qkvᵀ + b → per-head softmax(QKᵀ/√hd)·V →
 /// out = y·W_projᵀ + b. The dropout sites are the attention probabilities
 /// ("<name>.probs"); residual dropout belongs to the block.
+///
+/// Under tensor parallelism the heads are split across the group: qkv is
+/// column-parallel (a rank computes the q, k, v of its heads), proj is
+/// row-parallel, so the block communicates once forward (proj's reduce) and
+/// once backward (qkv's input-gradient reduce).
 public final class CausalSelfAttention: @unchecked Sendable {
-    /// Fused projection to [Q | K | V], weight [3·dl, d].
-    public let qkv: Linear
+    /// Fused projection to [Q | K | V] of this rank's heads, weight [3·dl, d].
+    public let qkv: ColumnParallelLinear
     /// Output projection, weight [d, dl].
-    public let proj: Linear
+    public let proj: RowParallelLinear
     /// Heads computed here, and the global index of the first.
     public let heads: Int, headOffset: Int
     /// Width of a head.
     public let headDim: Int
     let name: String
 
-    /// Saved activations for backward.
+    /// Saved activations for backward: the input (outer rows), qkv [rows, 3·dl],
+    /// probabilities [b, heads, t, t] and the head outputs y [rows, dl].
     public struct Cache {
         let x: Tensor, qkv: Tensor, probs: Tensor, y: Tensor
+        var tensors: [Tensor] { [x, qkv, probs, y] }
     }
 
-    public init(name: String, qkv: Linear, proj: Linear, heads: Int, headOffset: Int, headDim: Int) {
-        self.name = name; self.qkv = qkv; self.proj = proj
-        self.heads = heads; self.headOffset = headOffset; self.headDim = headDim
+    /// `heads` and `headDim` of the whole model; this rank keeps tp.part(heads).
+    public init(name: String, dModel: Int, heads: Int, layers: Int, tp: TensorParallel) {
+        let std: Float = 0.02, residualStd = std / (2 * Float(layers)).squareRoot()
+        self.name = name
+        qkv = ColumnParallelLinear(name: name + ".qkv", inFeatures: dModel, outFeatures: 3 * dModel, blocks: 3,
+                                   std: std, tp: tp)
+        proj = RowParallelLinear(name: name + ".proj", inFeatures: dModel, outFeatures: dModel, std: residualStd,
+                                 tp: tp)
+        self.heads = tp.part(heads).count
+        headOffset = tp.part(heads).lowerBound
+        headDim = dModel / heads
+    }
+
+    /// Parameters in checkpoint order.
+    public var parameters: [Parameter] {
+        [qkv.linear.weight, qkv.linear.bias!, proj.linear.weight, proj.linear.bias!]
     }
 
     func shape(_ ctx: ForwardContext) -> AttentionKernel.Shape {
@@ -27,24 +47,24 @@ public final class CausalSelfAttention: @unchecked Sendable {
                               headOffset: headOffset)
     }
 
-    /// x [n, d] → out [n, d] (before the projection's output is reduced, under TP).
-    public func forward(_ x: Tensor, _ ctx: ForwardContext) -> (Tensor, Cache) {
-        let qkvOut = qkv.forward(x)
+    /// x [outer rows, d] → out [outer rows, d].
+    public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> (Tensor, Cache) {
+        let qkvOut = try qkv.forward(x)
         let y = Tensor(uninitialized: [ctx.rows, heads * headDim])
         let probs = Tensor(uninitialized: [ctx.samples, heads, ctx.positions, ctx.positions])
         AttentionKernel.forward(y: y.data, probs: probs.data, qkv: qkvOut.data, shape: shape(ctx),
                                 dropout: ctx.site(name + ".probs"), sampleOffset: ctx.coords.sampleOffset)
-        return (proj.forward(y), Cache(x: x, qkv: qkvOut, probs: probs, y: y))
+        return (try proj.forward(y), Cache(x: x, qkv: qkvOut, probs: probs, y: y))
     }
 
-    /// dout [n, d] → dx [n, d]; accumulates all four parameter gradients.
-    public func backward(_ dout: Tensor, _ cache: Cache, _ ctx: ForwardContext) -> Tensor {
-        let dy = proj.backward(dout, input: cache.y)
+    /// dout [outer rows, d] → dx [outer rows, d]; accumulates all four parameter gradients.
+    public func backward(_ dout: Tensor, _ cache: Cache, _ ctx: ForwardContext) throws -> Tensor {
+        let dy = try proj.backward(dout, input: cache.y)
         let dqkv = Tensor(uninitialized: cache.qkv.shape)
         AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, probs: cache.probs.data, qkv: cache.qkv.data,
                                  shape: shape(ctx), dropout: ctx.site(name + ".probs"),
                                  sampleOffset: ctx.coords.sampleOffset)
-        let dx = qkv.backward(dqkv, input: cache.x)
+        let dx = try qkv.backward(dqkv, input: cache.x)
         zeroKeyBiasGradient()
         return dx
     }
@@ -55,8 +75,7 @@ public final class CausalSelfAttention: @unchecked Sendable {
     /// that Adam would turn into ±lr steps, different in every layout. Setting
     /// it to zero is exact and keeps all layouts identical.
     func zeroKeyBiasGradient() {
-        guard let bias = qkv.bias else { return }
-        let width = heads * headDim
+        let bias = qkv.linear.bias!, width = heads * headDim
         (bias.grad.data + width).update(repeating: 0, count: width)
     }
 }

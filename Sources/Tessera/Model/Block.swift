@@ -1,30 +1,49 @@
 /// A pre-LayerNorm transformer block:
 /// x₁ = x + drop(attn(ln1(x))); x₂ = x₁ + drop(mlp(ln2(x₁))).
+///
+/// LayerNorms, dropouts and residuals run on the rows this rank holds outside
+/// the tensor-parallel region: all rows under TP, a sequence chunk under SP.
 public final class Block: @unchecked Sendable {
     public let ln1: LayerNorm, attn: CausalSelfAttention, ln2: LayerNorm, mlp: MLP
     let name: String
+    let tp: TensorParallel
 
     /// Saved state of one forward pass.
     public struct Cache {
         let ln1: LayerNorm.Cache, attn: CausalSelfAttention.Cache
         let ln2: LayerNorm.Cache, mlp: MLP.Cache
+
+        /// Every saved tensor, each once.
+        var tensors: [Tensor] {
+            let all = [ln1.x, ln1.mean, ln1.rstd, ln2.x, ln2.mean, ln2.rstd] + attn.tensors + mlp.tensors
+            var seen = Set<ObjectIdentifier>()
+            return all.filter { seen.insert(ObjectIdentifier($0)).inserted }
+        }
+        /// Bytes of activation memory the cache holds until backward.
+        public var bytes: Int { tensors.reduce(0) { $0 + $1.byteCount } }
     }
 
-    public init(name: String, ln1: LayerNorm, attn: CausalSelfAttention, ln2: LayerNorm, mlp: MLP) {
-        self.name = name; self.ln1 = ln1; self.attn = attn; self.ln2 = ln2; self.mlp = mlp
+    /// Block `index` of a model of `config`'s shape; this rank's shard of it under `tp`.
+    public init(index: Int, config: GPTConfig, tp: TensorParallel) {
+        name = "h.\(index)"
+        let d = config.dModel
+        ln1 = LayerNorm(name: name + ".ln1", width: d)
+        attn = CausalSelfAttention(name: name + ".attn", dModel: d, heads: config.heads, layers: config.layers, tp: tp)
+        ln2 = LayerNorm(name: name + ".ln2", width: d)
+        mlp = MLP(name: name + ".mlp", dModel: d, layers: config.layers, tp: tp)
+        self.tp = tp
     }
 
     /// The block's parameters in a fixed order.
     public var parameters: [Parameter] {
-        [ln1.gain, ln1.bias, attn.qkv.weight, attn.qkv.bias!, attn.proj.weight, attn.proj.bias!,
-         ln2.gain, ln2.bias, mlp.fc.weight, mlp.fc.bias!, mlp.out.weight, mlp.out.bias!]
+        [ln1.gain, ln1.bias] + attn.parameters + [ln2.gain, ln2.bias] + mlp.parameters
     }
 
-    /// Residual dropout on a branch output, in place.
+    /// Residual dropout on a branch output [outer rows, d], in place.
     func residualDropout(_ t: Tensor, _ site: String, _ ctx: ForwardContext) {
         guard let s = ctx.site(name + site) else { return }
-        DropoutKernel.apply(t.data, rows: ctx.rows, c: t.count / ctx.rows, featureBase: 0,
-                            coords: ctx.coords, site: s)
+        let rows = tp.outerRows(ctx)
+        DropoutKernel.apply(t.data, rows: rows, c: t.count / rows, featureBase: 0, coords: tp.outerCoords(ctx), site: s)
     }
 
     /// The gradient entering a branch through its residual dropout: the
@@ -37,25 +56,25 @@ public final class Block: @unchecked Sendable {
         return masked
     }
 
-    /// x [n, d] → [n, d].
-    public func forward(_ x: Tensor, _ ctx: ForwardContext) -> (Tensor, Cache) {
+    /// x [outer rows, d] → [outer rows, d].
+    public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> (Tensor, Cache) {
         let (a, c1) = ln1.forward(x)
-        let (o, ca) = attn.forward(a, ctx)
+        let (o, ca) = try attn.forward(a, ctx)
         residualDropout(o, ".attn.resid", ctx)
         Elementwise.add(o.data, o.data, x.data, n: o.count)  // o becomes x₁
         let (m, c2) = ln2.forward(o)
-        let (f, cm) = mlp.forward(m)
+        let (f, cm) = try mlp.forward(m)
         residualDropout(f, ".mlp.resid", ctx)
         Elementwise.add(f.data, f.data, o.data, n: f.count)
         return (f, Cache(ln1: c1, attn: ca, ln2: c2, mlp: cm))
     }
 
-    /// dy [n, d] → dx [n, d]; accumulates every parameter gradient of the block.
-    public func backward(_ dy: Tensor, _ cache: Cache, _ ctx: ForwardContext) -> Tensor {
-        let dm = mlp.backward(branchGradient(dy, ".mlp.resid", ctx), cache.mlp)
+    /// dy [outer rows, d] → dx [outer rows, d]; accumulates every parameter gradient of the block.
+    public func backward(_ dy: Tensor, _ cache: Cache, _ ctx: ForwardContext) throws -> Tensor {
+        let dm = try mlp.backward(branchGradient(dy, ".mlp.resid", ctx), cache.mlp)
         let dx1 = ln2.backward(dm, cache.ln2)
         Elementwise.accumulate(dx1.data, dy.data, n: dx1.count)
-        let da = attn.backward(branchGradient(dx1, ".attn.resid", ctx), cache.attn, ctx)
+        let da = try attn.backward(branchGradient(dx1, ".attn.resid", ctx), cache.attn, ctx)
         let dx = ln1.backward(da, cache.ln1)
         Elementwise.accumulate(dx.data, dx1.data, n: dx.count)
         return dx

@@ -19,10 +19,12 @@ public final class Linear: @unchecked Sendable {
     /// Output features (rows of W).
     public var outFeatures: Int { weight.shape[0] }
 
-    /// x [n, in] → y [n, out].
-    public func forward(_ x: Tensor) -> Tensor {
+    /// x [n, in] → y [n, out]. With `includeBias: false` the bias is left
+    /// out (a row-parallel layer adds it after reducing the partial sums).
+    public func forward(_ x: Tensor, includeBias: Bool = true) -> Tensor {
         let n = x.count / inFeatures
         let y = Tensor(uninitialized: [n, outFeatures])
+        let bias = includeBias ? self.bias : nil
         if let bias {
             for i in 0..<n { (y.data + i * outFeatures).update(from: bias.value.data, count: outFeatures) }
         }
@@ -42,13 +44,13 @@ public final class Linear: @unchecked Sendable {
         return dx
     }
 
-    /// dW [out, in] += dyᵀ·x; db [out] += Σ_rows dy.
-    public func backwardWeight(_ dy: Tensor, input x: Tensor) {
+    /// dW [out, in] += dyᵀ·x; db [out] += Σ_rows dy (unless `includeBias` is false).
+    public func backwardWeight(_ dy: Tensor, input x: Tensor, includeBias: Bool = true) {
         let n = dy.count / outFeatures
         BLAS.gemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: n,
                   a: dy.data, lda: outFeatures, b: x.data, ldb: inFeatures,
                   beta: 1, c: weight.grad.data, ldc: inFeatures)
-        if let bias { Elementwise.sumRows(into: bias.grad.data, dy.data, rows: n, c: outFeatures) }
+        if includeBias, let bias { Elementwise.sumRows(into: bias.grad.data, dy.data, rows: n, c: outFeatures) }
     }
 
     /// Both halves: accumulates dW, db and returns dx.

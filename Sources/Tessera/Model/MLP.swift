@@ -1,33 +1,44 @@
 /// Position-wise feed-forward: out = GELU(x·W_fcᵀ + b_fc)·W_outᵀ + b_out,
-/// hidden width 4d (or its shard).
+/// hidden width 4d. Under tensor parallelism fc is column-parallel and out
+/// row-parallel, so each rank holds 4d/tp hidden units and the MLP
+/// communicates once forward and once backward.
 public final class MLP: @unchecked Sendable {
-    /// Up projection, weight [4d, d].
-    public let fc: Linear
-    /// Down projection, weight [d, 4d].
-    public let out: Linear
+    /// Up projection, weight [4d/tp, d].
+    public let fc: ColumnParallelLinear
+    /// Down projection, weight [d, 4d/tp].
+    public let out: RowParallelLinear
 
-    /// Saved activations: the input, the pre-activation and the GELU output.
+    /// Saved activations: the input (outer rows), the pre-activation and the
+    /// GELU output ([rows, 4d/tp] each).
     public struct Cache {
         let x: Tensor, pre: Tensor, act: Tensor
+        var tensors: [Tensor] { [x, pre, act] }
     }
 
-    public init(fc: Linear, out: Linear) {
-        self.fc = fc
-        self.out = out
+    public init(name: String, dModel: Int, layers: Int, tp: TensorParallel) {
+        let std: Float = 0.02, residualStd = std / (2 * Float(layers)).squareRoot()
+        fc = ColumnParallelLinear(name: name + ".fc", inFeatures: dModel, outFeatures: 4 * dModel, std: std, tp: tp)
+        out = RowParallelLinear(name: name + ".out", inFeatures: 4 * dModel, outFeatures: dModel, std: residualStd,
+                                tp: tp)
     }
 
-    /// x [n, d] → y [n, d].
-    public func forward(_ x: Tensor) -> (Tensor, Cache) {
-        let pre = fc.forward(x)
+    /// Parameters in checkpoint order.
+    public var parameters: [Parameter] {
+        [fc.linear.weight, fc.linear.bias!, out.linear.weight, out.linear.bias!]
+    }
+
+    /// x [outer rows, d] → y [outer rows, d].
+    public func forward(_ x: Tensor) throws -> (Tensor, Cache) {
+        let pre = try fc.forward(x)
         let act = Tensor(uninitialized: pre.shape)
         GELUKernel.forward(y: act.data, x: pre.data, n: pre.count)
-        return (out.forward(act), Cache(x: x, pre: pre, act: act))
+        return (try out.forward(act), Cache(x: x, pre: pre, act: act))
     }
 
-    /// dy [n, d] → dx [n, d]; accumulates the four parameter gradients.
-    public func backward(_ dy: Tensor, _ cache: Cache) -> Tensor {
-        let dact = out.backward(dy, input: cache.act)
+    /// dy [outer rows, d] → dx [outer rows, d]; accumulates the four parameter gradients.
+    public func backward(_ dy: Tensor, _ cache: Cache) throws -> Tensor {
+        let dact = try out.backward(dy, input: cache.act)
         GELUKernel.backward(dx: dact.data, dy: dact.data, x: cache.pre.data, n: dact.count)
-        return fc.backward(dact, input: cache.x)
+        return try fc.backward(dact, input: cache.x)
     }
 }

@@ -13,7 +13,7 @@ public enum InitRule: Sendable, Equatable {
 /// Values are drawn element by element from Philox keyed by (seed, name) at
 /// the element's *global* row-major index, so a shard draws exactly its slice
 /// of the full tensor. `globalIndex` maps a local index to that global index
-/// (identity when unsharded).
+/// (identity when unsharded; −1 for padding that is not part of the global tensor).
 public final class Parameter: @unchecked Sendable {
     /// Stable name, e.g. "h.0.attn.qkv.weight"; also the checkpoint key.
     public let name: String
@@ -48,12 +48,16 @@ public final class Parameter: @unchecked Sendable {
     public func initialize(seed: UInt64) {
         switch rule {
         case .zeros: value.zero()
-        case .ones: value.data.update(repeating: 1, count: value.count)
+        case .ones:
+            for i in 0..<value.count { value.data[i] = globalIndex(i) >= 0 ? 1 : 0 }
         case .normal(let std):
             let rng = Philox(seed: seed, stream: "init/" + name)
             let v = value.data, map = globalIndex
             Compute.parallelRanges(value.count) { r in
-                for i in r { v[i] = std * rng.normal(map(i)) }
+                for i in r {
+                    let g = map(i)
+                    v[i] = g >= 0 ? std * rng.normal(g) : 0
+                }
             }
         }
     }

@@ -17,13 +17,23 @@ public struct Checkpoint: Sendable {
     public var m: [String: [Float]], v: [String: [Float]]
     public var optimizerT: Int
 
-    /// Captures a model and optimizer after `step` completed steps.
-    public init(config: TrainConfig, step: Int, model: GPT, optimizer: AdamW) {
+    /// Captures a model and optimizer after `step` completed steps, as whole
+    /// tensors: under tensor parallelism the shards are assembled across the
+    /// model's tp group (collective: every rank of the group calls it), so
+    /// the checkpoint does not depend on the layout that wrote it.
+    public init(config: TrainConfig, step: Int, model: GPT, optimizer: AdamW) throws {
         self.config = config
         self.step = step
-        parameters = Dictionary(uniqueKeysWithValues: model.parameters.map { ($0.name, ($0.shape, $0.value.array)) })
-        m = Dictionary(uniqueKeysWithValues: zip(model.parameters, optimizer.m).map { ($0.name, $1.array) })
-        v = Dictionary(uniqueKeysWithValues: zip(model.parameters, optimizer.v).map { ($0.name, $1.array) })
+        let params = model.parameters
+        let values = try FullTensors.gather(params, params.map(\.value), tp: model.tp)
+        let ms = try FullTensors.gather(params, optimizer.m, tp: model.tp)
+        let vs = try FullTensors.gather(params, optimizer.v, tp: model.tp)
+        parameters = [:]; m = [:]; v = [:]
+        for (i, p) in params.enumerated() {
+            parameters[p.name] = (p.globalShape, values[i])
+            m[p.name] = ms[i]
+            v[p.name] = vs[i]
+        }
         optimizerT = optimizer.t
     }
 
@@ -88,19 +98,21 @@ public struct Checkpoint: Sendable {
     }
 
     /// Copies the saved values into `model` (and moments into `optimizer`),
-    /// after checking that every tensor exists with the model's shape.
+    /// after checking that every tensor exists with the model's global shape;
+    /// a tensor-parallel rank takes its slice.
     public func restore(into model: GPT, optimizer: AdamW?, source dir: String) throws {
         for (i, p) in model.parameters.enumerated() {
             guard let saved = parameters[p.name] else {
                 throw CheckpointError("checkpoint '\(dir)' has no tensor '\(p.name)'")
             }
-            guard saved.shape == p.shape else {
-                throw CheckpointError("checkpoint '\(dir)' tensor '\(p.name)' has shape \(saved.shape), the model needs \(p.shape)")
+            guard saved.shape == p.globalShape else {
+                throw CheckpointError("checkpoint '\(dir)' tensor '\(p.name)' has shape \(saved.shape), the model needs \(p.globalShape)")
             }
-            p.value.load(saved.values)
+            func load(_ values: [Float], into t: Tensor) { values.withUnsafeBufferPointer { p.slice($0.baseAddress!, into: t) } }
+            load(saved.values, into: p.value)
             if let optimizer {
-                optimizer.m[i].load(m[p.name]!)
-                optimizer.v[i].load(v[p.name]!)
+                load(m[p.name]!, into: optimizer.m[i])
+                load(v[p.name]!, into: optimizer.v[i])
             }
         }
         optimizer?.t = optimizerT

@@ -16,7 +16,7 @@ public struct Sampler {
     }
 
     /// Continues `prompt` by `count` bytes, calling `emit` with each new byte.
-    public func generate(prompt: [UInt8], count: Int, emit: (UInt8) -> Void = { _ in }) -> [UInt8] {
+    public func generate(prompt: [UInt8], count: Int, emit: (UInt8) -> Void = { _ in }) throws -> [UInt8] {
         let T = model.config.seqLen, V = model.config.vocab
         let rng = Philox(seed: seed, stream: "sample")
         var tokens = prompt.isEmpty ? [UInt8(ascii: "\n")] : prompt
@@ -24,7 +24,7 @@ public struct Sampler {
         for i in 0..<count {
             let window = tokens.suffix(T).map { Int32($0) }
             let ctx = ForwardContext(samples: 1, positions: window.count, sampleOffset: 0, step: 0, seed: seed, dropout: 0)
-            let logits = model.logits(window, ctx)
+            let logits = try model.logits(window, ctx)
             let last = logits.data + (window.count - 1) * V
             // Only byte tokens can be emitted; ids ≥ 256 (unused padding of the vocabulary) are excluded.
             var scored = (0..<256).map { (token: $0, logit: last[$0] / temperature) }

@@ -36,6 +36,14 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var checkpointEvery = 0
     /// Kernel threads of a one-rank run (0: all cores).
     public var threads = 0
+    /// Data-parallel ranks (each reads batch/dp sequences of the global batch).
+    public var dp = 1
+    /// Tensor-parallel ranks (heads, MLP units and vocabulary split across them).
+    public var tp = 1
+    /// Sequence parallelism inside the tensor-parallel group (needs tp > 1 to matter).
+    public var sp = false
+    /// Data-parallel gradient bucket size in MiB (gradients are all-reduced a bucket at a time).
+    public var bucketMB: Float = 25
 
     public init() {}
 
@@ -75,6 +83,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     static func float(_ kp: WritableKeyPath<TrainConfig, Float> & Sendable) -> Setter {
         { c, v in guard let f = v.asFloat else { return false }; c[keyPath: kp] = f; return true }
     }
+    static func bool(_ kp: WritableKeyPath<TrainConfig, Bool> & Sendable) -> Setter {
+        { c, v in guard case .bool(let b) = v else { return false }; c[keyPath: kp] = b; return true }
+    }
     static func path(_ kp: WritableKeyPath<TrainConfig, String?> & Sendable) -> Setter {
         { c, v in guard case .string(let s) = v else { return false }; c[keyPath: kp] = s; return true }
     }
@@ -106,6 +117,10 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         ("checkpoint", "path", path(\.checkpoint)),
         ("checkpoint-every", "integer", int(\.checkpointEvery)),
         ("threads", "integer", int(\.threads)),
+        ("dp", "integer", int(\.dp)),
+        ("tp", "integer", int(\.tp)),
+        ("sp", "boolean", bool(\.sp)),
+        ("bucket-mb", "number", float(\.bucketMB)),
     ]
 
     /// The keys accepted in config files, in documentation order.
@@ -149,14 +164,51 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         try nonNegative("eval-every", evalEvery)
         try nonNegative("checkpoint-every", checkpointEvery)
         try nonNegative("threads", threads)
-        if batch % microBatches != 0 {
-            let divisors = (1...batch).filter { batch % $0 == 0 }.map(String.init).joined(separator: ", ")
-            throw ConfigError("batch \(batch) is not divisible by micro-batches \(microBatches); valid micro-batches: \(divisors)")
-        }
+        try validateLayout()
         if !(lr > 0 && lr.isFinite) { throw ConfigError("lr must be a positive number, got \(lr)") }
         if !(minLRRatio >= 0 && minLRRatio <= 1) { throw ConfigError("min-lr-ratio must be in [0, 1], got \(minLRRatio)") }
         if !(beta1 >= 0 && beta1 < 1) { throw ConfigError("beta1 must be in [0, 1), got \(beta1)") }
         if !(beta2 >= 0 && beta2 < 1) { throw ConfigError("beta2 must be in [0, 1), got \(beta2)") }
         if !(weightDecay >= 0) { throw ConfigError("weight-decay must be zero or positive, got \(weightDecay)") }
+        if !(bucketMB > 0 && bucketMB.isFinite) { throw ConfigError("bucket-mb must be a positive number, got \(bucketMB)") }
+    }
+
+    /// Ranks the layout needs: dp · tp.
+    public var worldSize: Int { dp * tp }
+
+    /// The layout in words, e.g. "dp2×tp2+sp" ("serial" for one rank).
+    public var layoutName: String {
+        var parts: [String] = []
+        if dp > 1 { parts.append("dp\(dp)") }
+        if tp > 1 { parts.append("tp\(tp)") }
+        let name = parts.isEmpty ? "serial" : parts.joined(separator: "×")
+        return sp && tp > 1 ? name + "+sp" : name
+    }
+
+    /// The layout's constraints (Megatron's): tp divides heads and 4·d, tp
+    /// divides the sequence under SP, dp × micro-batches divides the batch.
+    func validateLayout() throws {
+        func divisors(_ n: Int) -> [Int] { (1...max(1, n)).filter { n % $0 == 0 } }
+        func list(_ xs: [Int]) -> String { xs.map(String.init).joined(separator: ", ") }
+        if dp < 1 { throw ConfigError("dp must be at least 1, got \(dp)") }
+        if tp < 1 { throw ConfigError("tp must be at least 1, got \(tp)") }
+        let d = model.dModel
+        if model.heads % tp != 0 || (4 * d) % tp != 0 {
+            let what = model.heads % tp != 0 ? "heads \(model.heads)" : "4·d-model \(4 * d)"
+            throw ConfigError("tp \(tp) does not divide \(what); valid tp for heads \(model.heads): "
+                              + list(divisors(model.heads).filter { (4 * d) % $0 == 0 }))
+        }
+        if sp && tp > 1 && model.seqLen % tp != 0 {
+            let near = [model.seqLen / tp * tp, (model.seqLen / tp + 1) * tp].filter { $0 > 0 }
+            throw ConfigError("sequence parallelism needs seq-len divisible by tp: seq-len \(model.seqLen), tp \(tp); "
+                              + "nearest valid seq-len: \(list(near)), or tp in \(list(divisors(model.seqLen).filter { model.heads % $0 == 0 }))")
+        }
+        let unit = dp * microBatches
+        if batch % unit != 0 {
+            let near = [batch / unit * unit, (batch / unit + 1) * unit].filter { $0 > 0 }
+            throw ConfigError("batch \(batch) is not divisible by dp \(dp) × micro-batches \(microBatches) = \(unit); "
+                              + "nearest valid batch: \(list(near)); with this batch, dp × micro-batches must divide "
+                              + "\(batch): \(list(divisors(batch)))")
+        }
     }
 }

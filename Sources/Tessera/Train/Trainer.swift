@@ -19,26 +19,39 @@ public struct TrainingError: Error, CustomStringConvertible {
     public init(_ message: String) { description = message }
 }
 
-/// One-rank training: the global batch in `microBatches` micro-batches, each
-/// forward+backward adding its gradient, then clipping and AdamW.
+/// Training on one rank of a layout (dp × tp, ± sp; one rank by default):
+/// this rank's share of the global batch in `microBatches` micro-batches,
+/// each forward+backward adding its gradient, then the gradient sync
+/// (sequence-parallel and data-parallel all-reduces), clipping by the global
+/// norm and AdamW on the local shards. Every layout computes the one-rank
+/// run's step up to floating-point reassociation (see `tessera verify`).
 public final class Trainer: @unchecked Sendable {
     public let config: TrainConfig
     public let model: GPT
     public let optimizer: AdamW
     public let data: TokenDataset
     public let schedule: LRSchedule
+    /// The groups this rank trains with.
+    public let groups: RankGroups
+    let gradientSync: GradientSync
     /// Completed steps (the next step's index).
     public private(set) var step = 0
 
-    /// A fresh run (weights from `config.seed`), or the continuation of `resume`.
-    public init(config: TrainConfig, data: TokenDataset, resume: (Checkpoint, String)? = nil) throws {
+    /// A fresh run (weights from `config.seed`), or the continuation of
+    /// `resume`, on the rank that owns `groups` (collective when resuming or
+    /// checkpointing: every rank calls it).
+    public init(config: TrainConfig, data: TokenDataset, resume: (Checkpoint, String)? = nil,
+                groups: RankGroups = .single()) throws {
         try config.validate()
         self.config = config
         self.data = data
-        model = GPT(config.model, seed: config.seed)
+        self.groups = groups
+        model = GPT(config.model, seed: config.seed, tp: groups.tp)
         optimizer = AdamW(parameters: model.parameters, beta1: config.beta1, beta2: config.beta2,
                           weightDecay: config.weightDecay)
         schedule = LRSchedule(peak: config.lr, warmup: config.warmup, total: config.steps, minRatio: config.minLRRatio)
+        gradientSync = GradientSync(parameters: model.parameters, dp: groups.dp, tp: groups.tp,
+                                    bucketBytes: Int(config.bucketMB * 1_048_576))
         if let (ckpt, dir) = resume {
             try Checkpoint.requireSameShape(saved: ckpt.config.model, requested: config.model, dir: dir)
             try ckpt.restore(into: model, optimizer: optimizer, source: dir)
@@ -49,39 +62,52 @@ public final class Trainer: @unchecked Sendable {
     /// Tokens in one global batch.
     public var tokensPerStep: Int { config.batch * config.model.seqLen }
 
-    /// Runs one optimizer step on the data's batch for this step; throws
-    /// `TrainingError` if the loss or gradient norm is not finite.
+    /// Global sample indices this data-parallel rank reads each step.
+    public var localSamples: Range<Int> {
+        let per = config.batch / groups.dp.size
+        return (groups.dp.rank * per)..<((groups.dp.rank + 1) * per)
+    }
+
+    /// Runs one optimizer step on this rank's share of the data's batch for
+    /// this step; throws `TrainingError` if the loss or gradient norm is not finite.
     public func trainStep() throws -> StepResult {
-        let T = config.model.seqLen, micro = config.batch / config.microBatches
+        let T = config.model.seqLen, micro = localSamples.count / config.microBatches
         let batches = (0..<config.microBatches).map { mb in
-            data.batch(step: step, samples: (mb * micro)..<((mb + 1) * micro), seqLen: T, seed: config.seed)
+            let first = localSamples.lowerBound + mb * micro
+            return data.batch(step: step, samples: first..<(first + micro), seqLen: T, seed: config.seed)
         }
-        return try trainStep(microBatches: batches)
+        return try trainStep(microBatches: batches, sampleOffset: localSamples.lowerBound,
+                             globalTokens: tokensPerStep)
     }
 
     /// One optimizer step on the given micro-batches (each [micro·seqLen]
-    /// tokens and targets, in global-batch order): accumulate gradients of
-    /// the mean token loss, clip the global norm, apply AdamW.
-    public func trainStep(microBatches: [(tokens: [Int32], targets: [Int32])]) throws -> StepResult {
+    /// tokens and targets, consecutive in global-batch order from sample
+    /// `sampleOffset`): accumulate gradients of the mean token loss over
+    /// `globalTokens` (default: these micro-batches' tokens), sync them
+    /// across ranks, clip the global norm, apply AdamW.
+    public func trainStep(microBatches: [(tokens: [Int32], targets: [Int32])], sampleOffset: Int = 0,
+                          globalTokens: Int? = nil) throws -> StepResult {
         let start = DispatchTime.now().uptimeNanoseconds
         let T = config.model.seqLen
         let lr = schedule.rate(at: step)
-        let totalTokens = microBatches.reduce(0) { $0 + $1.tokens.count }
+        let totalTokens = globalTokens ?? microBatches.reduce(0) { $0 + $1.tokens.count }
         model.zeroGrad()
-        var lossSum = 0.0, sampleOffset = 0
+        var lossSum = 0.0, offset = sampleOffset
         for (tokens, targets) in microBatches {
-            let samples = tokens.count / T
-            let ctx = ForwardContext(samples: samples, positions: T, sampleOffset: sampleOffset,
+            var ctx = ForwardContext(samples: tokens.count / T, positions: T, sampleOffset: offset,
                                      step: step, seed: config.seed, dropout: config.model.dropout)
-            lossSum += model.forwardBackward(tokens, targets, ctx, gradScale: 1 / Float(totalTokens))
-            sampleOffset += samples
+            ctx.shard = groups.tp.rank
+            ctx.shards = groups.tp.sequenceParallel ? groups.tp.size : 1
+            lossSum += try model.forwardBackward(tokens, targets, ctx, gradScale: 1 / Float(totalTokens))
+            offset += ctx.samples
         }
-        let loss = lossSum / Double(totalTokens)
+        let loss = try groups.dp.sumAcrossRanks(lossSum / Double(totalTokens))
         guard loss.isFinite else {
             throw TrainingError("loss became \(loss) at step \(step + 1) (lr \(lr)); lower --lr (now \(config.lr)) "
                                 + "or keep --grad-clip above 0 (now \(config.gradClip))")
         }
-        let norm = GradientClipping.sumOfSquares(model.parameters).squareRoot()
+        try gradientSync.run()
+        let norm = try gradientNormSquared().squareRoot()
         guard norm.isFinite else {
             throw TrainingError("gradient norm became \(norm) at step \(step + 1) (loss \(loss)); lower --lr (now \(config.lr))")
         }
@@ -92,29 +118,64 @@ public final class Trainer: @unchecked Sendable {
         return StepResult(step: step - 1, loss: loss, gradNorm: norm, lr: lr, seconds: seconds)
     }
 
-    /// Mean validation loss over `config.evalBatches` fixed batches (no dropout).
-    public func evaluate() -> Double {
+    /// ‖g‖² of the whole model: each shard once (summed over the tp group),
+    /// parameters held whole counted on tp rank 0 only.
+    func gradientNormSquared() throws -> Double {
+        let counted = model.parameters.filter { $0.isSharded || groups.tp.rank == 0 }
+        return try groups.tp.group.sumAcrossRanks(GradientClipping.sumOfSquares(counted))
+    }
+
+    /// Mean validation loss over `config.evalBatches` fixed batches (no
+    /// dropout), each rank evaluating its data-parallel share.
+    public func evaluate() throws -> Double {
         let T = config.model.seqLen
+        let evalBatch = config.batch, per = localSamples.count, first = localSamples.lowerBound
         var total = 0.0
         for b in 0..<config.evalBatches {
-            let (tokens, targets) = data.batch(step: b, samples: 0..<config.batch, seqLen: T, seed: config.seed,
+            let (tokens, targets) = data.batch(step: b, samples: first..<(first + per), seqLen: T, seed: config.seed,
                                                validation: true)
-            let ctx = ForwardContext(samples: config.batch, positions: T, sampleOffset: 0, step: b,
+            var ctx = ForwardContext(samples: per, positions: T, sampleOffset: first, step: b,
                                      seed: config.seed, dropout: 0)
-            total += model.loss(tokens, targets, ctx)
+            ctx.shard = groups.tp.rank
+            ctx.shards = groups.tp.sequenceParallel ? groups.tp.size : 1
+            total += try model.loss(tokens, targets, ctx)
         }
-        return total / Double(config.evalBatches * config.batch * T)
+        return try groups.dp.sumAcrossRanks(total / Double(config.evalBatches * evalBatch * T))
     }
 
-    /// The current state as a checkpoint.
-    public func checkpoint() -> Checkpoint {
-        Checkpoint(config: config, step: step, model: model, optimizer: optimizer)
+    /// The current state as a checkpoint of whole tensors (collective).
+    public func checkpoint() throws -> Checkpoint {
+        try Checkpoint(config: config, step: step, model: model, optimizer: optimizer)
     }
 
-    /// Trains until `config.steps`, printing progress through `log`, validating
-    /// and checkpointing as configured. Returns every step's result.
+    /// Bytes this rank holds, and the per-rank lines of the whole job
+    /// (collective): weights, gradients and AdamW moments of the local
+    /// shards, and the activations the last micro-batch saved for backward.
+    public func memoryReport() throws -> [String] {
+        let weights = model.parameters.reduce(0) { $0 + $1.value.byteCount }
+        let mine = [weights, weights, 2 * weights, model.lastActivationBytes]
+        let all = try groups.world.allGather(mine)
+        func mib(_ b: Int) -> String { String(format: "%.2f MiB", Double(b) / 1_048_576) }
+        return (0..<groups.world.size).map { r in
+            let c = groups.mesh.coordinates(of: r), v = Array(all[(4 * r)..<(4 * r + 4)])
+            return "rank \(r) (dp \(c[.dp]!), tp \(c[.tp]!)): weights \(mib(v[0])), grads \(mib(v[1])), "
+                + "adam \(mib(v[2])), activations \(mib(v[3])), total \(mib(v.reduce(0, +)))"
+        }
+    }
+
+    /// Trains until `config.steps`, printing progress through `log` (world
+    /// rank 0 only), validating and checkpointing as configured (rank 0
+    /// writes). Per-rank memory is printed after the first step of a
+    /// multi-rank run. Returns every step's result.
     @discardableResult
-    public func run(log: (String) -> Void) throws -> [StepResult] {
+    public func run(log rankLog: (String) -> Void) throws -> [StepResult] {
+        let leader = groups.worldRank == 0
+        func log(_ line: String) { if leader { rankLog(line) } }
+        func save(_ dir: String) throws {
+            let ckpt = try checkpoint()
+            if leader { try ckpt.save(to: dir) }
+            log("saved checkpoint \(dir) at step \(step)")
+        }
         var results: [StepResult] = []
         let first = step
         let flopsPerStep = config.model.trainingFlops(tokens: tokensPerStep)
@@ -123,6 +184,7 @@ public final class Trainer: @unchecked Sendable {
             let r = try trainStep()
             results.append(r)
             let done = step
+            if done == first + 1 && groups.world.size > 1 { for line in try memoryReport() { log(line) } }
             if done % config.logEvery == 0 || done == config.steps || done == first + 1 {
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - runStart) / 1e9
                 let perStep = elapsed / Double(done - first)
@@ -132,20 +194,26 @@ public final class Trainer: @unchecked Sendable {
                                         remaining: perStep * Double(config.steps - done)))
             }
             if config.evalEvery > 0 && done % config.evalEvery == 0 && done != config.steps {
-                log(String(format: "validation loss %.4f at step %d", evaluate(), done))
+                log(String(format: "validation loss %.4f at step %d", try evaluate(), done))
             }
             if let dir = config.checkpoint, config.checkpointEvery > 0, done % config.checkpointEvery == 0,
                done != config.steps {
-                try checkpoint().save(to: dir)
-                log("saved checkpoint \(dir) at step \(done)")
+                try save(dir)
             }
         }
-        log(String(format: "validation loss %.4f after %d steps", evaluate(), step))
-        if let dir = config.checkpoint {
-            try checkpoint().save(to: dir)
-            log("saved checkpoint \(dir) at step \(step)")
-        }
+        log(String(format: "validation loss %.4f after %d steps", try evaluate(), step))
+        if let dir = config.checkpoint { try save(dir) }
         return results
+    }
+}
+
+extension ProcessGroup {
+    /// Σ over the group's ranks of `value` (float32 on the wire: ~7 digits).
+    public func sumAcrossRanks(_ value: Double) throws -> Double {
+        guard size > 1 else { return value }
+        var x = Float(value)
+        try allReduce(&x, count: 1, op: .sum)
+        return Double(x)
     }
 }
 

@@ -183,9 +183,11 @@ import Tessera
         let dx = Tensor([4, d], (0..<12).map(Float.init))
         let dwte = Tensor([3, d]), dwpe = Tensor([positions, d])
         tokens.withUnsafeBufferPointer {
-            EmbeddingKernel.backward(dwte: dwte.data, dwpe: dwpe.data, dx: dx.data, tokens: $0.baseAddress!,
-                                     rows: 4, positions: positions, positionOffset: 0, d: d)
+            EmbeddingKernel.backwardTokens(dwte: dwte.data, dx: dx.data, tokens: $0.baseAddress!, rows: 4, d: d,
+                                           vocab: 0..<3)
         }
+        EmbeddingKernel.backwardPositions(dwpe: dwpe.data, dx: dx.data, rows: 4, d: d,
+                                          coords: RowCoordinates(sampleOffset: 0, positions: positions))
         // token 0 ← row 1; token 1 ← row 3; token 2 ← rows 0 and 2; position 0 ← rows 0, 2; position 1 ← rows 1, 3.
         let expectedWte: [Float] = [3, 4, 5, 9, 10, 11, 6, 8, 10]
         let expectedWpe: [Float] = [6, 8, 10, 12, 14, 16]

@@ -35,13 +35,13 @@ import Tessera
         try model.load(file)
         let (tokens, targets) = batch(0)
         let ctx = ForwardContext(samples: 4, positions: 32, sampleOffset: 0, step: 0, seed: 0, dropout: 0)
-        let logits = model.logits(tokens, ctx)
+        let logits = try model.logits(tokens, ctx)
         let refLogits = try file.floats("logits", in: "fixture").values
         let logitError = TestSupport.relativeError(logits.array, refLogits)
         #expect(logitError <= 1e-5, "logits relative error \(logitError)")
 
         model.zeroGrad()
-        let loss = model.forwardBackward(tokens, targets, ctx, gradScale: 1 / 128) / 128
+        let loss = try model.forwardBackward(tokens, targets, ctx, gradScale: 1 / 128) / 128
         let refLoss = Double(try file.floats("loss", in: "fixture").values[0])
         #expect(abs(loss - refLoss) / refLoss <= 1e-5, "loss \(loss) vs \(refLoss)")
         var worst = (name: "", error: 0.0)

@@ -46,7 +46,7 @@ import Tessera
         var micro = TrainConfig()
         micro.batch = 6
         micro.microBatches = 4
-        #expect(message { try micro.validate() }.contains("valid micro-batches: 1, 2, 3, 6"))
+        #expect(message { try micro.validate() }.contains("dp × micro-batches must divide 6: 1, 2, 3, 6"))
     }
 
     @Test func unknownOrIllTypedConfigKeys() throws {

@@ -19,9 +19,9 @@ import Tessera
         var c = Self.tinyConfig(steps: 60)
         c.lr = 3e-3
         let trainer = try Trainer(config: c, data: try TokenDataset.builtIn(seqLen: 16))
-        let before = trainer.evaluate()
+        let before = try trainer.evaluate()
         let results = try trainer.run(log: { _ in })
-        let after = trainer.evaluate()
+        let after = try trainer.evaluate()
         #expect(abs(before - Foundation.log(256.0)) < 0.1, "untrained loss \(before) should be near ln 256")
         #expect(after < before - 1.5, "validation loss \(before) → \(after)")
         #expect(results.count == 60)
@@ -78,12 +78,12 @@ import Tessera
     @Test func samplingIsDeterministicAndTopOneIsGreedy() throws {
         Compute.threads = 1
         let model = GPT(Self.tinyConfig().model, seed: 5)
-        let a = Sampler(model: model, temperature: 1, topK: 5, seed: 1).generate(prompt: Array("ab".utf8), count: 12)
-        let b = Sampler(model: model, temperature: 1, topK: 5, seed: 1).generate(prompt: Array("ab".utf8), count: 12)
+        let a = try Sampler(model: model, temperature: 1, topK: 5, seed: 1).generate(prompt: Array("ab".utf8), count: 12)
+        let b = try Sampler(model: model, temperature: 1, topK: 5, seed: 1).generate(prompt: Array("ab".utf8), count: 12)
         #expect(a == b && a.count == 12)
-        let greedy = Sampler(model: model, temperature: 1, topK: 1, seed: 9).generate(prompt: Array("ab".utf8), count: 1)
+        let greedy = try Sampler(model: model, temperature: 1, topK: 1, seed: 9).generate(prompt: Array("ab".utf8), count: 1)
         let ctx = ForwardContext(samples: 1, positions: 2, sampleOffset: 0, step: 0, seed: 0, dropout: 0)
-        let logits = model.logits([97, 98], ctx).array
+        let logits = try model.logits([97, 98], ctx).array
         let best = (0..<256).max { logits[256 + $0] < logits[256 + $1] }!
         #expect(Int(greedy[0]) == best)
     }

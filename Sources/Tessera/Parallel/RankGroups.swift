@@ -1,0 +1,87 @@
+import Foundation
+
+/// The process groups one rank trains with, cut from the world by a
+/// `DeviceMesh` (default order pp, dp, cp, tp: a tensor-parallel group is
+/// consecutive ranks).
+public struct RankGroups: Sendable {
+    /// Every rank of the job.
+    public let world: ProcessGroup
+    public let mesh: DeviceMesh
+    /// The tensor-parallel group and whether sequence parallelism is on.
+    public let tp: TensorParallel
+    /// The data-parallel group (gradient averaging), counted.
+    public let dp: CountingGroup
+
+    /// Cuts the groups of `config`'s layout from `world` (collective: every
+    /// rank calls it). `world.size` must equal dp · tp.
+    public init(config: TrainConfig, world: ProcessGroup & ProcessGroupFactory) throws {
+        guard world.size == config.worldSize else {
+            throw ConfigError("layout \(config.layoutName) needs dp \(config.dp) × tp \(config.tp) = \(config.worldSize) "
+                              + "ranks, but the job has \(world.size); start \(config.worldSize) ranks or change --dp/--tp")
+        }
+        self.world = world
+        mesh = try DeviceMesh(dp: config.dp, tp: config.tp)
+        tp = TensorParallel(group: mesh.group([.tp], world: world), sequenceParallel: config.sp)
+        dp = CountingGroup(mesh.group([.dp], world: world))
+    }
+
+    /// One rank: every group of size one.
+    public static func single() -> RankGroups {
+        try! RankGroups(config: TrainConfig(), world: ThreadWorld(size: 1).worldGroup(rank: 0))
+    }
+
+    /// This rank's index in the world.
+    public var worldRank: Int { world.members[world.rank] }
+
+    /// Seconds spent in tensor- and data-parallel collectives since the last reset.
+    public var commSeconds: Double { tp.group.seconds + dp.seconds }
+
+    /// Forgets the communication counts of both groups.
+    public func resetCounts() { tp.group.reset(); dp.reset() }
+}
+
+/// Starts the ranks of a layout: threads of this process, or the processes
+/// of an `mpirun` job.
+public enum Launcher {
+    /// Which engine runs the ranks.
+    public enum Backend: String, Sendable, CaseIterable {
+        case threads, mpi
+        /// MPI when this process was started by mpirun, threads otherwise.
+        public static var automatic: Backend { MPIGroup.launchedByMPI ? .mpi : .threads }
+    }
+
+    /// Whether this process prints the job's output: always on threads, rank 0 under mpirun.
+    public static var isLeaderProcess: Bool {
+        (Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"] ?? "0") ?? 0) == 0
+    }
+
+    /// Runs `body` once per rank of `config`'s layout and returns when all
+    /// have finished. On threads, a rank that throws aborts the others and
+    /// the error is rethrown here. Under MPI, a rank that throws stops the
+    /// whole job with a message naming the rank (never a hang).
+    public static func run(config: TrainConfig, backend: Backend, timeout: Double = 60,
+                           _ body: @escaping @Sendable (RankGroups) throws -> Void) throws {
+        switch backend {
+        case .threads:
+            if config.worldSize == 1 { return try body(.single()) }
+            try ThreadWorld.run(size: config.worldSize, timeout: timeout) { world in
+                try body(try RankGroups(config: config, world: world))
+            }
+        case .mpi:
+            let launched = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] ?? "") ?? 1
+            guard launched == config.worldSize else {
+                throw ConfigError("layout \(config.layoutName) needs dp \(config.dp) × tp \(config.tp) = "
+                                  + "\(config.worldSize) ranks, but mpirun started \(launched); use mpirun -np "
+                                  + "\(config.worldSize) or change --dp/--tp")
+            }
+            let world = try MPIGroup.world(timeout: timeout)
+            do {
+                try body(try RankGroups(config: config, world: world))
+                try world.barrier()
+            } catch {
+                MPIGroup.abort("tessera: error: rank \(world.worldRank) failed: \(error)\n")
+            }
+            MPIGroup.finalize()
+        }
+    }
+}
