@@ -28,5 +28,17 @@ expect_abort missing-rank "timeout after 3.0s on rank"
 expect_abort size-mismatch "passed 12 elements"
 expect_abort rank-failure "rank 0 failed: injected failure"
 
+# Layouts over MPI processes train exactly like one rank (tessera verify exits 1 otherwise).
+for layout in "4:--dp 2 --tp 2 --sp"; do
+  n=${layout%%:*}; flags=${layout#*:}
+  out=$(timeout 300 "${MPIRUN[@]}" -np "$n" "$BIN" verify $flags 2>&1)
+  if [ $? -eq 0 ] && grep -q "EQUIVALENT — worst loss diff" <<<"$out" && ! grep -q "NOT EQUIVALENT" <<<"$out"; then
+    ok "verify $flags under mpirun -np $n: $(grep -o 'worst loss diff.*' <<<"$out")"
+  else bad "verify $flags under mpirun -np $n" "$out"; fi
+done
+out=$(timeout 120 "${MPIRUN[@]}" -np 3 "$BIN" verify --dp 2 --tp 2 2>&1)
+if [ $? -ne 0 ] && grep -q "needs dp 2 × tp 2 = 4 ranks, but mpirun started 3" <<<"$out"; then ok "a layout that does not fit mpirun's -np is refused before training"
+else bad "layout/world-size mismatch under mpirun" "$out"; fi
+
 echo "mpi tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

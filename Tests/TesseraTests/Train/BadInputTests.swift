@@ -49,6 +49,37 @@ import Tessera
         #expect(message { try micro.validate() }.contains("dp × micro-batches must divide 6: 1, 2, 3, 6"))
     }
 
+    @Test func layoutErrorsNameTheNumbersAndTheValidChoices() throws {
+        var heads = TrainConfig()
+        heads.tp = 3
+        #expect(message { try heads.validate() }.contains("tp 3 does not divide heads 4; valid tp for heads 4: 1, 2, 4"))
+        var seq = TrainConfig()
+        seq.tp = 4; seq.sp = true; seq.model.seqLen = 30
+        #expect(message { try seq.validate() }.contains("seq-len 30, tp 4; nearest valid seq-len: 28, 32"))
+        seq.sp = false
+        #expect(throws: Never.self) { try seq.validate() }  // without SP the sequence is not split
+        var batch = TrainConfig()
+        batch.dp = 4; batch.microBatches = 3
+        let m = message { try batch.validate() }
+        #expect(m.contains("batch 16 is not divisible by dp 4 × micro-batches 3 = 12; nearest valid batch: 12, 24"))
+        var zero = TrainConfig()
+        zero.dp = 0
+        #expect(message { try zero.validate() }.contains("dp must be at least 1, got 0"))
+        var bucket = TrainConfig()
+        bucket.bucketMB = 0
+        #expect(message { try bucket.validate() }.contains("bucket-mb must be a positive number"))
+        var fromFile = TrainConfig()
+        try fromFile.set("sp", .bool(true), source: "test")
+        try fromFile.set("tp", .int(2), source: "test")
+        #expect(fromFile.sp && fromFile.tp == 2 && fromFile.layoutName == "tp2+sp")
+        #expect(message { try fromFile.set("sp", .int(1), source: "test") }.contains("key 'sp' in test needs a boolean"))
+        // The world must have dp · tp ranks.
+        var layout = TrainConfig()
+        layout.dp = 2; layout.tp = 2
+        #expect(message { _ = try RankGroups(config: layout, world: ThreadWorld(size: 2).worldGroup(rank: 0)) }
+                    .contains("layout dp2×tp2 needs dp 2 × tp 2 = 4 ranks, but the job has 2"))
+    }
+
     @Test func unknownOrIllTypedConfigKeys() throws {
         let toml = TestSupport.temporaryPath("bad.toml")
         try "layers = 2\nlearning_rate = 0.1\n".write(toFile: toml, atomically: true, encoding: .utf8)
@@ -124,6 +155,41 @@ import Tessera
         #expect(data.status == 2 && data.output.contains("/nonexistent.txt"))
         let ckpt = try run(["generate", "--checkpoint", "/nonexistent-ckpt"])
         #expect(ckpt.status == 2 && ckpt.output.contains("no checkpoint"))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs a release build of tessera"))
+    func layoutTrainingWritesTheSameCheckpointAsOneRank() throws {
+        let serialDir = TestSupport.temporaryPath("cli-serial"), layoutDir = TestSupport.temporaryPath("cli-layout")
+        defer { for d in [serialDir, layoutDir] { try? FileManager.default.removeItem(atPath: d) } }
+        let small = ["--layers", "1", "--d-model", "32", "--heads", "2", "--seq-len", "16", "--batch", "4",
+                     "--steps", "6", "--threads", "1", "--dropout", "0.1"]
+        let serial = try run(["train", "--checkpoint", serialDir, "--sample", "0"] + small)
+        let layout = try run(["train", "--dp", "2", "--tp", "2", "--sp", "--checkpoint", layoutDir, "--sample", "16"] + small)
+        #expect(serial.status == 0 && layout.status == 0, "\(layout.output)")
+        #expect(layout.output.contains("layout: dp2×tp2+sp, 4 rank(s) on threads"))
+        #expect(layout.output.contains("rank 3 (dp 1, tp 1): weights") && layout.output.contains("activations"))
+        #expect(layout.output.contains("sample:"))
+        let a = try Checkpoint.load(from: serialDir), b = try Checkpoint.load(from: layoutDir)
+        #expect(a.step == 6 && b.step == 6 && Set(a.parameters.keys) == Set(b.parameters.keys))
+        for (name, p) in a.parameters {
+            let q = b.parameters[name]!
+            #expect(p.shape == q.shape && TestSupport.relativeError(q.values, p.values) <= 1e-4, "\(name)")
+        }
+        // A checkpoint written by one layout resumes under another.
+        let resumed = try run(["train", "--resume", layoutDir, "--tp", "2", "--dp", "1", "--steps", "8", "--sample", "0"])
+        #expect(resumed.status == 0 && resumed.output.contains("step 8/8"), "\(resumed.output)")
+        let gen = try run(["generate", "--checkpoint", layoutDir, "--prompt", "The ", "--tokens", "10"])
+        #expect(gen.status == 0 && gen.output.hasPrefix("The "))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs a release build of tessera"))
+    func verifyPrintsTheTableAndFailsBeyondTolerance() throws {
+        let ok = try run(["verify", "--tp", "2", "--sp", "--steps", "3"])
+        #expect(ok.status == 0 && ok.output.contains("tp2+sp: EQUIVALENT") && ok.output.contains("h.1.mlp.fc.weight |"))
+        let strict = try run(["verify", "--tp", "2", "--steps", "3", "--param-tolerance", "0"])
+        #expect(strict.status == 1 && strict.output.contains("tp2: NOT EQUIVALENT"))
+        let bad = try run(["verify", "--tp", "3"])
+        #expect(bad.status == 2 && bad.output.contains("valid tp for heads 4: 1, 2, 4"))
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs a release build of tessera"))

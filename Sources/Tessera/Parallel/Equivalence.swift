@@ -1,0 +1,98 @@
+import Foundation
+import Synchronization
+
+/// What `tessera verify` found: the one-rank run and a layout trained from
+/// the same seed, step by step.
+public struct EquivalenceReport: Sendable {
+    /// The layout, e.g. "dp2×tp2+sp".
+    public var layout: String
+    /// Mean token loss of each step: one rank, and the layout.
+    public var serialLosses: [Double], layoutLosses: [Double]
+    /// Per parameter tensor after the last step: max|layout − serial| / max|serial|.
+    public var parameterDifferences: [(name: String, relative: Double)]
+    public var lossTolerance: Double, parameterTolerance: Double
+
+    /// |layout − serial| / |serial| of each step's loss.
+    public var lossDifferences: [Double] {
+        zip(serialLosses, layoutLosses).map { abs($1 - $0) / max(abs($0), .leastNormalMagnitude) }
+    }
+    public var worstLossDifference: Double { lossDifferences.max() ?? 0 }
+    public var worstParameterDifference: Double { parameterDifferences.map(\.relative).max() ?? 0 }
+    /// Every step's loss and every tensor within tolerance.
+    public var passed: Bool {
+        worstLossDifference <= lossTolerance && worstParameterDifference <= parameterTolerance
+    }
+
+    /// The printed report: a line per step, then per tensor, then the verdict.
+    public var lines: [String] {
+        var out = ["step | one rank loss | \(layout) loss | rel. diff"]
+        for (i, (a, b)) in zip(serialLosses, layoutLosses).enumerated() {
+            out.append(String(format: "%4d | %.8f | %.8f | %.2e", i + 1, a, b, lossDifferences[i]))
+        }
+        out.append("parameter | max rel. diff after step \(serialLosses.count)")
+        for (name, d) in parameterDifferences { out.append(String(format: "%@ | %.2e", name, d)) }
+        out.append(String(format: "%@: %@ — worst loss diff %.2e (tolerance %.0e), worst parameter diff %.2e (tolerance %.0e)",
+                          layout, passed ? "EQUIVALENT" : "NOT EQUIVALENT", worstLossDifference, lossTolerance,
+                          worstParameterDifference, parameterTolerance))
+        return out
+    }
+}
+
+/// Trains the one-rank model and a layout side by side from the same seed
+/// (same initial weights, same data order, same dropout masks) and compares
+/// every step's loss and every final parameter: the harness behind
+/// `tessera verify` and the equivalence tests.
+public enum Equivalence {
+    /// Default tolerances: relative, per step loss and per parameter tensor.
+    public static let lossTolerance = 1e-5, parameterTolerance = 1e-4
+
+    /// Runs `config.steps` steps serially and on `config`'s layout over
+    /// `backend`. Returns the report on the leader (world rank 0), nil on
+    /// the other MPI processes.
+    public static func run(config: TrainConfig, data: TokenDataset, backend: Launcher.Backend,
+                           lossTolerance: Double = lossTolerance,
+                           parameterTolerance: Double = parameterTolerance) throws -> EquivalenceReport? {
+        var serialConfig = config
+        serialConfig.dp = 1; serialConfig.tp = 1; serialConfig.sp = false
+        if backend == .mpi { Compute.threads = 1 }
+        let serial = try Trainer(config: serialConfig, data: data)
+        let serialLosses = try (0..<config.steps).map { _ in try serial.trainStep().loss }
+        let reference = serial.model.parameters.map(\.value.array)
+
+        let result = Mutex<(losses: [Double], params: [[Float]])?>(nil)
+        try Launcher.run(config: config, backend: backend) { groups in
+            let trainer = try Trainer(config: config, data: data, groups: groups)
+            let losses = try (0..<config.steps).map { _ in try trainer.trainStep().loss }
+            let params = try FullTensors.gather(trainer.model.parameters, trainer.model.parameters.map(\.value),
+                                                tp: groups.tp)
+            if groups.worldRank == 0 { result.withLock { $0 = (losses, params) } }
+        }
+        guard let (losses, params) = result.withLock({ $0 }) else { return nil }
+        let diffs = zip(serial.model.parameters, zip(reference, params)).map { p, pair in
+            (name: p.name, relative: relativeDifference(pair.1, pair.0))
+        }
+        return EquivalenceReport(layout: config.layoutName, serialLosses: serialLosses, layoutLosses: losses,
+                                 parameterDifferences: diffs, lossTolerance: lossTolerance,
+                                 parameterTolerance: parameterTolerance)
+    }
+
+    /// max_i |a_i − b_i| / max_i |b_i|: the error relative to the tensor's scale
+    /// (an element-wise ratio would blow up at values near zero).
+    public static func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
+        var diff: Float = 0, scale: Float = 0
+        for (x, y) in zip(a, b) { diff = max(diff, abs(x - y)); scale = max(scale, abs(y)) }
+        return scale > 0 ? Double(diff / scale) : Double(diff)
+    }
+
+    /// The small, fast model `tessera verify` uses unless flags say otherwise:
+    /// 2 layers, d 64, 4 heads, T 32, batch 8, dropout 0.1, 20 steps.
+    public static var defaultConfig: TrainConfig {
+        var c = TrainConfig()
+        c.model = GPTConfig(vocab: 256, seqLen: 32, layers: 2, dModel: 64, heads: 4, dropout: 0.1)
+        c.batch = 8
+        c.steps = 20
+        c.warmup = 2
+        c.threads = 1
+        return c
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Synchronization
+import Testing
+import Tessera
+
+/// Layouts train exactly like one rank: `tessera verify`'s harness, 20 steps
+/// with dropout on, every step's loss within 1e-5 and every parameter tensor
+/// within 1e-4 (relative) of the one-rank run.
+@Suite struct EquivalenceTests {
+    static func layout(dp: Int = 1, tp: Int = 1, sp: Bool = false, vocab: Int = 256, micro: Int = 1) -> TrainConfig {
+        var c = Equivalence.defaultConfig
+        c.dp = dp; c.tp = tp; c.sp = sp
+        c.model.vocab = vocab
+        c.microBatches = micro
+        return c
+    }
+
+    @Test(arguments: [
+        layout(dp: 2), layout(tp: 2), layout(tp: 4), layout(tp: 2, sp: true), layout(tp: 4, sp: true),
+        layout(dp: 2, tp: 2, sp: true), layout(dp: 4, tp: 2),
+        // A vocabulary that tp does not divide is padded: 258 → 260 over 4 ranks.
+        layout(tp: 4, sp: true, vocab: 258),
+        // Gradient accumulation under data parallelism.
+        layout(dp: 2, tp: 2, sp: true, micro: 2),
+    ])
+    func layoutMatchesOneRank(_ config: TrainConfig) throws {
+        Compute.threads = 1
+        let data = try TokenDataset.builtIn(seqLen: config.model.seqLen)
+        let report = try #require(try Equivalence.run(config: config, data: data, backend: .threads))
+        #expect(report.serialLosses.count == 20)
+        #expect(report.passed, "\(report.lines.joined(separator: "\n"))")
+        #expect(report.worstLossDifference <= 1e-5 && report.worstParameterDifference <= 1e-4)
+        // The runs really trained (a comparison of untouched weights would prove nothing).
+        #expect(report.serialLosses.last! < report.serialLosses.first! - 1)
+    }
+
+    @Test func aWrongLayoutIsReportedAsNotEquivalent() throws {
+        // A loss off by 2e-5 relative on one step must fail the check.
+        Compute.threads = 1
+        var config = Self.layout(dp: 2)
+        config.steps = 3
+        let data = try TokenDataset.builtIn(seqLen: config.model.seqLen)
+        let good = try #require(try Equivalence.run(config: config, data: data, backend: .threads))
+        var bad = good
+        bad.layoutLosses[1] *= 1 + 2e-5
+        #expect(good.passed && !bad.passed)
+        #expect(bad.lines.last!.contains("NOT EQUIVALENT"))
+    }
+
+    @Test func shardsHoldExactlyTheirSliceOfTheOneRankWeights() throws {
+        Compute.threads = 1
+        let config = GPTConfig(vocab: 259, seqLen: 16, layers: 2, dModel: 32, heads: 4, dropout: 0)
+        let serial = GPT(config, seed: 3)
+        let gathered = Mutex<[[Float]]>([])
+        try ThreadWorld.run(size: 4) { world in
+            let model = GPT(config, seed: 3, tp: TensorParallel(group: world, sequenceParallel: false))
+            #expect(model.wte.shape == [65, 32])  // 259 padded to 260, 65 rows per rank
+            let full = try FullTensors.gather(model.parameters, model.parameters.map(\.value),
+                                              tp: model.tp)
+            if world.rank == 0 { gathered.withLock { $0 = full } }
+        }
+        let full = gathered.withLock { $0 }
+        for (p, values) in zip(serial.parameters, full) {
+            #expect(values == p.value.array, "\(p.name)")
+        }
+    }
+}
