@@ -6,7 +6,7 @@ import Tessera
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures for BENCHMARKS.md.",
-        subcommands: [BenchTrain.self, BenchComm.self])
+        subcommands: [BenchTrain.self, BenchParallel.self, BenchActivations.self, BenchComm.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -37,6 +37,65 @@ struct BenchTrain: ParsableCommand {
             say(String(format: "tessera params=%d threads=%d step=%.0fms tokens/s=%.0f GFLOP/s=%.1f sgemm-peak=%.1fGFLOP/s MFU=%.1f%% peak-mem=",
                        r.parameters, r.threads, r.medianStepSeconds * 1e3, r.tokensPerSecond, r.gflops,
                        r.sgemmPeakGflops, 100 * r.mfu) + (r.peakResidentBytes.map(ProcessMemory.format) ?? "n/a"))
+        }
+    }
+}
+
+struct BenchParallel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parallel",
+        abstract: "Tokens/s and communication share of layouts on threads, benchmark shape, global batch 16.",
+        discussion: "Example: tessera bench parallel --layouts dp2,tp2,tp2+sp (ratios are printed against the first).")
+
+    @Option(help: "Comma-separated layouts: dpN, tpN, dpNxtpM, with +sp for sequence parallelism.")
+    var layouts = "dp2,tp2,tp2+sp"
+    @Option(help: "Timed steps (after one warm-up step).") var steps = 5
+    @Option(help: "Global batch in sequences.") var batch = 16
+
+    func run() throws {
+        try reportingErrors {
+            guard steps > 0 else { throw ConfigError("--steps must be positive, got \(steps)") }
+            var base = TrainBenchmark.defaultConfig
+            base.batch = batch
+            let configs = try layouts.split(separator: ",").map { try ParallelBenchmark.layout(String($0), base: base) }
+            var first: Double?
+            for c in configs {
+                let r = try ParallelBenchmark.run(config: c, steps: steps)
+                first = first ?? r.tokensPerSecond
+                say(String(format: "tessera layout=%@ ranks=%d step=%.0fms tokens/s=%.0f vs-first=%.2fx comm-share=%.1f%%",
+                           r.layout, r.ranks, r.medianStepSeconds * 1e3, r.tokensPerSecond,
+                           r.tokensPerSecond / first!, 100 * r.commShare))
+            }
+        }
+    }
+}
+
+struct BenchActivations: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "activations",
+        abstract: "Activation bytes per layer per rank under TP and TP+SP, beside Korthikanti et al. 2022.")
+
+    @Option(help: "Comma-separated tensor-parallel sizes.") var tp = "1,2,4"
+    @Option(help: "Micro-batch in sequences.") var batch = 8
+
+    func run() throws {
+        try reportingErrors {
+            let sizes = try tp.split(separator: ",").map { s -> Int in
+                guard let n = Int(s), n >= 1, 8 % n == 0 else { throw ConfigError("--tp takes divisors of 8 heads, got '\(s)'") }
+                return n
+            }
+            let config = TrainBenchmark.defaultConfig.model
+            say("per layer, tp rank 0; s=\(config.seqLen) b=\(batch) h=\(config.dModel) a=\(config.heads); "
+                + "Korthikanti: 2-byte activations + 1-byte masks; Tessera: float32, masks regenerated")
+            say("layout | measured MiB | Tessera formula MiB | Korthikanti MiB | measured / Korthikanti")
+            for t in sizes {
+                for sp in t > 1 ? [false, true] : [false] {
+                    let r = try ActivationMemory.measure(config: config, batch: batch, tp: t, sp: sp)
+                    let mib = { (x: Double) in x / 1_048_576 }
+                    say(String(format: "tp%d%@ | %.2f | %.2f | %.2f | %.2f", t, sp ? "+sp" : "", mib(Double(r.measured)),
+                               mib(Double(r.tesseraFormula)), mib(r.korthikanti), Double(r.measured) / r.korthikanti))
+                }
+            }
         }
     }
 }

@@ -121,8 +121,9 @@ public final class GPT: @unchecked Sendable {
         try crossEntropy(try head(trunk(tokens, ctx).0).1, targets, rows: ctx.rows, gradScale: nil)
     }
 
-    /// Activation bytes of the last `forwardBackward`'s cache (its peak before backward).
-    public private(set) var lastActivationBytes = 0
+    /// Activation bytes of the last `forwardBackward`'s cache (its peak before
+    /// backward), and of its first block alone.
+    public private(set) var lastActivationBytes = 0, lastLayerActivationBytes = 0
 
     /// One forward and backward pass over a micro-batch. Gradients of
     /// (Σ token losses)·`gradScale` are *added* to every parameter's grad
@@ -132,6 +133,7 @@ public final class GPT: @unchecked Sendable {
         let d = config.dModel, v = vocabRange.count
         let (normed, cache) = try trunk(tokens, ctx)
         lastActivationBytes = cache.bytes
+        lastLayerActivationBytes = cache.blocks.first?.bytes ?? 0
         let (full, dlogits) = try head(normed)
         let loss = try crossEntropy(dlogits, targets, rows: ctx.rows, gradScale: gradScale)
         // Tied head (column-parallel over the vocabulary): dwte += dlogitsᵀ·normed; dnormed = reduce(dlogits·wte).

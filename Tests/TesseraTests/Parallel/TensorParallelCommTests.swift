@@ -70,3 +70,30 @@ import Tessera
         #expect(elements == ["allReduce": 3 * 32 * 32 + 3 * 32])
     }
 }
+
+/// Activation memory per layer under TP and TP+SP: what a block saves equals
+/// the closed form of `ActivationMemory` (Korthikanti et al.'s formula in
+/// Tessera's units), and SP divides the replicated part by t.
+@Suite struct ActivationMemoryTests {
+    @Test(arguments: [(1, false), (2, false), (2, true), (4, false), (4, true)])
+    func savedActivationsMatchTheFormula(_ tp: Int, _ sp: Bool) throws {
+        Compute.threads = 1
+        let config = GPTConfig(vocab: 256, seqLen: 32, layers: 1, dModel: 64, heads: 4, dropout: 0.1)
+        let row = try ActivationMemory.measure(config: config, batch: 2, tp: tp, sp: sp)
+        #expect(row.measured == row.tesseraFormula)
+        // s=32 b=2 h=64 a=4: TP sbh(4 + 12/t) + as²b/t + 4sb floats; SP sbh·16/t + as²b/t + 4sb/t.
+        let sbh = 32 * 2 * 64, attn = 4 * 32 * 32 * 2 / tp
+        let floats = sp ? 16 * sbh / tp + attn + 4 * 64 / tp : (4 + 12 / tp) * sbh + attn + 4 * 64
+        #expect(row.measured == 4 * floats)
+    }
+
+    @Test func sequenceParallelSavesLessThanTensorParallelAlone() throws {
+        Compute.threads = 1
+        let config = GPTConfig(vocab: 256, seqLen: 32, layers: 1, dModel: 64, heads: 4, dropout: 0)
+        let tp = try ActivationMemory.measure(config: config, batch: 2, tp: 2, sp: false)
+        let sp = try ActivationMemory.measure(config: config, batch: 2, tp: 2, sp: true)
+        #expect(sp.measured < tp.measured)
+        // Korthikanti's formulas order them the same way.
+        #expect(sp.korthikanti < tp.korthikanti)
+    }
+}
