@@ -58,13 +58,14 @@ public final class CausalSelfAttention: @unchecked Sendable {
     }
 
     /// dout [outer rows, d] → dx [outer rows, d]; accumulates all four parameter gradients.
-    public func backward(_ dout: Tensor, _ cache: Cache, _ ctx: ForwardContext) throws -> Tensor {
-        let dy = try proj.backward(dout, input: cache.y)
+    public func backward(_ dout: Tensor, _ cache: Cache, _ ctx: ForwardContext,
+                         deferring: WeightGradients? = nil) throws -> Tensor {
+        let dy = try proj.backward(dout, input: cache.y, deferring: deferring)
         let dqkv = Tensor(uninitialized: cache.qkv.shape)
         AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, probs: cache.probs.data, qkv: cache.qkv.data,
                                  shape: shape(ctx), dropout: ctx.site(name + ".probs"),
                                  sampleOffset: ctx.coords.sampleOffset)
-        let dx = try qkv.backward(dqkv, input: cache.x)
+        let dx = try qkv.backward(dqkv, input: cache.x, deferring: deferring)
         zeroKeyBiasGradient()
         return dx
     }

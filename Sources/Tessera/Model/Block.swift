@@ -70,11 +70,13 @@ public final class Block: @unchecked Sendable {
     }
 
     /// dy [outer rows, d] → dx [outer rows, d]; accumulates every parameter gradient of the block.
-    public func backward(_ dy: Tensor, _ cache: Cache, _ ctx: ForwardContext) throws -> Tensor {
-        let dm = try mlp.backward(branchGradient(dy, ".mlp.resid", ctx), cache.mlp)
+    /// With `deferring`, the linear layers' dW products are recorded there (zero-bubble W).
+    public func backward(_ dy: Tensor, _ cache: Cache, _ ctx: ForwardContext,
+                         deferring: WeightGradients? = nil) throws -> Tensor {
+        let dm = try mlp.backward(branchGradient(dy, ".mlp.resid", ctx), cache.mlp, deferring: deferring)
         let dx1 = ln2.backward(dm, cache.ln2)
         Elementwise.accumulate(dx1.data, dy.data, n: dx1.count)
-        let da = try attn.backward(branchGradient(dx1, ".attn.resid", ctx), cache.attn, ctx)
+        let da = try attn.backward(branchGradient(dx1, ".attn.resid", ctx), cache.attn, ctx, deferring: deferring)
         let dx = ln1.backward(da, cache.ln1)
         Elementwise.accumulate(dx.data, dx1.data, n: dx.count)
         return dx

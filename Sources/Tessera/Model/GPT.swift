@@ -8,43 +8,67 @@
 /// (padded to a multiple of tp) split across the tied embedding/head, which
 /// is row-parallel as an embedding and column-parallel as the head. Every
 /// shard draws exactly its slice of the one-rank initial weights.
+///
+/// As a pipeline stage it holds a contiguous range of blocks, plus the
+/// embeddings when it is the first stage and the final LayerNorm and the
+/// tied head when it is the last (both stages then hold wte; the pipeline
+/// sums its two gradients).
 public final class GPT: @unchecked Sendable {
     public let config: GPTConfig
-    /// Token embedding [paddedVocab/tp, d]: this rank's vocabulary rows; also the LM head's weight.
-    public let wte: Parameter
-    /// Position embedding [seqLen, d].
-    public let wpe: Parameter
+    /// Token embedding [paddedVocab/tp, d]: this rank's vocabulary rows; also
+    /// the LM head's weight. Held by the first and the last stage.
+    public let wte: Parameter?
+    /// Position embedding [seqLen, d] (first stage).
+    public let wpe: Parameter?
+    /// The blocks of this stage (global indices `layers`).
     public let blocks: [Block]
-    public let lnf: LayerNorm
+    public let layers: Range<Int>
+    /// Final LayerNorm (last stage).
+    public let lnf: LayerNorm?
     /// The tensor-parallel group and mode.
     public let tp: TensorParallel
     /// Vocabulary ids whose wte rows this rank holds (may run past vocab into padding).
     public let vocabRange: Range<Int>
 
-    /// Every parameter in checkpoint order.
+    /// Every parameter held, in checkpoint order.
     public let parameters: [Parameter]
+
+    /// Whether this stage embeds tokens (the first) and computes the loss (the last).
+    public var isFirstStage: Bool { wpe != nil }
+    public var isLastStage: Bool { lnf != nil }
 
     /// Saved state of one forward pass over a micro-batch.
     public struct Cache {
-        let tokens: [Int32], blocks: [Block.Cache], lnf: LayerNorm.Cache
+        let tokens: [Int32], blocks: [Block.Cache]
+        /// Last stage: final LayerNorm cache, the gathered normed rows [rows, d]
+        /// and the logits' gradient [rows, paddedVocab/tp].
+        let lnf: LayerNorm.Cache?, normed: Tensor?, dlogits: Tensor?
         /// Activation bytes held until backward (every saved tensor once).
-        public var bytes: Int { blocks.reduce(0) { $0 + $1.bytes } + lnf.x.byteCount + lnf.mean.byteCount * 2 }
+        public var bytes: Int {
+            blocks.reduce(0) { $0 + $1.bytes } + [lnf?.x, lnf?.mean, lnf?.rstd, normed, dlogits]
+                .reduce(0) { $0 + ($1?.byteCount ?? 0) }
+        }
     }
 
     /// Vocabulary rounded up to a multiple of `tp` (Megatron's padded vocab).
     public static func paddedVocab(_ vocab: Int, tp: Int) -> Int { (vocab + tp - 1) / tp * tp }
 
-    /// Builds this rank's shard of the model and draws its initial weights from `seed`.
-    public init(_ config: GPTConfig, seed: UInt64, tp: TensorParallel = .single()) {
+    /// Builds this rank's shard of the model (or of the pipeline stage holding
+    /// blocks `layers`, with the embeddings if `first`, the head if `last`)
+    /// and draws its initial weights from `seed`.
+    public init(_ config: GPTConfig, seed: UInt64, tp: TensorParallel = .single(), layers: Range<Int>? = nil,
+                first: Bool = true, last: Bool = true) {
         self.config = config
         self.tp = tp
         let d = config.dModel
+        self.layers = layers ?? 0..<config.layers
         vocabRange = tp.part(Self.paddedVocab(config.vocab, tp: tp.size))
-        wte = .shard(name: "wte", global: [config.vocab, d], rowRanges: [vocabRange], cols: 0..<d, rule: .normal(0.02))
-        wpe = Parameter(name: "wpe", shape: [config.seqLen, d], rule: .normal(0.02))
-        blocks = (0..<config.layers).map { Block(index: $0, config: config, tp: tp) }
-        lnf = LayerNorm(name: "lnf", width: d)
-        parameters = [wte, wpe] + blocks.flatMap(\.parameters) + [lnf.gain, lnf.bias]
+        wte = first || last ? .shard(name: "wte", global: [config.vocab, d], rowRanges: [vocabRange], cols: 0..<d,
+                                     rule: .normal(0.02)) : nil
+        wpe = first ? Parameter(name: "wpe", shape: [config.seqLen, d], rule: .normal(0.02)) : nil
+        blocks = self.layers.map { Block(index: $0, config: config, tp: tp) }
+        lnf = last ? LayerNorm(name: "lnf", width: d) : nil
+        parameters = [wte, wpe].compactMap { $0 } + blocks.flatMap(\.parameters) + (lnf.map { [$0.gain, $0.bias] } ?? [])
         for p in parameters { p.initialize(seed: seed) }
     }
 
@@ -60,7 +84,7 @@ public final class GPT: @unchecked Sendable {
     /// Embedding: tokens [rows] → x [outer rows, d] (vocab-parallel lookup,
     /// reduced out of the region, then positions and dropout on the rows held).
     func embed(_ tokens: [Int32], _ ctx: ForwardContext) throws -> Tensor {
-        let d = config.dModel
+        let d = config.dModel, wte = wte!, wpe = wpe!
         let full = Tensor(uninitialized: [ctx.rows, d])
         tokens.withUnsafeBufferPointer { tok in
             EmbeddingKernel.lookup(x: full.data, tokens: tok.baseAddress!, wte: wte.value.data, rows: ctx.rows, d: d,
@@ -75,35 +99,15 @@ public final class GPT: @unchecked Sendable {
         return x
     }
 
-    /// tokens [samples·positions] → final normalised activations [outer rows, d] and the cache.
-    func trunk(_ tokens: [Int32], _ ctx: ForwardContext) throws -> (Tensor, Cache) {
-        var h = try embed(tokens, ctx)
-        var caches: [Block.Cache] = []
-        caches.reserveCapacity(blocks.count)
-        for block in blocks {
-            let (y, c) = try block.forward(h, ctx)
-            caches.append(c)
-            h = y
-        }
-        let (normed, cf) = lnf.forward(h)
-        return (normed, Cache(tokens: tokens, blocks: caches, lnf: cf))
-    }
-
     /// Head: normed [outer rows, d] → (gathered normed [rows, d], local logits
     /// [rows, paddedVocab/tp] = normed · wte_localᵀ).
     func head(_ normed: Tensor) throws -> (Tensor, Tensor) {
-        let full = try tp.gather(normed)
+        let full = try tp.gather(normed), wte = wte!
         let rows = full.count / config.dModel, v = vocabRange.count
         let logits = Tensor(uninitialized: [rows, v])
         BLAS.gemm(transA: false, transB: true, m: rows, n: v, k: config.dModel,
                   a: full.data, lda: config.dModel, b: wte.value.data, ldb: config.dModel, c: logits.data, ldc: v)
         return (full, logits)
-    }
-
-    /// Logits [samples·positions, vocab] for `tokens` (no gradient; tp = 1 only).
-    public func logits(_ tokens: [Int32], _ ctx: ForwardContext) throws -> Tensor {
-        precondition(tp.size == 1, "full logits exist on a tensor-parallel size of 1 only")
-        return try head(trunk(tokens, ctx).0).1
     }
 
     /// Vocab-parallel cross-entropy of local logits; with `gradScale` they become their gradient.
@@ -116,34 +120,56 @@ public final class GPT: @unchecked Sendable {
         }
     }
 
-    /// Summed cross-entropy of `targets` given `tokens` (no gradient), the same on every tp rank.
-    public func loss(_ tokens: [Int32], _ targets: [Int32], _ ctx: ForwardContext) throws -> Double {
-        try crossEntropy(try head(trunk(tokens, ctx).0).1, targets, rows: ctx.rows, gradScale: nil)
+    /// The stage's forward on a micro-batch: `tokens` [rows] on the first
+    /// stage, else `input` [outer rows, d] from the previous stage. Returns
+    /// the output activation [outer rows, d] (nil on the last stage) and, on
+    /// the last stage, the summed token loss, whose gradient (scaled by
+    /// `gradScale`, nil for no gradient) is already in the cache.
+    public func stageForward(tokens: [Int32], input: Tensor?, targets: [Int32], _ ctx: ForwardContext,
+                             gradScale: Float?) throws -> (output: Tensor?, loss: Double, cache: Cache) {
+        var h = isFirstStage ? try embed(tokens, ctx) : input!
+        var caches: [Block.Cache] = []
+        caches.reserveCapacity(blocks.count)
+        for block in blocks {
+            let (y, c) = try block.forward(h, ctx)
+            caches.append(c)
+            h = y
+        }
+        guard let lnf else {
+            return (h, 0, Cache(tokens: tokens, blocks: caches, lnf: nil, normed: nil, dlogits: nil))
+        }
+        let (normed, cf) = lnf.forward(h)
+        let (full, logits) = try head(normed)
+        let loss = try crossEntropy(logits, targets, rows: ctx.rows, gradScale: gradScale)
+        return (nil, loss, Cache(tokens: tokens, blocks: caches, lnf: cf, normed: full,
+                                 dlogits: gradScale == nil ? nil : logits))
     }
 
-    /// Activation bytes of the last `forwardBackward`'s cache (its peak before
-    /// backward), and of its first block alone.
-    public private(set) var lastActivationBytes = 0, lastLayerActivationBytes = 0
-
-    /// One forward and backward pass over a micro-batch. Gradients of
-    /// (Σ token losses)·`gradScale` are *added* to every parameter's grad
-    /// (so micro-batches accumulate); returns the summed token loss.
-    public func forwardBackward(_ tokens: [Int32], _ targets: [Int32], _ ctx: ForwardContext,
-                                gradScale: Float) throws -> Double {
-        let d = config.dModel, v = vocabRange.count
-        let (normed, cache) = try trunk(tokens, ctx)
-        lastActivationBytes = cache.bytes
-        lastLayerActivationBytes = cache.blocks.first?.bytes ?? 0
-        let (full, dlogits) = try head(normed)
-        let loss = try crossEntropy(dlogits, targets, rows: ctx.rows, gradScale: gradScale)
-        // Tied head (column-parallel over the vocabulary): dwte += dlogitsᵀ·normed; dnormed = reduce(dlogits·wte).
-        BLAS.gemm(transA: true, transB: false, m: v, n: d, k: ctx.rows, a: dlogits.data, lda: v,
-                  b: full.data, ldb: d, beta: 1, c: wte.grad.data, ldc: d)
-        let dfull = Tensor(uninitialized: [ctx.rows, d])
-        BLAS.gemm(transA: false, transB: false, m: ctx.rows, n: d, k: v, a: dlogits.data, lda: v,
-                  b: wte.value.data, ldb: d, c: dfull.data, ldc: d)
-        var dh = lnf.backward(try tp.reduce(dfull), cache.lnf)
-        for (block, c) in zip(blocks, cache.blocks).reversed() { dh = try block.backward(dh, c, ctx) }
+    /// The stage's backward: `dOutput` [outer rows, d] from the next stage
+    /// (nil on the last, whose gradient starts at the cached logits) → the
+    /// gradient of the stage's input [outer rows, d] (nil on the first stage).
+    /// Adds every parameter gradient, or with `deferring` records the
+    /// weight-gradient products there (zero-bubble W).
+    public func stageBackward(_ cache: Cache, dOutput: Tensor?, _ ctx: ForwardContext,
+                              deferring: WeightGradients? = nil) throws -> Tensor? {
+        let d = config.dModel
+        var dh: Tensor
+        if let lnf, let dlogits = cache.dlogits, let full = cache.normed, let wte {
+            // Tied head (column-parallel over the vocabulary): dwte += dlogitsᵀ·normed; dnormed = reduce(dlogits·wte).
+            let v = vocabRange.count, rows = ctx.rows
+            WeightGradients.compute(deferring) {
+                BLAS.gemm(transA: true, transB: false, m: v, n: d, k: rows, a: dlogits.data, lda: v,
+                          b: full.data, ldb: d, beta: 1, c: wte.grad.data, ldc: d)
+            }
+            let dfull = Tensor(uninitialized: [ctx.rows, d])
+            BLAS.gemm(transA: false, transB: false, m: ctx.rows, n: d, k: v, a: dlogits.data, lda: v,
+                      b: wte.value.data, ldb: d, c: dfull.data, ldc: d)
+            dh = lnf.backward(try tp.reduce(dfull), cache.lnf!)
+        } else {
+            dh = dOutput!
+        }
+        for (block, c) in zip(blocks, cache.blocks).reversed() { dh = try block.backward(dh, c, ctx, deferring: deferring) }
+        guard let wpe, let wte else { return dh }
         let rows = tp.outerRows(ctx), coords = tp.outerCoords(ctx)
         if let site = ctx.site("embed") {
             DropoutKernel.apply(dh.data, rows: rows, c: d, featureBase: 0, coords: coords, site: site)
@@ -154,6 +180,36 @@ public final class GPT: @unchecked Sendable {
             EmbeddingKernel.backwardTokens(dwte: wte.grad.data, dx: dx.data, tokens: tok.baseAddress!, rows: ctx.rows,
                                            d: d, vocab: vocabRange)
         }
+        return nil
+    }
+
+    /// Logits [samples·positions, vocab] for `tokens` (no gradient; one rank only).
+    public func logits(_ tokens: [Int32], _ ctx: ForwardContext) throws -> Tensor {
+        precondition(tp.size == 1 && isFirstStage && isLastStage, "full logits exist on a one-rank model only")
+        var h = try embed(tokens, ctx)
+        for block in blocks { h = try block.forward(h, ctx).0 }
+        return try head(lnf!.forward(h).0).1
+    }
+
+    /// Summed cross-entropy of `targets` given `tokens` (no gradient), the
+    /// same on every tp rank (whole model only; pipelines evaluate stage by stage).
+    public func loss(_ tokens: [Int32], _ targets: [Int32], _ ctx: ForwardContext) throws -> Double {
+        try stageForward(tokens: tokens, input: nil, targets: targets, ctx, gradScale: nil).loss
+    }
+
+    /// Activation bytes of the last `forwardBackward`'s cache (its peak before
+    /// backward), and of its first block alone.
+    public private(set) var lastActivationBytes = 0, lastLayerActivationBytes = 0
+
+    /// One forward and backward pass of the whole model over a micro-batch.
+    /// Gradients of (Σ token losses)·`gradScale` are *added* to every
+    /// parameter's grad (so micro-batches accumulate); returns the summed token loss.
+    public func forwardBackward(_ tokens: [Int32], _ targets: [Int32], _ ctx: ForwardContext,
+                                gradScale: Float) throws -> Double {
+        let (_, loss, cache) = try stageForward(tokens: tokens, input: nil, targets: targets, ctx, gradScale: gradScale)
+        lastActivationBytes = cache.bytes
+        lastLayerActivationBytes = cache.blocks.first?.bytes ?? 0
+        _ = try stageBackward(cache, dOutput: nil, ctx)
         return loss
     }
 }

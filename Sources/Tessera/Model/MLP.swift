@@ -36,9 +36,9 @@ public final class MLP: @unchecked Sendable {
     }
 
     /// dy [outer rows, d] → dx [outer rows, d]; accumulates the four parameter gradients.
-    public func backward(_ dy: Tensor, _ cache: Cache) throws -> Tensor {
-        let dact = try out.backward(dy, input: cache.act)
+    public func backward(_ dy: Tensor, _ cache: Cache, deferring: WeightGradients? = nil) throws -> Tensor {
+        let dact = try out.backward(dy, input: cache.act, deferring: deferring)
         GELUKernel.backward(dx: dact.data, dy: dact.data, x: cache.pre.data, n: dact.count)
-        return try fc.backward(dact, input: cache.x)
+        return try fc.backward(dact, input: cache.x, deferring: deferring)
     }
 }
