@@ -37,7 +37,7 @@ for layout in "4:--dp 2 --tp 2 --sp"; do
   else bad "verify $flags under mpirun -np $n" "$out"; fi
 done
 out=$(timeout 120 "${MPIRUN[@]}" -np 3 "$BIN" verify --dp 2 --tp 2 2>&1)
-if [ $? -ne 0 ] && grep -q "needs dp 2 × tp 2 = 4 ranks, but mpirun started 3" <<<"$out"; then ok "a layout that does not fit mpirun's -np is refused before training"
+if [ $? -ne 0 ] && grep -q "needs dp 2 × pp 1 × tp 2 = 4 ranks, but mpirun started 3" <<<"$out"; then ok "a layout that does not fit mpirun's -np is refused before training"
 else bad "layout/world-size mismatch under mpirun" "$out"; fi
 
 echo "mpi tests: $passed passed, $failed failed"

@@ -24,7 +24,7 @@ struct GenerateCommand: ParsableCommand {
             let ckpt = try Checkpoint.load(from: checkpoint, withOptimizer: false)
             Compute.threads = ProcessInfo.processInfo.activeProcessorCount
             let model = GPT(ckpt.config.model, seed: ckpt.config.seed)
-            try ckpt.restore(into: model, optimizer: nil, source: checkpoint)
+            try ckpt.restore(into: model.parameters, optimizer: nil, source: checkpoint)
             let sampler = Sampler(model: model, temperature: temperature, topK: topK, seed: UInt64(seed))
             let out = FileHandle.standardOutput
             out.write(Data(prompt.utf8))

@@ -47,7 +47,7 @@ struct TrainCommand: ParsableCommand {
                 let whole = try trainer.checkpoint()  // collective: the shards assembled on every rank
                 guard groups.worldRank == 0 else { return }
                 let model = GPT(config.model, seed: config.seed)
-                try whole.restore(into: model, optimizer: nil, source: "the trained model")
+                try whole.restore(into: model.parameters, optimizer: nil, source: "the trained model")
                 let prompt = Array("The ".utf8)
                 say("sample:")
                 let text = try Sampler(model: model, seed: config.seed).generate(prompt: prompt, count: sample)

@@ -57,19 +57,16 @@ public enum Equivalence {
         if backend == .mpi { Compute.threads = 1 }
         let serial = try Trainer(config: serialConfig, data: data)
         let serialLosses = try (0..<config.steps).map { _ in try serial.trainStep().loss }
-        let reference = serial.model.parameters.map(\.value.array)
-
-        let result = Mutex<(losses: [Double], params: [[Float]])?>(nil)
+        let result = Mutex<(losses: [Double], params: [String: (shape: [Int], values: [Float])])?>(nil)
         try Launcher.run(config: config, backend: backend) { groups in
             let trainer = try Trainer(config: config, data: data, groups: groups)
             let losses = try (0..<config.steps).map { _ in try trainer.trainStep().loss }
-            let params = try FullTensors.gather(trainer.model.parameters, trainer.model.parameters.map(\.value),
-                                                tp: groups.tp)
-            if groups.worldRank == 0 { result.withLock { $0 = (losses, params) } }
+            let whole = try trainer.checkpoint()  // the shards and stages assembled
+            if groups.worldRank == 0 { result.withLock { $0 = (losses, whole.parameters) } }
         }
         guard let (losses, params) = result.withLock({ $0 }) else { return nil }
-        let diffs = zip(serial.model.parameters, zip(reference, params)).map { p, pair in
-            (name: p.name, relative: relativeDifference(pair.1, pair.0))
+        let diffs = serial.parameters.map { p in
+            (name: p.name, relative: relativeDifference(params[p.name]!.values, p.value.array))
         }
         return EquivalenceReport(layout: config.layoutName, serialLosses: serialLosses, layoutLosses: losses,
                                  parameterDifferences: diffs, lossTolerance: lossTolerance,

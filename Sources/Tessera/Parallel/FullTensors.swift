@@ -1,25 +1,40 @@
-/// Whole (unsharded) parameter tensors from the shards of a tensor-parallel
-/// group, and back: what checkpoints and `tessera verify` work with, so a
+/// Whole (unsharded) parameter tensors of the whole model from the pieces
+/// every rank of one model replica holds (tensor-parallel shards, pipeline
+/// stages), and back: what checkpoints and `tessera verify` work with, so a
 /// checkpoint is the same file whatever layout wrote it.
 public enum FullTensors {
-    /// The global tensors of `tensors` (one per parameter, shaped like it: its
-    /// value, or an optimizer moment) on every rank of `tp`. Each rank writes
-    /// its shards into zeros and a sum all-reduce assembles them; a parameter
-    /// every rank holds whole is written by tp rank 0 only. Exact: each
-    /// element is one rank's value plus zeros.
-    public static func gather(_ parameters: [Parameter], _ tensors: [Tensor], tp: TensorParallel) throws -> [[Float]] {
-        let sizes = parameters.map(\.globalCount)
-        let flat = Tensor([sizes.reduce(0, +)])
-        var offset = 0
-        for (p, t) in zip(parameters, tensors) {
-            if p.isSharded || tp.rank == 0 { p.place(t, into: flat.data + offset) }
-            offset += p.globalCount
+    /// Global tensors by parameter name on every rank of `group` (the pp × tp
+    /// group). Each rank writes the pieces it `owns` into zeros at their
+    /// place and a sum all-reduce assembles them; a piece held by several
+    /// ranks (a parameter every tp rank holds whole, the tied embedding on
+    /// the last stage) must be owned by one. Exact: each element is one
+    /// rank's value plus zeros.
+    public static func gather(_ parameters: [Parameter], _ tensors: [Tensor], layout: [(name: String, shape: [Int])],
+                              group: ProcessGroup, owns: (Parameter) -> Bool) throws -> [String: [Float]] {
+        var offsets: [String: Int] = [:], total = 0
+        for (name, shape) in layout { offsets[name] = total; total += shape.reduce(1, *) }
+        let flat = Tensor([total])
+        for (p, t) in zip(parameters, tensors) where owns(p) { p.place(t, into: flat.data + offsets[p.name]!) }
+        try group.allReduce(flat.data, count: flat.count, op: .sum)
+        return Dictionary(uniqueKeysWithValues: layout.map { name, shape in
+            (name, Array(UnsafeBufferPointer(start: flat.data + offsets[name]!, count: shape.reduce(1, *))))
+        })
+    }
+}
+
+extension GPT {
+    /// Every parameter of the whole model of `config`: name and global
+    /// shape, in checkpoint order (the one-rank model's `parameters`).
+    public static func parameterLayout(_ config: GPTConfig) -> [(name: String, shape: [Int])] {
+        let d = config.dModel
+        var out = [("wte", [config.vocab, d]), ("wpe", [config.seqLen, d])]
+        for i in 0..<config.layers {
+            let p = "h.\(i)."
+            out += [(p + "ln1.weight", [d]), (p + "ln1.bias", [d]), (p + "attn.qkv.weight", [3 * d, d]),
+                    (p + "attn.qkv.bias", [3 * d]), (p + "attn.proj.weight", [d, d]), (p + "attn.proj.bias", [d]),
+                    (p + "ln2.weight", [d]), (p + "ln2.bias", [d]), (p + "mlp.fc.weight", [4 * d, d]),
+                    (p + "mlp.fc.bias", [4 * d]), (p + "mlp.out.weight", [d, 4 * d]), (p + "mlp.out.bias", [d])]
         }
-        try tp.group.allReduce(flat.data, count: flat.count, op: .sum)
-        offset = 0
-        return sizes.map { n in
-            defer { offset += n }
-            return Array(UnsafeBufferPointer(start: flat.data + offset, count: n))
-        }
+        return out + [("lnf.weight", [d]), ("lnf.bias", [d])]
     }
 }

@@ -1,6 +1,9 @@
 /// Makes every rank's gradients those of the whole global batch, after the
 /// micro-batches' backward passes and before clipping:
 ///
+/// 0. With a pipeline, the first and the last stage both hold the tied
+///    embedding wte; its two gradients are summed between them (Megatron's
+///    embedding group).
 /// 1. Under sequence parallelism, the gradients of parameters every
 ///    tensor-parallel rank holds whole (LayerNorms, row-parallel biases, the
 ///    position embedding) are partial sums over the rank's sequence chunk:
@@ -18,9 +21,11 @@ public final class GradientSync: @unchecked Sendable {
     public let dpBuckets: [[Parameter]]
     let spBuckets: [[Parameter]]
     let buffer: Tensor
-    let dp: ProcessGroup, tp: TensorParallel
+    let dp: ProcessGroup, tp: TensorParallel, embedding: ProcessGroup
+    let tied: [Parameter]
 
-    public init(parameters: [Parameter], dp: ProcessGroup, tp: TensorParallel, bucketBytes: Int) {
+    public init(parameters: [Parameter], dp: ProcessGroup, tp: TensorParallel, embedding: ProcessGroup,
+                bucketBytes: Int) {
         func buckets(_ params: [Parameter]) -> [[Parameter]] {
             var out: [[Parameter]] = [], current: [Parameter] = [], bytes = 0
             for p in params.reversed() {
@@ -38,10 +43,13 @@ public final class GradientSync: @unchecked Sendable {
         buffer = Tensor(uninitialized: [max(1, largest)])
         self.dp = dp
         self.tp = tp
+        self.embedding = embedding
+        tied = embedding.size > 1 ? parameters.filter { $0.name == "wte" } : []
     }
 
-    /// Runs steps 1 and 2 on the parameters' gradients, in place.
+    /// Runs steps 0, 1 and 2 on the parameters' gradients, in place.
     public func run() throws {
+        for p in tied { try embedding.allReduce(p.grad, op: .sum) }
         for bucket in spBuckets { try allReduce(bucket, over: tp.group) }
         for bucket in dpBuckets { try allReduce(bucket, over: dp) }
     }

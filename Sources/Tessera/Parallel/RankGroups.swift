@@ -11,18 +11,33 @@ public struct RankGroups: Sendable {
     public let tp: TensorParallel
     /// The data-parallel group (gradient averaging), counted.
     public let dp: CountingGroup
+    /// The pipeline group (point-to-point between stages), counted.
+    public let pp: CountingGroup
+    /// The model-parallel group (pp × tp): every rank holding part of one model replica.
+    public let model: ProcessGroup
+    /// The first and the last pipeline stage of this rank's (dp, tp) column,
+    /// which both hold the tied embedding (a group of one for middle stages or pp = 1).
+    public let embedding: ProcessGroup
 
     /// Cuts the groups of `config`'s layout from `world` (collective: every
     /// rank calls it). `world.size` must equal dp · tp.
     public init(config: TrainConfig, world: ProcessGroup & ProcessGroupFactory) throws {
         guard world.size == config.worldSize else {
-            throw ConfigError("layout \(config.layoutName) needs dp \(config.dp) × tp \(config.tp) = \(config.worldSize) "
-                              + "ranks, but the job has \(world.size); start \(config.worldSize) ranks or change --dp/--tp")
+            throw ConfigError("layout \(config.layoutName) needs dp \(config.dp) × pp \(config.pp) × tp \(config.tp) = "
+                              + "\(config.worldSize) ranks, but the job has \(world.size); start \(config.worldSize) ranks "
+                              + "or change --dp/--pp/--tp")
         }
         self.world = world
-        mesh = try DeviceMesh(dp: config.dp, tp: config.tp)
+        mesh = try DeviceMesh(dp: config.dp, pp: config.pp, tp: config.tp)
         tp = TensorParallel(group: mesh.group([.tp], world: world), sequenceParallel: config.sp)
         dp = CountingGroup(mesh.group([.dp], world: world))
+        let ppGroup = CountingGroup(mesh.group([.pp], world: world))
+        pp = ppGroup
+        model = mesh.group([.pp, .tp], world: world)
+        let ends = Array(Set([ppGroup.members.first!, ppGroup.members.last!])).sorted()
+        let me = world.worldRank
+        embedding = world.subgroup(members: ends.contains(me) ? ends : [me],
+                                   name: "embedding\(ends.contains(me) ? ends : [me])")
     }
 
     /// One rank: every group of size one.
@@ -34,10 +49,10 @@ public struct RankGroups: Sendable {
     public var worldRank: Int { world.members[world.rank] }
 
     /// Seconds spent in tensor- and data-parallel collectives since the last reset.
-    public var commSeconds: Double { tp.group.seconds + dp.seconds }
+    public var commSeconds: Double { tp.group.seconds + dp.seconds + pp.seconds }
 
-    /// Forgets the communication counts of both groups.
-    public func resetCounts() { tp.group.reset(); dp.reset() }
+    /// Forgets the communication counts of the counted groups.
+    public func resetCounts() { tp.group.reset(); dp.reset(); pp.reset() }
 }
 
 /// Starts the ranks of a layout: threads of this process, or the processes
@@ -70,9 +85,9 @@ public enum Launcher {
         case .mpi:
             let launched = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] ?? "") ?? 1
             guard launched == config.worldSize else {
-                throw ConfigError("layout \(config.layoutName) needs dp \(config.dp) × tp \(config.tp) = "
-                                  + "\(config.worldSize) ranks, but mpirun started \(launched); use mpirun -np "
-                                  + "\(config.worldSize) or change --dp/--tp")
+                throw ConfigError("layout \(config.layoutName) needs dp \(config.dp) × pp \(config.pp) × tp "
+                                  + "\(config.tp) = \(config.worldSize) ranks, but mpirun started \(launched); use "
+                                  + "mpirun -np \(config.worldSize) or change --dp/--pp/--tp")
             }
             let world = try MPIGroup.world(timeout: timeout)
             do {

@@ -18,22 +18,19 @@ public struct Checkpoint: Sendable {
     public var optimizerT: Int
 
     /// Captures a model and optimizer after `step` completed steps, as whole
-    /// tensors: under tensor parallelism the shards are assembled across the
-    /// model's tp group (collective: every rank of the group calls it), so
-    /// the checkpoint does not depend on the layout that wrote it.
-    public init(config: TrainConfig, step: Int, model: GPT, optimizer: AdamW) throws {
+    /// tensors: the pieces `parameters` (this rank's shards and stages) are
+    /// assembled across `group`, the ranks of one model replica (collective:
+    /// every rank of the group calls it; see `FullTensors`), so the
+    /// checkpoint does not depend on the layout that wrote it.
+    public init(config: TrainConfig, step: Int, parameters params: [Parameter], optimizer: AdamW,
+                group: ProcessGroup, owns: (Parameter) -> Bool) throws {
         self.config = config
         self.step = step
-        let params = model.parameters
-        let values = try FullTensors.gather(params, params.map(\.value), tp: model.tp)
-        let ms = try FullTensors.gather(params, optimizer.m, tp: model.tp)
-        let vs = try FullTensors.gather(params, optimizer.v, tp: model.tp)
-        parameters = [:]; m = [:]; v = [:]
-        for (i, p) in params.enumerated() {
-            parameters[p.name] = (p.globalShape, values[i])
-            m[p.name] = ms[i]
-            v[p.name] = vs[i]
-        }
+        let layout = GPT.parameterLayout(config.model)
+        let values = try FullTensors.gather(params, params.map(\.value), layout: layout, group: group, owns: owns)
+        m = try FullTensors.gather(params, optimizer.m, layout: layout, group: group, owns: owns)
+        v = try FullTensors.gather(params, optimizer.v, layout: layout, group: group, owns: owns)
+        parameters = Dictionary(uniqueKeysWithValues: layout.map { name, shape in (name, (shape, values[name]!)) })
         optimizerT = optimizer.t
     }
 
@@ -100,8 +97,8 @@ public struct Checkpoint: Sendable {
     /// Copies the saved values into `model` (and moments into `optimizer`),
     /// after checking that every tensor exists with the model's global shape;
     /// a tensor-parallel rank takes its slice.
-    public func restore(into model: GPT, optimizer: AdamW?, source dir: String) throws {
-        for (i, p) in model.parameters.enumerated() {
+    public func restore(into params: [Parameter], optimizer: AdamW?, source dir: String) throws {
+        for (i, p) in params.enumerated() {
             guard let saved = parameters[p.name] else {
                 throw CheckpointError("checkpoint '\(dir)' has no tensor '\(p.name)'")
             }

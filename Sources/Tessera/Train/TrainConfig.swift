@@ -44,6 +44,14 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var sp = false
     /// Data-parallel gradient bucket size in MiB (gradients are all-reduced a bucket at a time).
     public var bucketMB: Float = 25
+    /// Pipeline ranks (layers split into stages; micro-batches are the pipeline's).
+    public var pp = 1
+    /// Pipeline schedule: naive, gpipe, 1f1b, interleaved, zb-h1.
+    public var schedule = "1f1b"
+    /// Virtual stages per pipeline rank (interleaved).
+    public var ppChunks = 1
+    /// Layers of each virtual stage, e.g. "3,3,2" (nil: balanced by cost).
+    public var ppLayers: String?
 
     public init() {}
 
@@ -121,6 +129,10 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         ("tp", "integer", int(\.tp)),
         ("sp", "boolean", bool(\.sp)),
         ("bucket-mb", "number", float(\.bucketMB)),
+        ("pp", "integer", int(\.pp)),
+        ("schedule", "name", { c, v in guard case .string(let s) = v else { return false }; c.schedule = s; return true }),
+        ("pp-chunks", "integer", int(\.ppChunks)),
+        ("pp-layers", "list", path(\.ppLayers)),
     ]
 
     /// The keys accepted in config files, in documentation order.
@@ -173,13 +185,14 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if !(bucketMB > 0 && bucketMB.isFinite) { throw ConfigError("bucket-mb must be a positive number, got \(bucketMB)") }
     }
 
-    /// Ranks the layout needs: dp · tp.
-    public var worldSize: Int { dp * tp }
+    /// Ranks the layout needs: dp · pp · tp.
+    public var worldSize: Int { dp * pp * tp }
 
     /// The layout in words, e.g. "dp2×tp2+sp" ("serial" for one rank).
     public var layoutName: String {
         var parts: [String] = []
         if dp > 1 { parts.append("dp\(dp)") }
+        if pp > 1 { parts.append("pp\(pp)" + (ppChunks > 1 ? "v\(ppChunks)" : "") + "(\(schedule))") }
         if tp > 1 { parts.append("tp\(tp)") }
         let name = parts.isEmpty ? "serial" : parts.joined(separator: "×")
         return sp && tp > 1 ? name + "+sp" : name
@@ -191,6 +204,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         func divisors(_ n: Int) -> [Int] { (1...max(1, n)).filter { n % $0 == 0 } }
         func list(_ xs: [Int]) -> String { xs.map(String.init).joined(separator: ", ") }
         if dp < 1 { throw ConfigError("dp must be at least 1, got \(dp)") }
+        if pp < 1 { throw ConfigError("pp must be at least 1, got \(pp)") }
+        if pp > 1 { _ = try PipelinePartition.stages(self) }
+        else if ppChunks != 1 { throw ConfigError("pp-chunks \(ppChunks) needs pp > 1") }
         if tp < 1 { throw ConfigError("tp must be at least 1, got \(tp)") }
         let d = model.dModel
         if model.heads % tp != 0 || (4 * d) % tp != 0 {

@@ -19,15 +19,23 @@ public struct TrainingError: Error, CustomStringConvertible {
     public init(_ message: String) { description = message }
 }
 
-/// Training on one rank of a layout (dp × tp, ± sp; one rank by default):
-/// this rank's share of the global batch in `microBatches` micro-batches,
-/// each forward+backward adding its gradient, then the gradient sync
-/// (sequence-parallel and data-parallel all-reduces), clipping by the global
+/// Training on one rank of a layout (dp × pp × tp, ± sp; one rank by
+/// default): this rank's share of the global batch in `microBatches`
+/// micro-batches, each forward+backward adding its gradient (through the
+/// pipeline schedule when pp > 1), then the gradient sync (tied-embedding,
+/// sequence-parallel and data-parallel all-reduces), clipping by the global
 /// norm and AdamW on the local shards. Every layout computes the one-rank
 /// run's step up to floating-point reassociation (see `tessera verify`).
 public final class Trainer: @unchecked Sendable {
     public let config: TrainConfig
-    public let model: GPT
+    /// This rank's stage modules, by chunk (one unless interleaved); the whole model when pp = 1.
+    public let stages: [GPT]
+    /// The first of them (the whole model when pp = 1).
+    public var model: GPT { stages[0] }
+    /// Every parameter this rank holds, stage by stage.
+    public let parameters: [Parameter]
+    /// Runs the pipeline schedule (nil when pp = 1).
+    public let pipeline: PipelineExecutor?
     public let optimizer: AdamW
     public let data: TokenDataset
     public let schedule: LRSchedule
@@ -46,15 +54,30 @@ public final class Trainer: @unchecked Sendable {
         self.config = config
         self.data = data
         self.groups = groups
-        model = GPT(config.model, seed: config.seed, tp: groups.tp)
-        optimizer = AdamW(parameters: model.parameters, beta1: config.beta1, beta2: config.beta2,
+        if config.pp > 1 {
+            let ranges = try PipelinePartition.stages(config)
+            let schedule = try PipelineSchedules.make(config.schedule, ranks: config.pp,
+                                                      microBatches: config.microBatches, chunks: config.ppChunks)
+            let ids = (0..<config.ppChunks).map { $0 * config.pp + groups.pp.rank }
+            stages = ids.map { s in
+                GPT(config.model, seed: config.seed, tp: groups.tp, layers: ranges[s], first: s == 0,
+                    last: s == ranges.count - 1)
+            }
+            pipeline = PipelineExecutor(schedule: schedule, stages: Dictionary(uniqueKeysWithValues: zip(ids, stages)),
+                                        pp: groups.pp, tp: groups.tp)
+        } else {
+            stages = [GPT(config.model, seed: config.seed, tp: groups.tp)]
+            pipeline = nil
+        }
+        parameters = stages.flatMap(\.parameters)
+        optimizer = AdamW(parameters: parameters, beta1: config.beta1, beta2: config.beta2,
                           weightDecay: config.weightDecay)
         schedule = LRSchedule(peak: config.lr, warmup: config.warmup, total: config.steps, minRatio: config.minLRRatio)
-        gradientSync = GradientSync(parameters: model.parameters, dp: groups.dp, tp: groups.tp,
-                                    bucketBytes: Int(config.bucketMB * 1_048_576))
+        gradientSync = GradientSync(parameters: parameters, dp: groups.dp, tp: groups.tp,
+                                    embedding: groups.embedding, bucketBytes: Int(config.bucketMB * 1_048_576))
         if let (ckpt, dir) = resume {
             try Checkpoint.requireSameShape(saved: ckpt.config.model, requested: config.model, dir: dir)
-            try ckpt.restore(into: model, optimizer: optimizer, source: dir)
+            try ckpt.restore(into: parameters, optimizer: optimizer, source: dir)
             step = ckpt.step
         }
     }
@@ -91,15 +114,20 @@ public final class Trainer: @unchecked Sendable {
         let T = config.model.seqLen
         let lr = schedule.rate(at: step)
         let totalTokens = globalTokens ?? microBatches.reduce(0) { $0 + $1.tokens.count }
-        model.zeroGrad()
-        var lossSum = 0.0, offset = sampleOffset
-        for (tokens, targets) in microBatches {
-            var ctx = ForwardContext(samples: tokens.count / T, positions: T, sampleOffset: offset,
-                                     step: step, seed: config.seed, dropout: config.model.dropout)
-            ctx.shard = groups.tp.rank
-            ctx.shards = groups.tp.sequenceParallel ? groups.tp.size : 1
-            lossSum += try model.forwardBackward(tokens, targets, ctx, gradScale: 1 / Float(totalTokens))
-            offset += ctx.samples
+        for s in stages { s.zeroGrad() }
+        var contexts: [ForwardContext] = [], offset = sampleOffset
+        for (tokens, _) in microBatches {
+            contexts.append(context(samples: tokens.count / T, sampleOffset: offset, step: step, dropout: config.model.dropout))
+            offset += tokens.count / T
+        }
+        var lossSum = 0.0
+        if let pipeline {
+            lossSum = try pipeline.run(microBatches, contexts: contexts, gradScale: 1 / Float(totalTokens))
+            lossSum = try groups.pp.sumAcrossRanks(lossSum)  // only the last stage computes the loss
+        } else {
+            for ((tokens, targets), ctx) in zip(microBatches, contexts) {
+                lossSum += try model.forwardBackward(tokens, targets, ctx, gradScale: 1 / Float(totalTokens))
+            }
         }
         let loss = try groups.dp.sumAcrossRanks(lossSum / Double(totalTokens))
         guard loss.isFinite else {
@@ -118,11 +146,25 @@ public final class Trainer: @unchecked Sendable {
         return StepResult(step: step - 1, loss: loss, gradNorm: norm, lr: lr, seconds: seconds)
     }
 
-    /// ‖g‖² of the whole model: each shard once (summed over the tp group),
-    /// parameters held whole counted on tp rank 0 only.
+    /// The forward context of a micro-batch on this rank (its sequence shard under SP).
+    func context(samples: Int, sampleOffset: Int, step: Int, dropout: Float) -> ForwardContext {
+        var ctx = ForwardContext(samples: samples, positions: config.model.seqLen, sampleOffset: sampleOffset,
+                                 step: step, seed: config.seed, dropout: dropout)
+        ctx.shard = groups.tp.rank
+        ctx.shards = groups.tp.sequenceParallel ? groups.tp.size : 1
+        return ctx
+    }
+
+    /// Whether this rank contributes `p` to whole-model sums (norms,
+    /// checkpoints): shards always, parameters every tp rank holds whole on
+    /// tp rank 0 only, the tied embedding on the first stage only.
+    func owns(_ p: Parameter) -> Bool {
+        (p.isSharded || groups.tp.rank == 0) && (p.name != "wte" || stages.contains { $0.isFirstStage && $0.wte === p })
+    }
+
+    /// ‖g‖² of the whole model: each piece once, summed over the pp × tp group.
     func gradientNormSquared() throws -> Double {
-        let counted = model.parameters.filter { $0.isSharded || groups.tp.rank == 0 }
-        return try groups.tp.group.sumAcrossRanks(GradientClipping.sumOfSquares(counted))
+        try groups.model.sumAcrossRanks(GradientClipping.sumOfSquares(parameters.filter(owns)))
     }
 
     /// Mean validation loss over `config.evalBatches` fixed batches (no
@@ -134,31 +176,51 @@ public final class Trainer: @unchecked Sendable {
         for b in 0..<config.evalBatches {
             let (tokens, targets) = data.batch(step: b, samples: first..<(first + per), seqLen: T, seed: config.seed,
                                                validation: true)
-            var ctx = ForwardContext(samples: per, positions: T, sampleOffset: first, step: b,
-                                     seed: config.seed, dropout: 0)
-            ctx.shard = groups.tp.rank
-            ctx.shards = groups.tp.sequenceParallel ? groups.tp.size : 1
-            total += try model.loss(tokens, targets, ctx)
+            let ctx = context(samples: per, sampleOffset: first, step: b, dropout: 0)
+            total += try pipelineLoss(tokens, targets, ctx)
         }
+        total = try groups.pp.sumAcrossRanks(total)
         return try groups.dp.sumAcrossRanks(total / Double(config.evalBatches * evalBatch * T))
+    }
+
+    /// Summed loss without gradients, stage after stage through the pipeline
+    /// (non-zero on the last stage only).
+    func pipelineLoss(_ tokens: [Int32], _ targets: [Int32], _ ctx: ForwardContext) throws -> Double {
+        guard config.pp > 1 else { return try model.loss(tokens, targets, ctx) }
+        let S = config.pp * config.ppChunks, d = config.model.dModel
+        var loss = 0.0
+        for (chunk, stage) in stages.enumerated() {
+            let s = chunk * config.pp + groups.pp.rank
+            var input: Tensor?
+            if s > 0 {
+                let buf = Tensor(uninitialized: [groups.tp.outerRows(ctx), d])
+                try groups.pp.recv(buf.data, count: buf.count, from: (s - 1) % config.pp, tag: 1_000_000 + s)
+                input = buf
+            }
+            let (out, l, _) = try stage.stageForward(tokens: tokens, input: input, targets: targets, ctx, gradScale: nil)
+            loss += l
+            if s < S - 1, let out { try groups.pp.send(out.data, count: out.count, to: (s + 1) % config.pp, tag: 1_000_000 + s + 1) }
+        }
+        return loss
     }
 
     /// The current state as a checkpoint of whole tensors (collective).
     public func checkpoint() throws -> Checkpoint {
-        try Checkpoint(config: config, step: step, model: model, optimizer: optimizer)
+        try Checkpoint(config: config, step: step, parameters: parameters, optimizer: optimizer,
+                       group: groups.model, owns: owns)
     }
 
     /// Bytes this rank holds, and the per-rank lines of the whole job
     /// (collective): weights, gradients and AdamW moments of the local
     /// shards, and the activations the last micro-batch saved for backward.
     public func memoryReport() throws -> [String] {
-        let weights = model.parameters.reduce(0) { $0 + $1.value.byteCount }
-        let mine = [weights, weights, 2 * weights, model.lastActivationBytes]
+        let weights = parameters.reduce(0) { $0 + $1.value.byteCount }
+        let mine = [weights, weights, 2 * weights, pipeline?.peakActivationBytes ?? model.lastActivationBytes]
         let all = try groups.world.allGather(mine)
         func mib(_ b: Int) -> String { String(format: "%.2f MiB", Double(b) / 1_048_576) }
         return (0..<groups.world.size).map { r in
             let c = groups.mesh.coordinates(of: r), v = Array(all[(4 * r)..<(4 * r + 4)])
-            return "rank \(r) (dp \(c[.dp]!), tp \(c[.tp]!)): weights \(mib(v[0])), grads \(mib(v[1])), "
+            return "rank \(r) (dp \(c[.dp]!), pp \(c[.pp]!), tp \(c[.tp]!)): weights \(mib(v[0])), grads \(mib(v[1])), "
                 + "adam \(mib(v[2])), activations \(mib(v[3])), total \(mib(v.reduce(0, +)))"
         }
     }

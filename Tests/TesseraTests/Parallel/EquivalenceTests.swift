@@ -51,17 +51,19 @@ import Tessera
         Compute.threads = 1
         let config = GPTConfig(vocab: 259, seqLen: 16, layers: 2, dModel: 32, heads: 4, dropout: 0)
         let serial = GPT(config, seed: 3)
-        let gathered = Mutex<[[Float]]>([])
+        let gathered = Mutex<[String: [Float]]>([:])
         try ThreadWorld.run(size: 4) { world in
             let model = GPT(config, seed: 3, tp: TensorParallel(group: world, sequenceParallel: false))
             #expect(model.wte?.shape == [65, 32])  // 259 padded to 260, 65 rows per rank
             let full = try FullTensors.gather(model.parameters, model.parameters.map(\.value),
-                                              tp: model.tp)
+                                              layout: GPT.parameterLayout(config), group: world,
+                                              owns: { $0.isSharded || world.rank == 0 })
             if world.rank == 0 { gathered.withLock { $0 = full } }
         }
         let full = gathered.withLock { $0 }
-        for (p, values) in zip(serial.parameters, full) {
-            #expect(values == p.value.array, "\(p.name)")
+        #expect(full.count == serial.parameters.count)
+        for p in serial.parameters {
+            #expect(full[p.name] == p.value.array, "\(p.name)")
         }
     }
 }

@@ -77,7 +77,7 @@ import Tessera
         var layout = TrainConfig()
         layout.dp = 2; layout.tp = 2
         #expect(message { _ = try RankGroups(config: layout, world: ThreadWorld(size: 2).worldGroup(rank: 0)) }
-                    .contains("layout dp2×tp2 needs dp 2 × tp 2 = 4 ranks, but the job has 2"))
+                    .contains("layout dp2×tp2 needs dp 2 × pp 1 × tp 2 = 4 ranks, but the job has 2"))
     }
 
     @Test func unknownOrIllTypedConfigKeys() throws {
@@ -167,7 +167,7 @@ import Tessera
         let layout = try run(["train", "--dp", "2", "--tp", "2", "--sp", "--checkpoint", layoutDir, "--sample", "16"] + small)
         #expect(serial.status == 0 && layout.status == 0, "\(layout.output)")
         #expect(layout.output.contains("layout: dp2×tp2+sp, 4 rank(s) on threads"))
-        #expect(layout.output.contains("rank 3 (dp 1, tp 1): weights") && layout.output.contains("activations"))
+        #expect(layout.output.contains("rank 3 (dp 1, pp 0, tp 1): weights") && layout.output.contains("activations"))
         #expect(layout.output.contains("sample:"))
         let a = try Checkpoint.load(from: serialDir), b = try Checkpoint.load(from: layoutDir)
         #expect(a.step == 6 && b.step == 6 && Set(a.parameters.keys) == Set(b.parameters.keys))

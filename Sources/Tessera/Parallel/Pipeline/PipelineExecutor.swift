@@ -1,0 +1,92 @@
+import Foundation
+
+/// Runs one rank's list of a `PipelineSchedule` for one optimizer step:
+/// forwards, backwards and weight gradients of its stage modules, and the
+/// point-to-point sends and receives between neighbouring stages over the
+/// pipeline group. A stage's saved activations are dropped as soon as its
+/// backward (B) has run; zero-bubble W's keep only what their products need.
+public final class PipelineExecutor {
+    /// One compute action as it ran: start and end in seconds since the step began.
+    public struct TraceEntry: Sendable {
+        public var action: PipelineAction
+        public var start: Double, end: Double
+    }
+
+    let schedule: PipelineSchedule
+    /// This rank's stage modules by virtual stage.
+    let stages: [Int: GPT]
+    let pp: ProcessGroup
+    let tp: TensorParallel
+    /// Largest number of micro-batches whose activations were held at once (last step).
+    public private(set) var peakStashed = 0
+    /// Largest activation bytes held in saved caches at once (last step).
+    public private(set) var peakActivationBytes = 0
+    /// The last step's compute actions, when tracing.
+    public private(set) var trace: [TraceEntry] = []
+    public var tracing = false
+
+    public init(schedule: PipelineSchedule, stages: [Int: GPT], pp: ProcessGroup, tp: TensorParallel) {
+        self.schedule = schedule; self.stages = stages; self.pp = pp; self.tp = tp
+    }
+
+    /// Message tag of the activation (or gradient) leaving `stage` for micro-batch `mb`.
+    func tag(_ stage: Int, _ mb: Int, gradient: Bool) -> Int { 2 * (stage * schedule.microBatches + mb) + (gradient ? 1 : 0) }
+
+    /// Runs the step on `microBatches` (this dp rank's, in order) with the
+    /// contexts `contexts[m]`; returns the summed token loss (non-zero on the
+    /// last stage only).
+    public func run(_ microBatches: [(tokens: [Int32], targets: [Int32])], contexts: [ForwardContext],
+                    gradScale: Float) throws -> Double {
+        var inputs: [PipelineAction: Tensor] = [:], outputs: [PipelineAction: Tensor] = [:]
+        var caches: [PipelineAction: GPT.Cache] = [:], weights: [PipelineAction: WeightGradients] = [:]
+        var loss = 0.0
+        let d = stages.values.first!.config.dModel
+        let start = DispatchTime.now().uptimeNanoseconds
+        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        peakStashed = 0
+        peakActivationBytes = 0
+        var liveBytes = 0
+        trace = []
+        for a in schedule.actions[pp.rank] {
+            let key = PipelineAction(.forward, microBatch: a.microBatch, stage: a.stage)
+            let ctx = contexts[a.microBatch]
+            let t0 = tracing ? now() : 0
+            switch a.kind {
+            case .recvActivation, .recvGradient:
+                let buf = Tensor(uninitialized: [tp.outerRows(ctx), d])
+                let gradient = a.kind == .recvGradient
+                try pp.recv(buf.data, count: buf.count, from: schedule.rank(of: gradient ? a.stage + 1 : a.stage - 1),
+                            tag: tag(gradient ? a.stage + 1 : a.stage - 1, a.microBatch, gradient: gradient))
+                if gradient { outputs[key] = buf } else { inputs[key] = buf }
+            case .sendActivation, .sendGradient:
+                let gradient = a.kind == .sendGradient
+                let buf = gradient ? inputs.removeValue(forKey: key)! : outputs.removeValue(forKey: key)!
+                try pp.send(buf.data, count: buf.count, to: schedule.rank(of: gradient ? a.stage - 1 : a.stage + 1),
+                            tag: tag(a.stage, a.microBatch, gradient: gradient))
+            case .forward:
+                let mb = microBatches[a.microBatch]
+                let (out, l, cache) = try stages[a.stage]!.stageForward(
+                    tokens: mb.tokens, input: inputs.removeValue(forKey: key), targets: mb.targets, ctx, gradScale: gradScale)
+                loss += l
+                caches[key] = cache
+                liveBytes += cache.bytes
+                peakActivationBytes = max(peakActivationBytes, liveBytes)
+                if let out { outputs[key] = out }
+                peakStashed = max(peakStashed, caches.count + weights.count)
+            case .backward:
+                let deferred = schedule.splitBackward ? WeightGradients() : nil
+                let cache = caches.removeValue(forKey: key)!
+                liveBytes -= cache.bytes
+                let dIn = try stages[a.stage]!.stageBackward(cache,
+                                                              dOutput: outputs.removeValue(forKey: key), ctx,
+                                                              deferring: deferred)
+                if let deferred { weights[key] = deferred }
+                if let dIn { inputs[key] = dIn }
+            case .weight:
+                weights.removeValue(forKey: key)!.run()
+            }
+            if tracing && a.isCompute { trace.append(TraceEntry(action: a, start: t0, end: now())) }
+        }
+        return loss
+    }
+}

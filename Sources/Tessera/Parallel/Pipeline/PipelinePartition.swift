@@ -1,0 +1,39 @@
+/// Which blocks each pipeline stage holds.
+public enum PipelinePartition {
+    /// Blocks of each virtual stage 0 ..< pp·chunks, contiguous and in order:
+    /// `pp-layers` when given, else balanced by cost: each block costs
+    /// 24d² + 4Td FLOPs per token forward, and the last stage also carries
+    /// the head, 2·V·d, so it may get fewer blocks. Throws a `ConfigError`
+    /// for an impossible split, naming what is valid.
+    public static func stages(_ c: TrainConfig) throws -> [Range<Int>] {
+        let n = c.pp * c.ppChunks, L = c.model.layers
+        _ = try PipelineSchedules.make(c.schedule, ranks: c.pp, microBatches: c.microBatches, chunks: c.ppChunks)
+        if let list = c.ppLayers {
+            let counts = list.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard counts.count == n, counts.allSatisfy({ ($0 ?? 0) >= 1 }), counts.reduce(0, { $0 + $1! }) == L else {
+                throw ConfigError("pp-layers '\(list)' must list \(n) positive block counts (pp \(c.pp) × chunks "
+                                  + "\(c.ppChunks)) summing to layers \(L)")
+            }
+            var start = 0
+            return counts.map { k in defer { start += k! }; return start..<(start + k!) }
+        }
+        guard L >= n else {
+            let valid = (1...max(1, L)).filter { L >= $0 * c.ppChunks }.map(String.init).joined(separator: ", ")
+            throw ConfigError("pp \(c.pp) × chunks \(c.ppChunks) = \(n) stages need at least \(n) layers, the model has "
+                              + "\(L); valid pp for \(L) layers: \(valid)")
+        }
+        let d = Double(c.model.dModel)
+        let block = 24 * d * d + 4 * Double(c.model.seqLen) * d, head = 2 * Double(c.model.vocab) * d
+        // Smallest achievable maximum stage cost, by trying every count for the last stage.
+        var best: [Int] = [], bestCost = Double.infinity
+        for last in 1...(L - n + 1) {
+            let rest = L - last, others = n - 1
+            if others == 0 && rest > 0 { continue }
+            let counts = others == 0 ? [last] : (0..<others).map { rest / others + ($0 < rest % others ? 1 : 0) } + [last]
+            let cost = counts.enumerated().map { Double($1) * block + ($0 == n - 1 ? head : 0) }.max()!
+            if cost < bestCost - 1e-9 { bestCost = cost; best = counts }
+        }
+        var start = 0
+        return best.map { k in defer { start += k }; return start..<(start + k) }
+    }
+}
