@@ -29,7 +29,7 @@ expect_abort size-mismatch "passed 12 elements"
 expect_abort rank-failure "rank 0 failed: injected failure"
 
 # Layouts over MPI processes train exactly like one rank (tessera verify exits 1 otherwise).
-for layout in "4:--dp 2 --tp 2 --sp"; do
+for layout in "4:--dp 2 --tp 2 --sp" "4:--pp 2 --tp 2 --layers 4 --micro-batches 4"; do
   n=${layout%%:*}; flags=${layout#*:}
   out=$(timeout 300 "${MPIRUN[@]}" -np "$n" "$BIN" verify $flags 2>&1)
   if [ $? -eq 0 ] && grep -q "EQUIVALENT — worst loss diff" <<<"$out" && ! grep -q "NOT EQUIVALENT" <<<"$out"; then

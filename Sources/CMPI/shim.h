@@ -13,6 +13,7 @@ static inline MPI_Datatype tessera_mpi_byte(void) { return MPI_BYTE; }
 static inline MPI_Op tessera_mpi_sum(void) { return MPI_SUM; }
 static inline MPI_Op tessera_mpi_max(void) { return MPI_MAX; }
 static inline MPI_Status *tessera_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
+static inline MPI_Status *tessera_mpi_statuses_ignore(void) { return MPI_STATUSES_IGNORE; }
 static inline void *tessera_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline int tessera_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
 static inline int tessera_mpi_errors_return(MPI_Comm comm) {

@@ -29,6 +29,11 @@ struct ConfigOptions: ParsableArguments {
     @Option(help: "Tensor-parallel ranks (must divide heads).") var tp: Int?
     @Flag(inversion: .prefixedNo, help: "Sequence parallelism inside the tensor-parallel group.") var sp: Bool?
     @Option(name: .customLong("bucket-mb"), help: "Data-parallel gradient bucket size in MiB.") var bucketMB: Float?
+    @Option(help: "Pipeline ranks (micro-batches are the pipeline's).") var pp: Int?
+    @Option(help: "Pipeline schedule: naive, gpipe, 1f1b, interleaved, zb-h1.") var schedule: String?
+    @Option(name: .customLong("pp-chunks"), help: "Virtual stages per pipeline rank (interleaved).") var ppChunks: Int?
+    @Option(name: .customLong("pp-layers"), help: "Blocks per virtual stage, e.g. 3,3,2 (default: balanced by cost).")
+    var ppLayers: String?
 
     /// The flags that were given, as config keys and values.
     var overrides: [(String, TrainConfig.Value)] {
@@ -42,7 +47,8 @@ struct ConfigOptions: ParsableArguments {
         add("weight-decay", weightDecay); add("grad-clip", gradClip); add("seed", seed)
         add("dropout", dropout); add("eval-every", evalEvery); add("log-every", logEvery)
         add("checkpoint", checkpoint); add("checkpoint-every", checkpointEvery); add("threads", threads)
-        add("dp", dp); add("tp", tp); add("bucket-mb", bucketMB)
+        add("dp", dp); add("tp", tp); add("bucket-mb", bucketMB); add("pp", pp); add("schedule", schedule)
+        add("pp-chunks", ppChunks); add("pp-layers", ppLayers)
         if let sp { out.append(("sp", .bool(sp))) }
         return out
     }

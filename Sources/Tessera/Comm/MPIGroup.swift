@@ -182,6 +182,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
 
     public func barrier() throws {
         if size == 1 { return }
+        try completeSends(waiting: true)
         try begin("barrier", count: 0)
     }
 
@@ -191,19 +192,50 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         return try exchangeInts(values, during: "allGather(ints)")
     }
 
+    /// Sends in flight: their requests and the copies they read from.
+    private var inFlight: [(requests: [MPI_Request?], header: UnsafeMutablePointer<Int64>, data: UnsafeMutablePointer<Float>)] = []
+
+    /// Eager, like the thread backend's: the data is copied and handed to
+    /// MPI_Isend, so a send never waits for its receive. (A blocking MPI_Send
+    /// of a large message waits for the matching receive, and two pipeline
+    /// stages sending to each other at once would deadlock.) Completed sends
+    /// are freed on later calls and when the group is finished with.
     public func send(_ data: UnsafePointer<Float>, count: Int, to peer: Int, tag: Int) throws {
         guard (0..<size).contains(peer), peer != rank else {
             throw CommError("group \(name), send: peer \(peer) must be another group rank in 0..<\(size)")
         }
-        var header = Int64(count)
-        var rc = watchdog.guarding("\(name) send header to \(members[peer]) tag \(tag)", seq: seq) {
-            MPI_Send(&header, 1, tessera_mpi_int64(), Int32(peer), Int32(2 * tag), comm)
-        }
+        try completeSends(waiting: false)
+        let header = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        header.pointee = Int64(count)
+        let copy = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        copy.update(from: data, count: count)
+        var requests: [MPI_Request?] = [nil, nil]
+        var rc = MPI_Isend(header, 1, tessera_mpi_int64(), Int32(peer), Int32(2 * tag), comm, &requests[0])
         try check(rc, "send")
-        rc = watchdog.guarding("\(name) send to \(members[peer]) tag \(tag)", seq: seq) {
-            MPI_Send(data, Int32(count), tessera_mpi_float(), Int32(peer), Int32(2 * tag + 1), comm)
-        }
+        rc = MPI_Isend(copy, Int32(count), tessera_mpi_float(), Int32(peer), Int32(2 * tag + 1), comm, &requests[1])
         try check(rc, "send")
+        inFlight.append((requests, header, copy))
+    }
+
+    /// Frees the sends that have completed; with `waiting`, waits for all
+    /// (under the watchdog, so a receiver that never comes aborts the job).
+    public func completeSends(waiting: Bool) throws {
+        var still: [(requests: [MPI_Request?], header: UnsafeMutablePointer<Int64>, data: UnsafeMutablePointer<Float>)] = []
+        for var entry in inFlight {
+            var done: Int32 = 0
+            let rc = waiting
+                ? watchdog.guarding("\(name) wait for sends", seq: seq) {
+                    MPI_Waitall(2, &entry.requests, tessera_mpi_statuses_ignore()) }
+                : MPI_Testall(2, &entry.requests, &done, tessera_mpi_statuses_ignore())
+            try check(rc, "send")
+            if waiting || done != 0 {
+                entry.header.deallocate()
+                entry.data.deallocate()
+            } else {
+                still.append(entry)
+            }
+        }
+        inFlight = still
     }
 
     public func recv(_ buf: UnsafeMutablePointer<Float>, count: Int, from peer: Int, tag: Int) throws {

@@ -139,7 +139,7 @@ public final class Trainer: @unchecked Sendable {
         guard norm.isFinite else {
             throw TrainingError("gradient norm became \(norm) at step \(step + 1) (loss \(loss)); lower --lr (now \(config.lr))")
         }
-        GradientClipping.clip(model.parameters, norm: norm, maxNorm: config.gradClip)
+        GradientClipping.clip(parameters, norm: norm, maxNorm: config.gradClip)
         optimizer.step(lr: lr)
         step += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -15,6 +15,15 @@ import Tessera
         return c
     }
 
+    /// A pipeline layout on a 4-layer model.
+    static func pipeline(pp: Int, schedule: String = "1f1b", chunks: Int = 1, micro: Int, dp: Int = 1, tp: Int = 1,
+                         sp: Bool = false) -> TrainConfig {
+        var c = layout(dp: dp, tp: tp, sp: sp, micro: micro)
+        c.model.layers = 4
+        c.pp = pp; c.schedule = schedule; c.ppChunks = chunks
+        return c
+    }
+
     @Test(arguments: [
         layout(dp: 2), layout(tp: 2), layout(tp: 4), layout(tp: 2, sp: true), layout(tp: 4, sp: true),
         layout(dp: 2, tp: 2, sp: true), layout(dp: 4, tp: 2),
@@ -22,6 +31,10 @@ import Tessera
         layout(tp: 4, sp: true, vocab: 258),
         // Gradient accumulation under data parallelism.
         layout(dp: 2, tp: 2, sp: true, micro: 2),
+        // Pipelines: every schedule, and pipelines composed with dp, tp and sp (8 ranks).
+        pipeline(pp: 2, micro: 4), pipeline(pp: 4, micro: 8), pipeline(pp: 2, schedule: "interleaved", chunks: 2, micro: 4),
+        pipeline(pp: 4, schedule: "zb-h1", micro: 8), pipeline(pp: 2, schedule: "gpipe", micro: 4),
+        pipeline(pp: 2, schedule: "naive", micro: 1), pipeline(pp: 2, micro: 2, dp: 2, tp: 2, sp: true),
     ])
     func layoutMatchesOneRank(_ config: TrainConfig) throws {
         Compute.threads = 1
@@ -30,8 +43,28 @@ import Tessera
         #expect(report.serialLosses.count == 20)
         #expect(report.passed, "\(report.lines.joined(separator: "\n"))")
         #expect(report.worstLossDifference <= 1e-5 && report.worstParameterDifference <= 1e-4)
+        // No single weight strays far either (see Equivalence.normDifference for why it may exceed 1e-4).
+        #expect(report.parameterDifferences.allSatisfy { $0.worstElement <= 1e-3 })
         // The runs really trained (a comparison of untouched weights would prove nothing).
         #expect(report.serialLosses.last! < report.serialLosses.first! - 1)
+    }
+
+    @Test func gpipeStashesEveryMicroBatchAnd1F1BAtMostP() throws {
+        Compute.threads = 1
+        func peak(_ schedule: String) throws -> Int {
+            let config = Self.pipeline(pp: 4, schedule: schedule, micro: 8)
+            let data = try TokenDataset.builtIn(seqLen: config.model.seqLen)
+            let peaks = Mutex<[Int]>([])
+            try Launcher.run(config: config, backend: .threads) { groups in
+                let trainer = try Trainer(config: config, data: data, groups: groups)
+                _ = try trainer.trainStep()
+                peaks.withLock { $0.append(trainer.pipeline!.peakStashed) }
+            }
+            return peaks.withLock { $0.max()! }
+        }
+        #expect(try peak("gpipe") == 8)
+        #expect(try peak("1f1b") == 4)
+        #expect(try peak("zb-h1") <= 4)
     }
 
     @Test func aWrongLayoutIsReportedAsNotEquivalent() throws {
