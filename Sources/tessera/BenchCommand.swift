@@ -6,7 +6,7 @@ import Tessera
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures for BENCHMARKS.md.",
-        subcommands: [BenchTrain.self, BenchParallel.self, BenchActivations.self, BenchComm.self])
+        subcommands: [BenchTrain.self, BenchParallel.self, BenchPipeline.self, BenchActivations.self, BenchComm.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -65,6 +65,45 @@ struct BenchParallel: ParsableCommand {
                 say(String(format: "tessera layout=%@ ranks=%d step=%.0fms tokens/s=%.0f vs-first=%.2fx comm-share=%.1f%%",
                            r.layout, r.ranks, r.medianStepSeconds * 1e3, r.tokensPerSecond,
                            r.tokensPerSecond / first!, 100 * r.commShare))
+            }
+        }
+    }
+}
+
+struct BenchPipeline: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "pp2 with each schedule on the benchmark shape: tokens/s vs dp2, measured vs simulated bubble.")
+
+    @Option(help: "Comma-separated schedules.") var schedules = "gpipe,1f1b,interleaved,zb-h1"
+    @Option(help: "Micro-batches per step.") var microbatches = 8
+    @Option(help: "Pipeline ranks.") var pp = 2
+    @Option(help: "Timed steps (after one warm-up step).") var steps = 3
+    @Option(help: "Global batch in sequences.") var batch = 16
+    @Option(help: "Write each traced step as SVG with this prefix (PREFIX-<schedule>.svg).") var svg: String?
+
+    func run() throws {
+        try reportingErrors {
+            var base = TrainBenchmark.defaultConfig
+            base.batch = batch
+            var dp = base
+            dp.dp = pp
+            let reference = try ParallelBenchmark.run(config: dp, steps: steps)
+            say(String(format: "tessera layout=%@ tokens/s=%.0f", reference.layout, reference.tokensPerSecond))
+            for name in schedules.split(separator: ",").map(String.init) {
+                var c = base
+                c.pp = pp; c.schedule = name; c.microBatches = microbatches
+                c.ppChunks = name == "interleaved" ? 2 : 1
+                try c.validate()
+                let r = try PipelineBenchmark.run(config: c, steps: steps)
+                say(String(format: "tessera layout=%@ m=%d tokens/s=%.0f vs-dp=%.2fx bubble measured=%.1f%% simulated=%.1f%% (diff %.1f%% of simulated)",
+                           r.layout, microbatches, r.tokensPerSecond, r.tokensPerSecond / reference.tokensPerSecond,
+                           100 * r.measuredBubble, 100 * r.predictedBubble,
+                           100 * abs(r.measuredBubble - r.predictedBubble) / max(r.predictedBubble, 1e-12)))
+                if let svg {
+                    try TimelineRenderer.svg(r.timeline, title: "measured \(r.layout) m=\(microbatches)")
+                        .write(toFile: "\(svg)-\(name).svg", atomically: true, encoding: .utf8)
+                }
             }
         }
     }

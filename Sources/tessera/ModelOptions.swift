@@ -34,6 +34,8 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("pp-chunks"), help: "Virtual stages per pipeline rank (interleaved).") var ppChunks: Int?
     @Option(name: .customLong("pp-layers"), help: "Blocks per virtual stage, e.g. 3,3,2 (default: balanced by cost).")
     var ppLayers: String?
+    @Option(help: "Write the last step's pipeline timeline to this file (draw it: tessera schedule --from-trace FILE).")
+    var trace: String?
 
     /// The flags that were given, as config keys and values.
     var overrides: [(String, TrainConfig.Value)] {
@@ -48,7 +50,7 @@ struct ConfigOptions: ParsableArguments {
         add("dropout", dropout); add("eval-every", evalEvery); add("log-every", logEvery)
         add("checkpoint", checkpoint); add("checkpoint-every", checkpointEvery); add("threads", threads)
         add("dp", dp); add("tp", tp); add("bucket-mb", bucketMB); add("pp", pp); add("schedule", schedule)
-        add("pp-chunks", ppChunks); add("pp-layers", ppLayers)
+        add("pp-chunks", ppChunks); add("pp-layers", ppLayers); add("trace", trace)
         if let sp { out.append(("sp", .bool(sp))) }
         return out
     }

@@ -16,9 +16,22 @@ struct ScheduleCommand: ParsableCommand {
     @Option(name: .customLong("cost-b"), help: "Cost of an input-gradient backward.") var costB: Double = 1
     @Option(name: .customLong("cost-w"), help: "Cost of a weight-gradient backward.") var costW: Double = 1
     @Option(help: "Also write the timeline as SVG to this file.") var svg: String?
+    @Option(name: .customLong("from-trace"), help: "Draw what a run recorded (tessera train --trace FILE) instead.")
+    var fromTrace: String?
 
     func run() throws {
         try reportingErrors {
+            if let fromTrace {
+                let t = try PipelineTrace.read(path: fromTrace)
+                say("traced run: \(t.ranks) pipeline ranks, \(t.spans.count) actions (\(fromTrace))")
+                for line in TimelineRenderer.text(t) { say(line) }
+                say(String(format: "step time %.4f s, bubble %.1f%%", t.stepTime, 100 * t.bubbleFraction))
+                if let svg {
+                    try TimelineRenderer.svg(t, title: "trace \(fromTrace)").write(toFile: svg, atomically: true, encoding: .utf8)
+                    say("wrote \(svg)")
+                }
+                return
+            }
             guard pp >= 1 else { throw ConfigError("--pp must be at least 1, got \(pp)") }
             guard [costF, costB, costW].allSatisfy({ $0 > 0 && $0.isFinite }) else {
                 throw ConfigError("--cost-f, --cost-b and --cost-w must be positive numbers")

@@ -52,6 +52,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var ppChunks = 1
     /// Layers of each virtual stage, e.g. "3,3,2" (nil: balanced by cost).
     public var ppLayers: String?
+    /// Write the last step's pipeline timeline (every action's start and end) to this file.
+    public var trace: String?
 
     public init() {}
 
@@ -133,6 +135,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         ("schedule", "name", { c, v in guard case .string(let s) = v else { return false }; c.schedule = s; return true }),
         ("pp-chunks", "integer", int(\.ppChunks)),
         ("pp-layers", "list", path(\.ppLayers)),
+        ("trace", "path", path(\.trace)),
     ]
 
     /// The keys accepted in config files, in documentation order.

@@ -65,6 +65,7 @@ public final class Trainer: @unchecked Sendable {
             }
             pipeline = PipelineExecutor(schedule: schedule, stages: Dictionary(uniqueKeysWithValues: zip(ids, stages)),
                                         pp: groups.pp, tp: groups.tp)
+            pipeline!.tracing = config.trace != nil
         } else {
             stages = [GPT(config.model, seed: config.seed, tp: groups.tp)]
             pipeline = nil
@@ -253,7 +254,9 @@ public final class Trainer: @unchecked Sendable {
                 log(ProgressLine.format(step: done, of: config.steps, loss: r.loss, lr: r.lr,
                                         tokensPerSecond: Double(tokensPerStep) / r.seconds,
                                         gflops: flopsPerStep / r.seconds / 1e9, elapsed: elapsed,
-                                        remaining: perStep * Double(config.steps - done)))
+                                        remaining: perStep * Double(config.steps - done))
+                    + (pipeline.map { String(format: " | stash %d micro-batches, %.1f MiB", $0.peakStashed,
+                                             Double($0.peakActivationBytes) / 1_048_576) } ?? ""))
             }
             if config.evalEvery > 0 && done % config.evalEvery == 0 && done != config.steps {
                 log(String(format: "validation loss %.4f at step %d", try evaluate(), done))
@@ -261,6 +264,13 @@ public final class Trainer: @unchecked Sendable {
             if let dir = config.checkpoint, config.checkpointEvery > 0, done % config.checkpointEvery == 0,
                done != config.steps {
                 try save(dir)
+            }
+        }
+        if let path = config.trace, let pipeline, groups.dp.rank == 0 && groups.tp.rank == 0 {
+            let timeline = try PipelineTrace.gather(pipeline, pp: groups.pp)
+            if groups.pp.rank == 0 {
+                try PipelineTrace.encode(timeline).write(toFile: path, atomically: true, encoding: .utf8)
+                log(String(format: "wrote the last step's timeline to %@ (bubble %.1f%%)", path, 100 * timeline.bubbleFraction))
             }
         }
         log(String(format: "validation loss %.4f after %d steps", try evaluate(), step))

@@ -6,7 +6,7 @@ import Foundation
 /// pipeline group. A stage's saved activations are dropped as soon as its
 /// backward (B) has run; zero-bubble W's keep only what their products need.
 public final class PipelineExecutor {
-    /// One compute action as it ran: start and end in seconds since the step began.
+    /// One compute action as it ran: start and end on the machine's monotonic clock, in seconds.
     public struct TraceEntry: Sendable {
         public var action: PipelineAction
         public var start: Double, end: Double
@@ -41,8 +41,7 @@ public final class PipelineExecutor {
         var caches: [PipelineAction: GPT.Cache] = [:], weights: [PipelineAction: WeightGradients] = [:]
         var loss = 0.0
         let d = stages.values.first!.config.dModel
-        let start = DispatchTime.now().uptimeNanoseconds
-        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         peakStashed = 0
         peakActivationBytes = 0
         var liveBytes = 0

@@ -58,6 +58,12 @@ public struct Timeline: Sendable {
 /// plus `transfer`. The same symbolic execution as the checker, with clocks.
 public enum ScheduleSimulator {
     public static func run(_ s: PipelineSchedule, costs: ActionCosts = ActionCosts()) throws -> Timeline {
+        try run(s, transfer: costs.transfer) { costs.cost($0.kind, split: s.splitBackward) }
+    }
+
+    /// The same with a cost per action (e.g. measured per stage and kind).
+    public static func run(_ s: PipelineSchedule, transfer: Double = 0,
+                           cost: (PipelineAction) -> Double) throws -> Timeline {
         try ScheduleChecker.check(s)
         var clock = [Double](repeating: 0, count: s.ranks), pc = [Int](repeating: 0, count: s.ranks)
         var arrivals: [PipelineAction: Double] = [:]
@@ -73,11 +79,11 @@ public enum ScheduleSimulator {
                         guard let t = arrivals.removeValue(forKey: a) else { break running }
                         clock[r] = max(clock[r], t)
                     case .sendActivation:
-                        arrivals[PipelineAction(.recvActivation, microBatch: a.microBatch, stage: a.stage + 1)] = clock[r] + costs.transfer
+                        arrivals[PipelineAction(.recvActivation, microBatch: a.microBatch, stage: a.stage + 1)] = clock[r] + transfer
                     case .sendGradient:
-                        arrivals[PipelineAction(.recvGradient, microBatch: a.microBatch, stage: a.stage - 1)] = clock[r] + costs.transfer
+                        arrivals[PipelineAction(.recvGradient, microBatch: a.microBatch, stage: a.stage - 1)] = clock[r] + transfer
                     default:
-                        let end = clock[r] + costs.cost(a.kind, split: s.splitBackward)
+                        let end = clock[r] + cost(a)
                         spans.append(TimedAction(rank: r, action: a, start: clock[r], end: end))
                         clock[r] = end
                     }
