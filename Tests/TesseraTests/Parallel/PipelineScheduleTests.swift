@@ -90,3 +90,63 @@ import Tessera
         #expect(svg.hasPrefix("<svg") && svg.components(separatedBy: "<rect").count == 1 + 2 + 8)
     }
 }
+
+/// Pipeline layouts: bad input named before any rank starts, and traces of
+/// real runs that the renderer and simulator read.
+@Suite struct PipelineRunTests {
+    func message(_ body: () throws -> Void) -> String {
+        do { try body(); return "" } catch { return "\(error)" }
+    }
+
+    @Test func pipelineLayoutErrorsNameTheNumbersAndTheValidChoices() throws {
+        var c = TrainConfig()
+        c.pp = 8
+        #expect(message { try c.validate() }.contains("pp 8 × chunks 1 = 8 stages need at least 8 layers, the model has 4; valid pp for 4 layers: 1, 2, 3, 4"))
+        c.pp = 2; c.ppLayers = "3,2"
+        #expect(message { try c.validate() }.contains("pp-layers '3,2' must list 2 positive block counts (pp 2 × chunks 1) summing to layers 4"))
+        c.ppLayers = "3,1"
+        #expect(throws: Never.self) { try c.validate() }
+        #expect(try PipelinePartition.stages(c) == [0..<3, 3..<4])
+        c.ppLayers = nil; c.schedule = "interleaved"; c.ppChunks = 2; c.microBatches = 3
+        #expect(message { try c.validate() }.contains("interleaved needs micro-batches divisible by pp"))
+        c.schedule = "1f1b"; c.ppChunks = 1; c.microBatches = 1; c.pp = 1; c.ppChunks = 2
+        #expect(message { try c.validate() }.contains("pp-chunks 2 needs pp > 1"))
+        c.pp = 2; c.ppChunks = 1; c.schedule = "zigzag"
+        #expect(message { try c.validate() }.contains("unknown schedule 'zigzag'; valid schedules: naive, gpipe, 1f1b, interleaved, zb-h1"))
+    }
+
+    @Test func balancedStagesGiveTheHeadStageFewerBlocksWhenItCosts() throws {
+        var c = TrainConfig()
+        c.model = GPTConfig(vocab: 50_304, seqLen: 64, layers: 8, dModel: 64, heads: 4)
+        c.pp = 2
+        let stages = try PipelinePartition.stages(c)
+        #expect(stages.count == 2 && stages[0].lowerBound == 0 && stages[1].upperBound == 8)
+        #expect(stages[1].count < stages[0].count)  // a 50k vocabulary head costs more than a few blocks
+        c.model.vocab = 256
+        #expect(try PipelinePartition.stages(c) == [0..<4, 4..<8])
+    }
+
+    @Test func aTracedRunRoundTripsAndMatchesTheScheduleItRan() throws {
+        Compute.threads = 1
+        var c = Equivalence.defaultConfig
+        c.model.layers = 4
+        c.pp = 4; c.schedule = "zb-h1"; c.microBatches = 8; c.steps = 2
+        let path = TestSupport.temporaryPath("trace.txt")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        c.trace = path
+        let data = try TokenDataset.builtIn(seqLen: c.model.seqLen)
+        let config = c
+        try Launcher.run(config: config, backend: .threads) { groups in
+            try Trainer(config: config, data: data, groups: groups).run(log: { _ in })
+        }
+        let t = try PipelineTrace.read(path: path)
+        let schedule = try PipelineSchedules.make("zb-h1", ranks: 4, microBatches: 8)
+        #expect(t.ranks == 4 && t.spans.count == 4 * 8 * 3)
+        for r in 0..<4 {
+            let ran = t.spans.filter { $0.rank == r }.sorted { $0.start < $1.start }.map(\.action)
+            #expect(ran == schedule.actions[r].filter(\.isCompute), "rank \(r) ran its list in order")
+        }
+        #expect(t.bubbleFraction > 0 && t.bubbleFraction < 1)
+        #expect(message { _ = try PipelineTrace.read(path: path + "-missing") }.contains("does not exist"))
+    }
+}
