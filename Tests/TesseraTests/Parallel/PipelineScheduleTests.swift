@@ -111,7 +111,9 @@ import Tessera
         #expect(message { try c.validate() }.contains("interleaved needs micro-batches divisible by pp"))
         c.schedule = "1f1b"; c.ppChunks = 1; c.microBatches = 1; c.pp = 1; c.ppChunks = 2
         #expect(message { try c.validate() }.contains("pp-chunks 2 needs pp > 1"))
-        c.pp = 2; c.ppChunks = 1; c.schedule = "zigzag"
+        c.pp = 2; c.ppChunks = 1; c.schedule = "naive"; c.microBatches = 4
+        #expect(message { try c.validate() }.contains("schedule naive runs the whole batch as one micro-batch"))
+        c.microBatches = 1; c.schedule = "zigzag"
         #expect(message { try c.validate() }.contains("unknown schedule 'zigzag'; valid schedules: naive, gpipe, 1f1b, interleaved, zb-h1"))
     }
 

@@ -8,6 +8,10 @@ public enum PipelinePartition {
     public static func stages(_ c: TrainConfig) throws -> [Range<Int>] {
         let n = c.pp * c.ppChunks, L = c.model.layers
         _ = try PipelineSchedules.make(c.schedule, ranks: c.pp, microBatches: c.microBatches, chunks: c.ppChunks)
+        if c.schedule == "naive" && c.microBatches != 1 {
+            throw ConfigError("schedule naive runs the whole batch as one micro-batch (layer-wise model parallelism); "
+                              + "use --micro-batches 1, or gpipe/1f1b to pipeline \(c.microBatches) micro-batches")
+        }
         if let list = c.ppLayers {
             let counts = list.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard counts.count == n, counts.allSatisfy({ ($0 ?? 0) >= 1 }), counts.reduce(0, { $0 + $1! }) == L else {
