@@ -45,10 +45,8 @@ public enum ActivationMemory {
         try ThreadWorld.run(size: tp) { world in
             let group = TensorParallel(group: world, sequenceParallel: sp)
             let model = GPT(config, seed: 1, tp: group)
-            var ctx = ForwardContext(samples: batch, positions: config.seqLen, sampleOffset: 0, step: 0, seed: 1,
+            let ctx = ForwardContext(samples: batch, positions: config.seqLen, sampleOffset: 0, step: 0, seed: 1,
                                      dropout: config.dropout)
-            ctx.shard = group.rank
-            ctx.shards = group.sequenceParallel ? tp : 1
             _ = try model.forwardBackward(tokens, tokens, ctx, gradScale: 1)
             if world.rank == 0 { bytes.withLock { $0 = model.lastLayerActivationBytes } }
         }

@@ -27,8 +27,6 @@ public final class CountingGroup: ProcessGroup, @unchecked Sendable {
     public var name: String { inner.name }
     public var members: [Int] { inner.members }
 
-    /// Calls of `op` so far.
-    public func calls(_ op: String) -> Int { tallies[op]?.calls ?? 0 }
     /// Seconds in every operation so far.
     public var seconds: Double { tallies.values.reduce(0) { $0 + $1.seconds } }
     /// Forgets every count.

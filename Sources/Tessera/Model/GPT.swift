@@ -20,9 +20,8 @@ public final class GPT: @unchecked Sendable {
     public let wte: Parameter?
     /// Position embedding [seqLen, d] (first stage).
     public let wpe: Parameter?
-    /// The blocks of this stage (global indices `layers`).
+    /// The blocks of this stage.
     public let blocks: [Block]
-    public let layers: Range<Int>
     /// Final LayerNorm (last stage).
     public let lnf: LayerNorm?
     /// The tensor-parallel group and mode.
@@ -61,12 +60,11 @@ public final class GPT: @unchecked Sendable {
         self.config = config
         self.tp = tp
         let d = config.dModel
-        self.layers = layers ?? 0..<config.layers
         vocabRange = tp.part(Self.paddedVocab(config.vocab, tp: tp.size))
         wte = first || last ? .shard(name: "wte", global: [config.vocab, d], rowRanges: [vocabRange], cols: 0..<d,
                                      rule: .normal(0.02)) : nil
         wpe = first ? Parameter(name: "wpe", shape: [config.seqLen, d], rule: .normal(0.02)) : nil
-        blocks = self.layers.map { Block(index: $0, config: config, tp: tp) }
+        blocks = (layers ?? 0..<config.layers).map { Block(index: $0, config: config, tp: tp) }
         lnf = last ? LayerNorm(name: "lnf", width: d) : nil
         parameters = [wte, wpe].compactMap { $0 } + blocks.flatMap(\.parameters) + (lnf.map { [$0.gain, $0.bias] } ?? [])
         for p in parameters { p.initialize(seed: seed) }

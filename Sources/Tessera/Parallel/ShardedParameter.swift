@@ -28,11 +28,8 @@ extension Parameter {
     /// Whether this rank holds only part of the global tensor.
     public var isSharded: Bool { shape != globalShape }
 
-    /// Elements of the global tensor.
-    public var globalCount: Int { globalShape.reduce(1, *) }
-
     /// Writes the local tensor `t` (this parameter's value or an optimizer
-    /// moment, same shape) into its place in `full` [globalCount]; padding is skipped.
+    /// moment, same shape) into its place in `full` (the global tensor, row-major); padding is skipped.
     public func place(_ t: Tensor, into full: UnsafeMutablePointer<Float>) {
         for i in 0..<t.count {
             let g = globalIndex(i)
@@ -40,7 +37,7 @@ extension Parameter {
         }
     }
 
-    /// Loads this rank's slice of `full` [globalCount] into `t`; padding becomes zero.
+    /// Loads this rank's slice of `full` (the global tensor) into `t`; padding becomes zero.
     public func slice(_ full: UnsafePointer<Float>, into t: Tensor) {
         for i in 0..<t.count {
             let g = globalIndex(i)

@@ -40,12 +40,15 @@ public struct TensorParallel: Sendable {
     /// This rank's contiguous part of `total` items split evenly (total % size == 0).
     public func part(_ total: Int) -> Range<Int> { (total / size * rank)..<(total / size * (rank + 1)) }
 
-    /// Rows of `ctx` outside the region held here: all under TP, a chunk under SP.
-    public func outerRows(_ ctx: ForwardContext) -> Int { sequenceParallel ? ctx.localRows : ctx.rows }
+    /// Rows of `ctx` outside the region held here: all under TP, chunk `rank`
+    /// of `size` contiguous chunks under SP.
+    public func outerRows(_ ctx: ForwardContext) -> Int { sequenceParallel ? ctx.rows / size : ctx.rows }
 
     /// Coordinates of the rows held outside the region.
     public func outerCoords(_ ctx: ForwardContext) -> RowCoordinates {
-        sequenceParallel ? ctx.localCoords : ctx.coords
+        var c = ctx.coords
+        if sequenceParallel { c.rowOffset = rank * outerRows(ctx) }
+        return c
     }
 
     /// `enter` forward, `leave` backward: x [outer rows, c] → [rows, c]

@@ -147,13 +147,10 @@ public final class Trainer: @unchecked Sendable {
         return StepResult(step: step - 1, loss: loss, gradNorm: norm, lr: lr, seconds: seconds)
     }
 
-    /// The forward context of a micro-batch on this rank (its sequence shard under SP).
+    /// The forward context of a micro-batch of this run.
     func context(samples: Int, sampleOffset: Int, step: Int, dropout: Float) -> ForwardContext {
-        var ctx = ForwardContext(samples: samples, positions: config.model.seqLen, sampleOffset: sampleOffset,
-                                 step: step, seed: config.seed, dropout: dropout)
-        ctx.shard = groups.tp.rank
-        ctx.shards = groups.tp.sequenceParallel ? groups.tp.size : 1
-        return ctx
+        ForwardContext(samples: samples, positions: config.model.seqLen, sampleOffset: sampleOffset,
+                       step: step, seed: config.seed, dropout: dropout)
     }
 
     /// Whether this rank contributes `p` to whole-model sums (norms,

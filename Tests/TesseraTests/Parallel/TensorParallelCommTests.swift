@@ -15,9 +15,7 @@ import Tessera
             let tp = TensorParallel(group: world, sequenceParallel: sp)
             let model = GPT(config, seed: 1, tp: tp)
             let tokens = (0..<32).map { Int32($0 % 200) }
-            var ctx = ForwardContext(samples: 2, positions: 16, sampleOffset: 0, step: 0, seed: 1, dropout: 0.1)
-            ctx.shard = tp.rank
-            ctx.shards = sp ? 2 : 1
+            let ctx = ForwardContext(samples: 2, positions: 16, sampleOffset: 0, step: 0, seed: 1, dropout: 0.1)
             _ = try model.loss(tokens, tokens, ctx)
             let forward = tp.group.tallies.mapValues { $0[keyPath: measure] }
             tp.group.reset()
