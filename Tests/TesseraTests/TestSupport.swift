@@ -8,17 +8,16 @@ enum TestSupport {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/" + name).path
     }
 
-    /// max_i |a_i − b_i| / max(max_i |b_i|, floor): error relative to the
-    /// reference tensor's scale (element-wise relative error is meaningless
-    /// for entries near zero).
-    static func relativeError(_ a: [Float], _ b: [Float], floor: Double = 1e-12) -> Double {
-        precondition(a.count == b.count, "sizes \(a.count) vs \(b.count)")
-        var diff = 0.0, scale = floor
-        for (x, y) in zip(a, b) {
-            diff = max(diff, abs(Double(x) - Double(y)))
-            scale = max(scale, abs(Double(y)))
-        }
-        return diff / scale
+    /// max_i |a_i − b_i| / max_i |b_i| (`Equivalence.relativeDifference`):
+    /// error relative to the reference tensor's scale (element-wise relative
+    /// error is meaningless for entries near zero).
+    static func relativeError(_ a: [Float], _ b: [Float]) -> Double {
+        Equivalence.relativeDifference(a, b)
+    }
+
+    /// The error `body` throws, as text ("" if it throws none).
+    static func message(_ body: () throws -> Void) -> String {
+        do { try body(); return "" } catch { return "\(error)" }
     }
 
     /// Deterministic pseudo-random floats in [-scale, scale).

@@ -92,9 +92,10 @@ public enum Equivalence {
     /// max_i |a_i − b_i| / max_i |b_i|: the worst element relative to the
     /// tensor's scale (an element-wise ratio would blow up at values near zero).
     public static func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
-        var diff: Float = 0, scale: Float = 0
-        for (x, y) in zip(a, b) { diff = max(diff, abs(x - y)); scale = max(scale, abs(y)) }
-        return scale > 0 ? Double(diff / scale) : Double(diff)
+        precondition(a.count == b.count, "relativeDifference: sizes \(a.count) vs \(b.count)")
+        var diff = 0.0, scale = 0.0
+        for (x, y) in zip(a, b) { diff = max(diff, abs(Double(x) - Double(y))); scale = max(scale, abs(Double(y))) }
+        return scale > 0 ? diff / scale : diff
     }
 
     /// The small, fast model `tessera verify` uses unless flags say otherwise:

@@ -49,9 +49,7 @@ import Tessera
                                PipelineAction(.sendGradient, microBatch: 0, stage: 1),
                                PipelineAction(.backward, microBatch: 1, stage: 1),
                                PipelineAction(.sendGradient, microBatch: 1, stage: 1)]
-        let message = (try? ScheduleChecker.check(deadlock)).map { "no error" } ?? {
-            do { try ScheduleChecker.check(deadlock); return "" } catch { return "\(error)" }
-        }()
+        let message = TestSupport.message { try ScheduleChecker.check(deadlock) }
         #expect(message.contains("deadlocks") && message.contains("rank 0 at recvB0") && message.contains("rank 1 at recvF1"))
         #expect(throws: ConfigError.self) { _ = try PipelineSchedules.make("interleaved", ranks: 4, microBatches: 6, chunks: 2) }
         #expect(throws: ConfigError.self) { _ = try PipelineSchedules.make("zigzag", ranks: 2, microBatches: 2) }
@@ -94,27 +92,24 @@ import Tessera
 /// Pipeline layouts: bad input named before any rank starts, and traces of
 /// real runs that the renderer and simulator read.
 @Suite struct PipelineRunTests {
-    func message(_ body: () throws -> Void) -> String {
-        do { try body(); return "" } catch { return "\(error)" }
-    }
 
     @Test func pipelineLayoutErrorsNameTheNumbersAndTheValidChoices() throws {
         var c = TrainConfig()
         c.pp = 8
-        #expect(message { try c.validate() }.contains("pp 8 × chunks 1 = 8 stages need at least 8 layers, the model has 4; valid pp for 4 layers: 1, 2, 3, 4"))
+        #expect(TestSupport.message { try c.validate() }.contains("pp 8 × chunks 1 = 8 stages need at least 8 layers, the model has 4; valid pp for 4 layers: 1, 2, 3, 4"))
         c.pp = 2; c.ppLayers = "3,2"
-        #expect(message { try c.validate() }.contains("pp-layers '3,2' must list 2 positive block counts (pp 2 × chunks 1) summing to layers 4"))
+        #expect(TestSupport.message { try c.validate() }.contains("pp-layers '3,2' must list 2 positive block counts (pp 2 × chunks 1) summing to layers 4"))
         c.ppLayers = "3,1"
         #expect(throws: Never.self) { try c.validate() }
         #expect(try PipelinePartition.stages(c) == [0..<3, 3..<4])
         c.ppLayers = nil; c.schedule = "interleaved"; c.ppChunks = 2; c.microBatches = 3
-        #expect(message { try c.validate() }.contains("interleaved needs micro-batches divisible by pp"))
+        #expect(TestSupport.message { try c.validate() }.contains("interleaved needs micro-batches divisible by pp"))
         c.schedule = "1f1b"; c.ppChunks = 1; c.microBatches = 1; c.pp = 1; c.ppChunks = 2
-        #expect(message { try c.validate() }.contains("pp-chunks 2 needs pp > 1"))
+        #expect(TestSupport.message { try c.validate() }.contains("pp-chunks 2 needs pp > 1"))
         c.pp = 2; c.ppChunks = 1; c.schedule = "naive"; c.microBatches = 4
-        #expect(message { try c.validate() }.contains("schedule naive runs the whole batch as one micro-batch"))
+        #expect(TestSupport.message { try c.validate() }.contains("schedule naive runs the whole batch as one micro-batch"))
         c.microBatches = 1; c.schedule = "zigzag"
-        #expect(message { try c.validate() }.contains("unknown schedule 'zigzag'; valid schedules: naive, gpipe, 1f1b, interleaved, zb-h1"))
+        #expect(TestSupport.message { try c.validate() }.contains("unknown schedule 'zigzag'; valid schedules: naive, gpipe, 1f1b, interleaved, zb-h1"))
     }
 
     @Test func balancedStagesGiveTheHeadStageFewerBlocksWhenItCosts() throws {
@@ -149,6 +144,6 @@ import Tessera
             #expect(ran == schedule.actions[r].filter(\.isCompute), "rank \(r) ran its list in order")
         }
         #expect(t.bubbleFraction > 0 && t.bubbleFraction < 1)
-        #expect(message { _ = try PipelineTrace.read(path: path + "-missing") }.contains("does not exist"))
+        #expect(TestSupport.message { _ = try PipelineTrace.read(path: path + "-missing") }.contains("does not exist"))
     }
 }

@@ -5,27 +5,24 @@ import Tessera
 /// Every kind of bad input gets a one-line error that names the value and
 /// what would be valid, before any training starts.
 @Suite struct BadInputTests {
-    func message(_ body: () throws -> Void) -> String {
-        do { try body(); return "" } catch { return "\(error)" }
-    }
 
     @Test func missingEmptyDirectoryAndShortDataFiles() throws {
-        let missing = message { _ = try TokenDataset.load(path: "/nonexistent/corpus.txt", seqLen: 32) }
+        let missing = TestSupport.message { _ = try TokenDataset.load(path: "/nonexistent/corpus.txt", seqLen: 32) }
         #expect(missing.contains("/nonexistent/corpus.txt") && missing.contains("does not exist"))
 
         let empty = TestSupport.temporaryPath("empty.txt")
         FileManager.default.createFile(atPath: empty, contents: Data())
         defer { try? FileManager.default.removeItem(atPath: empty) }
-        let emptyMessage = message { _ = try TokenDataset.load(path: empty, seqLen: 32) }
+        let emptyMessage = TestSupport.message { _ = try TokenDataset.load(path: empty, seqLen: 32) }
         #expect(emptyMessage.contains("is empty") && emptyMessage.contains("66 bytes"))
 
         let dir = NSTemporaryDirectory()
-        #expect(message { _ = try TokenDataset.load(path: dir, seqLen: 32) }.contains("is a directory"))
+        #expect(TestSupport.message { _ = try TokenDataset.load(path: dir, seqLen: 32) }.contains("is a directory"))
 
         let short = TestSupport.temporaryPath("short.txt")
         FileManager.default.createFile(atPath: short, contents: Data("hello world".utf8))
         defer { try? FileManager.default.removeItem(atPath: short) }
-        let shortMessage = message { _ = try TokenDataset.load(path: short, seqLen: 32) }
+        let shortMessage = TestSupport.message { _ = try TokenDataset.load(path: short, seqLen: 32) }
         #expect(shortMessage.contains("11 bytes") && shortMessage.contains("seq-len 32") && shortMessage.contains("at least 66"))
     }
 
@@ -33,50 +30,50 @@ import Tessera
         var c = TrainConfig()
         c.model.dModel = 100
         c.model.heads = 3
-        let m = message { try c.validate() }
+        let m = TestSupport.message { try c.validate() }
         #expect(m.contains("d-model 100 is not divisible by heads 3") && m.contains("1, 2, 4, 5"))
         for (key, value) in [("layers", 0), ("d-model", -4), ("heads", 0), ("seq-len", -1), ("batch", 0), ("steps", 0)] {
             var bad = TrainConfig()
             try? bad.set(key, .int(value), source: "test")
-            #expect(message { try bad.validate() }.contains("\(key) must be a positive integer, got \(value)"), "\(key)")
+            #expect(TestSupport.message { try bad.validate() }.contains("\(key) must be a positive integer, got \(value)"), "\(key)")
         }
         var vocab = TrainConfig()
         vocab.model.vocab = 100
-        #expect(message { try vocab.validate() }.contains("vocab must be at least 256"))
+        #expect(TestSupport.message { try vocab.validate() }.contains("vocab must be at least 256"))
         var micro = TrainConfig()
         micro.batch = 6
         micro.microBatches = 4
-        #expect(message { try micro.validate() }.contains("dp × micro-batches must divide 6: 1, 2, 3, 6"))
+        #expect(TestSupport.message { try micro.validate() }.contains("dp × micro-batches must divide 6: 1, 2, 3, 6"))
     }
 
     @Test func layoutErrorsNameTheNumbersAndTheValidChoices() throws {
         var heads = TrainConfig()
         heads.tp = 3
-        #expect(message { try heads.validate() }.contains("tp 3 does not divide heads 4; valid tp for heads 4: 1, 2, 4"))
+        #expect(TestSupport.message { try heads.validate() }.contains("tp 3 does not divide heads 4; valid tp for heads 4: 1, 2, 4"))
         var seq = TrainConfig()
         seq.tp = 4; seq.sp = true; seq.model.seqLen = 30
-        #expect(message { try seq.validate() }.contains("seq-len 30, tp 4; nearest valid seq-len: 28, 32"))
+        #expect(TestSupport.message { try seq.validate() }.contains("seq-len 30, tp 4; nearest valid seq-len: 28, 32"))
         seq.sp = false
         #expect(throws: Never.self) { try seq.validate() }  // without SP the sequence is not split
         var batch = TrainConfig()
         batch.dp = 4; batch.microBatches = 3
-        let m = message { try batch.validate() }
+        let m = TestSupport.message { try batch.validate() }
         #expect(m.contains("batch 16 is not divisible by dp 4 × micro-batches 3 = 12; nearest valid batch: 12, 24"))
         var zero = TrainConfig()
         zero.dp = 0
-        #expect(message { try zero.validate() }.contains("dp must be at least 1, got 0"))
+        #expect(TestSupport.message { try zero.validate() }.contains("dp must be at least 1, got 0"))
         var bucket = TrainConfig()
         bucket.bucketMB = 0
-        #expect(message { try bucket.validate() }.contains("bucket-mb must be a positive number"))
+        #expect(TestSupport.message { try bucket.validate() }.contains("bucket-mb must be a positive number"))
         var fromFile = TrainConfig()
         try fromFile.set("sp", .bool(true), source: "test")
         try fromFile.set("tp", .int(2), source: "test")
         #expect(fromFile.sp && fromFile.tp == 2 && fromFile.layoutName == "tp2+sp")
-        #expect(message { try fromFile.set("sp", .int(1), source: "test") }.contains("key 'sp' in test needs a boolean"))
+        #expect(TestSupport.message { try fromFile.set("sp", .int(1), source: "test") }.contains("key 'sp' in test needs a boolean"))
         // The world must have dp · tp ranks.
         var layout = TrainConfig()
         layout.dp = 2; layout.tp = 2
-        #expect(message { _ = try RankGroups(config: layout, world: ThreadWorld(size: 2).worldGroup(rank: 0)) }
+        #expect(TestSupport.message { _ = try RankGroups(config: layout, world: ThreadWorld(size: 2).worldGroup(rank: 0)) }
                     .contains("layout dp2×tp2 needs dp 2 × pp 1 × tp 2 = 4 ranks, but the job has 2"))
     }
 
@@ -85,13 +82,13 @@ import Tessera
         try "layers = 2\nlearning_rate = 0.1\n".write(toFile: toml, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: toml) }
         var c = TrainConfig()
-        let m = message { try c.apply(file: toml) }
+        let m = TestSupport.message { try c.apply(file: toml) }
         #expect(m.contains("unknown key 'learning_rate'") && m.contains("valid keys:") && m.contains("lr"))
 
         let json = TestSupport.temporaryPath("bad.json")
         try #"{"layers": "two"}"#.write(toFile: json, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: json) }
-        #expect(message { try c.apply(file: json) }.contains("key 'layers'") )
+        #expect(TestSupport.message { try c.apply(file: json) }.contains("key 'layers'") )
 
         let good = TestSupport.temporaryPath("good.toml")
         try "[model]\nlayers = 3  # blocks\nd-model = 48\n[train]\nlr = 1e-3\ndata = \"x.txt\"\n".write(toFile: good, atomically: true, encoding: .utf8)
@@ -108,7 +105,7 @@ import Tessera
         c.gradClip = 0
         c.warmup = 0
         let trainer = try Trainer(config: c, data: try TokenDataset.builtIn(seqLen: 16))
-        let m = message { try trainer.run(log: { _ in }) }
+        let m = TestSupport.message { try trainer.run(log: { _ in }) }
         #expect(m.contains("became") && m.contains("lower --lr"), "got: \(m)")
     }
 
@@ -121,9 +118,9 @@ import Tessera
         let ckpt = try Checkpoint.load(from: dir)
         var wider = TrainingTests.tinyConfig()
         wider.model.dModel = 64
-        let m = message { _ = try Trainer(config: wider, data: data, resume: (ckpt, dir)) }
+        let m = TestSupport.message { _ = try Trainer(config: wider, data: data, resume: (ckpt, dir)) }
         #expect(m.contains("d-model=32") && m.contains("d-model=64"))
-        #expect(message { _ = try Checkpoint.load(from: dir + "-missing") }.contains("no checkpoint"))
+        #expect(TestSupport.message { _ = try Checkpoint.load(from: dir + "-missing") }.contains("no checkpoint"))
     }
 }
 
