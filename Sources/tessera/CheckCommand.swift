@@ -12,8 +12,14 @@ struct CheckCommand: ParsableCommand {
 enum BackendChoice: String, ExpressibleByArgument, CaseIterable {
     case auto, thread, mpi
 
-    /// `auto` is MPI when started by `mpirun` (Open MPI sets OMPI_COMM_WORLD_SIZE), threads otherwise.
-    var resolved: BackendChoice { self == .auto ? (MPIGroup.launchedByMPI ? .mpi : .thread) : self }
+    /// The engine: `auto` is `Launcher.Backend.automatic` (MPI under mpirun, threads otherwise).
+    var resolved: Launcher.Backend {
+        switch self {
+        case .auto: return .automatic
+        case .thread: return .threads
+        case .mpi: return .mpi
+        }
+    }
 }
 
 extension CommSelfTest.Fault: ExpressibleByArgument {}
@@ -35,7 +41,7 @@ struct CheckComm: ParsableCommand {
             guard timeout > 0 else { throw ConfigError("--timeout must be positive, got \(timeout)") }
             switch backend.resolved {
             case .mpi: try runMPI(fault)
-            default: try runThreads(fault)
+            case .threads: try runThreads(fault)
             }
         }
     }

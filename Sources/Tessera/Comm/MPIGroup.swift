@@ -19,8 +19,17 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
     let watchdog: MPIWatchdog
     private var seq = 0
 
+    /// The job's size and this process's rank as Open MPI's launcher set them
+    /// (OMPI_COMM_WORLD_SIZE/RANK), readable before MPI is initialised; nil
+    /// when not started by mpirun.
+    public static var launched: (size: Int, rank: Int)? {
+        let env = ProcessInfo.processInfo.environment
+        guard let size = env["OMPI_COMM_WORLD_SIZE"].flatMap({ Int($0) }) else { return nil }
+        return (size, env["OMPI_COMM_WORLD_RANK"].flatMap { Int($0) } ?? 0)
+    }
+
     /// Whether this process was started by Open MPI's launcher.
-    public static var launchedByMPI: Bool { ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil }
+    public static var launchedByMPI: Bool { launched != nil }
 
     /// Initialises MPI (once per process) and returns the world group.
     public static func world(timeout: Double = 60) throws -> MPIGroup {

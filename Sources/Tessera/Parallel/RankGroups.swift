@@ -20,13 +20,9 @@ public struct RankGroups: Sendable {
     public let embedding: ProcessGroup
 
     /// Cuts the groups of `config`'s layout from `world` (collective: every
-    /// rank calls it). `world.size` must equal dp · tp.
+    /// rank calls it). `world.size` must equal dp · pp · tp.
     public init(config: TrainConfig, world: ProcessGroup & ProcessGroupFactory) throws {
-        guard world.size == config.worldSize else {
-            throw ConfigError("layout \(config.layoutName) needs dp \(config.dp) × pp \(config.pp) × tp \(config.tp) = "
-                              + "\(config.worldSize) ranks, but the job has \(world.size); start \(config.worldSize) ranks "
-                              + "or change --dp/--pp/--tp")
-        }
+        try config.requireWorldSize(world.size, underMPI: false)
         self.world = world
         mesh = try DeviceMesh(dp: config.dp, pp: config.pp, tp: config.tp)
         tp = TensorParallel(group: mesh.group([.tp], world: world), sequenceParallel: config.sp)
@@ -35,9 +31,8 @@ public struct RankGroups: Sendable {
         pp = ppGroup
         model = mesh.group([.pp, .tp], world: world)
         let ends = Array(Set([ppGroup.members.first!, ppGroup.members.last!])).sorted()
-        let me = world.worldRank
-        embedding = world.subgroup(members: ends.contains(me) ? ends : [me],
-                                   name: "embedding\(ends.contains(me) ? ends : [me])")
+        let members = ends.contains(world.worldRank) ? ends : [world.worldRank]
+        embedding = world.subgroup(members: members, name: "embedding\(members)")
     }
 
     /// One rank: every group of size one.
@@ -66,9 +61,7 @@ public enum Launcher {
     }
 
     /// Whether this process prints the job's output: always on threads, rank 0 under mpirun.
-    public static var isLeaderProcess: Bool {
-        (Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"] ?? "0") ?? 0) == 0
-    }
+    public static var isLeaderProcess: Bool { (MPIGroup.launched?.rank ?? 0) == 0 }
 
     /// Runs `body` once per rank of `config`'s layout and returns when all
     /// have finished. On threads, a rank that throws aborts the others and
@@ -83,12 +76,7 @@ public enum Launcher {
                 try body(try RankGroups(config: config, world: world))
             }
         case .mpi:
-            let launched = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] ?? "") ?? 1
-            guard launched == config.worldSize else {
-                throw ConfigError("layout \(config.layoutName) needs dp \(config.dp) × pp \(config.pp) × tp "
-                                  + "\(config.tp) = \(config.worldSize) ranks, but mpirun started \(launched); use "
-                                  + "mpirun -np \(config.worldSize) or change --dp/--pp/--tp")
-            }
+            try config.requireWorldSize(MPIGroup.launched?.size ?? 1, underMPI: true)
             let world = try MPIGroup.world(timeout: timeout)
             do {
                 try body(try RankGroups(config: config, world: world))

@@ -191,6 +191,15 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// Ranks the layout needs: dp · pp · tp.
     public var worldSize: Int { dp * pp * tp }
 
+    /// Throws unless the job's `ranks` (started by mpirun, or not) is the layout's dp · pp · tp.
+    public func requireWorldSize(_ ranks: Int, underMPI: Bool) throws {
+        guard ranks != worldSize else { return }
+        throw ConfigError("layout \(layoutName) needs dp \(dp) × pp \(pp) × tp \(tp) = \(worldSize) ranks, but "
+                          + (underMPI ? "mpirun started \(ranks); use mpirun -np \(worldSize)"
+                                      : "the job has \(ranks); start \(worldSize) ranks")
+                          + " or change --dp/--pp/--tp")
+    }
+
     /// The layout in words, e.g. "dp2×tp2+sp" ("serial" for one rank).
     public var layoutName: String {
         var parts: [String] = []
