@@ -154,11 +154,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
 
     public func allToAll(_ send: UnsafePointer<Float>, sendCounts: [Int], into recv: UnsafeMutablePointer<Float>,
                          recvCounts: [Int]) throws {
-        guard sendCounts.count == size, recvCounts.count == size else {
-            throw CommError("group \(name), allToAll: sendCounts and recvCounts need \(size) entries, got "
-                            + "\(sendCounts.count) and \(recvCounts.count)")
-        }
-        if size == 1 { return try allToAllAlone(send, sendCounts: sendCounts, into: recv, recvCounts: recvCounts) }
+        if try allToAllAlone(send, sendCounts: sendCounts, into: recv, recvCounts: recvCounts) { return }
         try begin("allToAll(v)", count: size)
         // Every rank learns every send count, so a disagreement is reported on all ranks.
         let all = try exchangeInts(sendCounts, during: "allToAll(v)")

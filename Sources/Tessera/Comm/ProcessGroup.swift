@@ -66,13 +66,21 @@ extension ProcessGroup {
         if recv != UnsafeMutablePointer(mutating: send) { recv.update(from: send, count: count) }
     }
 
-    /// Variable all-to-all in a one-rank group: the rank sends to itself.
+    /// What every backend's variable all-to-all does first: checks that both
+    /// count lists have one entry per rank, and in a one-rank group does the
+    /// whole exchange (the rank sends to itself). Returns true when done.
     func allToAllAlone(_ send: UnsafePointer<Float>, sendCounts: [Int], into recv: UnsafeMutablePointer<Float>,
-                       recvCounts: [Int]) throws {
+                       recvCounts: [Int]) throws -> Bool {
+        guard sendCounts.count == size, recvCounts.count == size else {
+            throw CommError("group \(name), allToAll: sendCounts and recvCounts need \(size) entries, got "
+                            + "\(sendCounts.count) and \(recvCounts.count)")
+        }
+        guard size == 1 else { return false }
         guard sendCounts[0] == recvCounts[0] else {
             throw CommError("group \(name), allToAll: sends \(sendCounts[0]) to itself but expects \(recvCounts[0])")
         }
         copyAlone(send, into: recv, count: sendCounts[0])
+        return true
     }
 
     /// Boundaries of reduce-scatter chunk `r` of `total` elements.

@@ -108,11 +108,7 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
 
     public func allToAll(_ send: UnsafePointer<Float>, sendCounts: [Int], into recv: UnsafeMutablePointer<Float>,
                          recvCounts: [Int]) throws {
-        guard sendCounts.count == size, recvCounts.count == size else {
-            throw CommError("group \(name), allToAll: sendCounts and recvCounts need \(size) entries, got "
-                            + "\(sendCounts.count) and \(recvCounts.count)")
-        }
-        if size == 1 { return try allToAllAlone(send, sendCounts: sendCounts, into: recv, recvCounts: recvCounts) }
+        if try allToAllAlone(send, sendCounts: sendCounts, into: recv, recvCounts: recvCounts) { return }
         let posts = try begin("allToAll", address: send, count: sendCounts.reduce(0, +), ints: sendCounts)
         var offset = 0
         for q in 0..<size {
