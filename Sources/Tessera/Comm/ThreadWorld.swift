@@ -56,19 +56,18 @@ public final class ThreadWorld: @unchecked Sendable {
     }
 
     /// Runs `body` on `size` rank threads and waits for all; rethrows the first failure.
-    /// Kernel threads per rank are set to one (ranks share the cores).
+    /// With more than one rank, each rank's kernels run on one thread (ranks
+    /// share the cores); the process's own count is left as it was.
     public static func run(size: Int, timeout: Double = 60,
                            _ body: @escaping @Sendable (ThreadGroup) throws -> Void) throws {
         let world = ThreadWorld(size: size, timeout: timeout)
-        let saved = Compute.threads
-        if size > 1 { Compute.threads = 1 }
-        defer { Compute.threads = saved }
+        let kernelThreads = size > 1 ? 1 : Compute.threads
         let done = DispatchGroup()
         for r in 0..<size {
             done.enter()
             let thread = Thread {
                 do {
-                    try body(world.worldGroup(rank: r))
+                    try Compute.withThreads(kernelThreads) { try body(world.worldGroup(rank: r)) }
                 } catch let e as CommError {
                     world.abort(e)
                 } catch {

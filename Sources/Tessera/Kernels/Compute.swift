@@ -6,14 +6,38 @@ import CBLAS
 /// (so the cores are shared, not oversubscribed). BLAS is always called with
 /// one OpenBLAS thread: Tessera splits matrix products across its own threads
 /// instead, so the same code path serves both cases.
+///
+/// The count is the process's unless the calling thread has its own
+/// (`withThreads`): rank threads set theirs, so a multi-rank run never
+/// changes what another caller in the process (another test, another world)
+/// computes with.
 public enum Compute {
     nonisolated(unsafe) private static var threadCount = 1
     private static let setup: Void = { openblas_set_num_threads(1) }()
+    /// This thread's own count, stored as a pointer-sized integer (absent: use the process's).
+    private static let threadKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 
-    /// Threads this process's kernels fan out to (at least 1).
+    /// Threads the calling thread's kernels fan out to (at least 1): its own
+    /// count inside `withThreads`, else the process's. Setting it sets the process's.
     public static var threads: Int {
-        get { _ = setup; return threadCount }
+        get {
+            _ = setup
+            return pthread_getspecific(threadKey).map { Int(bitPattern: $0) } ?? threadCount
+        }
         set { _ = setup; threadCount = max(1, newValue) }
+    }
+
+    /// Runs `body` with the calling thread's kernels on `n` threads, whatever
+    /// the process's count, and restores the thread's previous count after.
+    public static func withThreads<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
+        let previous = pthread_getspecific(threadKey)
+        pthread_setspecific(threadKey, UnsafeRawPointer(bitPattern: max(1, n)))
+        defer { pthread_setspecific(threadKey, previous) }
+        return try body()
     }
 
     /// Runs `body(part, parts)` for each part in `0..<parts` on up to

@@ -211,9 +211,9 @@ import Tessera
         let b = Tensor([n, k], TestSupport.randomFloats(n * k, seed: 12))
         let one = Tensor([m, n]), two = Tensor([m, n])
         BLAS.gemm(transA: true, transB: true, m: m, n: n, k: k, a: a.data, lda: m, b: b.data, ldb: k, c: one.data, ldc: n)
-        Compute.threads = 2
-        defer { Compute.threads = 1 }
-        BLAS.gemm(transA: true, transB: true, m: m, n: n, k: k, a: a.data, lda: m, b: b.data, ldb: k, c: two.data, ldc: n)
+        Compute.withThreads(2) {
+            BLAS.gemm(transA: true, transB: true, m: m, n: n, k: k, a: a.data, lda: m, b: b.data, ldb: k, c: two.data, ldc: n)
+        }
         #expect(one.array == two.array)
         var direct = [Float](repeating: 0, count: m * n)
         for i in 0..<m { for j in 0..<n { for l in 0..<k { direct[i * n + j] += a[l * m + i] * b[j * k + l] } } }
