@@ -44,10 +44,10 @@ struct TrainCommand: ParsableCommand {
                 let trainer = try Trainer(config: config, data: data, resume: resumed, groups: groups)
                 try trainer.run(log: say)
                 guard sample > 0 else { return }
-                let whole = try trainer.checkpoint()  // collective: the shards assembled on every rank
+                let whole = try trainer.wholeParameters()  // collective: the shards assembled on every rank
                 guard groups.worldRank == 0 else { return }
                 let model = GPT(config.model, seed: config.seed)
-                try whole.restore(into: model.parameters, optimizer: nil, source: "the trained model")
+                for p in model.parameters { p.value.load(whole[p.name]!) }
                 let prompt = Array("The ".utf8)
                 say("sample:")
                 let text = try Sampler(model: model, seed: config.seed).generate(prompt: prompt, count: sample)

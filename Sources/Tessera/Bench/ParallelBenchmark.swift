@@ -18,8 +18,7 @@ public enum ParallelBenchmark {
 
     /// Parses a layout name such as "dp2", "tp2+sp" or "dp2×tp2" (also "dp2xtp2") into `base`.
     public static func layout(_ name: String, base: TrainConfig) throws -> TrainConfig {
-        var c = base
-        c.dp = 1; c.tp = 1; c.sp = false
+        var c = base.oneRank
         var rest = Substring(name)
         if rest.hasSuffix("+sp") { c.sp = true; rest = rest.dropLast(3) }
         for part in rest.split(whereSeparator: { $0 == "x" || $0 == "×" }) where part != "serial" {
@@ -34,23 +33,34 @@ public enum ParallelBenchmark {
 
     /// Runs `steps` timed steps (after one warm-up step) of `config`'s layout on threads.
     public static func run(config: TrainConfig, steps: Int) throws -> Result {
-        var timed = config
-        timed.steps = steps + 1
-        let c = timed
-        let data = try TokenDataset.builtIn(seqLen: c.model.seqLen)
-        let measured = Mutex<(times: [Double], comm: Double)>(([], 0))
-        try Launcher.run(config: c, backend: .threads) { groups in
-            let trainer = try Trainer(config: c, data: data, groups: groups)
-            _ = try trainer.trainStep()
-            groups.resetCounts()
-            var times: [Double] = []
-            for _ in 0..<steps { times.append(try trainer.trainStep().seconds) }
-            if groups.worldRank == 0 { measured.withLock { $0 = (times, groups.commSeconds) } }
-        }
-        let (times, comm) = measured.withLock { $0 }
+        let (times, comm) = try timedSteps(config, steps: steps, before: { _, groups in groups.resetCounts() },
+                                           after: { _, groups in groups.commSeconds })
         let median = times.sorted()[steps / 2]
-        return Result(layout: c.layoutName, ranks: c.worldSize, medianStepSeconds: median,
-                      tokensPerSecond: Double(c.batch * c.model.seqLen) / median,
+        return Result(layout: config.layoutName, ranks: config.worldSize, medianStepSeconds: median,
+                      tokensPerSecond: Double(config.batch * config.model.seqLen) / median,
                       commShare: comm / times.reduce(0, +))
+    }
+
+    /// One warm-up step, then `before` on every rank, `steps` timed steps and
+    /// `after` on every rank (collectives allowed): returns world rank 0's
+    /// step times and its `after` value.
+    static func timedSteps<T: Sendable>(_ config: TrainConfig, steps: Int,
+                                        before: @escaping @Sendable (Trainer, RankGroups) -> Void,
+                                        after: @escaping @Sendable (Trainer, RankGroups) throws -> T)
+        throws -> (times: [Double], value: T) {
+        var c = config
+        c.steps = steps + 1
+        let run = c
+        let data = try TokenDataset.builtIn(seqLen: run.model.seqLen)
+        let measured = Mutex<(times: [Double], value: T)?>(nil)
+        try Launcher.run(config: run, backend: .threads) { groups in
+            let trainer = try Trainer(config: run, data: data, groups: groups)
+            _ = try trainer.trainStep()
+            before(trainer, groups)
+            let times = try (0..<steps).map { _ in try trainer.trainStep().seconds }
+            let value = try after(trainer, groups)
+            if groups.worldRank == 0 { measured.withLock { $0 = (times, value) } }
+        }
+        return measured.withLock { $0 }!
     }
 }

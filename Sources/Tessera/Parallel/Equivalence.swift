@@ -53,22 +53,19 @@ public enum Equivalence {
     public static func run(config: TrainConfig, data: TokenDataset, backend: Launcher.Backend,
                            lossTolerance: Double = lossTolerance,
                            parameterTolerance: Double = parameterTolerance) throws -> EquivalenceReport? {
-        var serialConfig = config
-        serialConfig.dp = 1; serialConfig.tp = 1; serialConfig.sp = false; serialConfig.pp = 1; serialConfig.ppChunks = 1
-        serialConfig.ppLayers = nil
         if backend == .mpi { Compute.threads = 1 }
-        let serial = try Trainer(config: serialConfig, data: data)
+        let serial = try Trainer(config: config.oneRank, data: data)
         let serialLosses = try (0..<config.steps).map { _ in try serial.trainStep().loss }
-        let result = Mutex<(losses: [Double], params: [String: (shape: [Int], values: [Float])])?>(nil)
+        let result = Mutex<(losses: [Double], params: [String: [Float]])?>(nil)
         try Launcher.run(config: config, backend: backend) { groups in
             let trainer = try Trainer(config: config, data: data, groups: groups)
             let losses = try (0..<config.steps).map { _ in try trainer.trainStep().loss }
-            let whole = try trainer.checkpoint()  // the shards and stages assembled
-            if groups.worldRank == 0 { result.withLock { $0 = (losses, whole.parameters) } }
+            let whole = try trainer.wholeParameters()
+            if groups.worldRank == 0 { result.withLock { $0 = (losses, whole) } }
         }
         guard let (losses, params) = result.withLock({ $0 }) else { return nil }
         let diffs = serial.parameters.map { p in
-            let (a, b) = (params[p.name]!.values, p.value.array)
+            let (a, b) = (params[p.name]!, p.value.array)
             return (name: p.name, relative: normDifference(a, b), worstElement: relativeDifference(a, b))
         }
         return EquivalenceReport(layout: config.layoutName, serialLosses: serialLosses, layoutLosses: losses,

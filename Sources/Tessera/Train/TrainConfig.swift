@@ -188,6 +188,13 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if !(bucketMB > 0 && bucketMB.isFinite) { throw ConfigError("bucket-mb must be a positive number, got \(bucketMB)") }
     }
 
+    /// The same run on one rank: every layout dimension 1, no pipeline trace.
+    public var oneRank: TrainConfig {
+        var c = self
+        c.dp = 1; c.tp = 1; c.sp = false; c.pp = 1; c.ppChunks = 1; c.ppLayers = nil; c.trace = nil
+        return c
+    }
+
     /// Ranks the layout needs: dp · pp · tp.
     public var worldSize: Int { dp * pp * tp }
 

@@ -202,6 +202,13 @@ public final class Trainer: @unchecked Sendable {
         return loss
     }
 
+    /// Every parameter's whole value by name, assembled from the shards and
+    /// stages of this rank's model replica (collective over the pp × tp group).
+    public func wholeParameters() throws -> [String: [Float]] {
+        try FullTensors.gather(parameters, parameters.map(\.value), layout: GPT.parameterLayout(config.model),
+                               group: groups.model, owns: owns)
+    }
+
     /// The current state as a checkpoint of whole tensors (collective).
     public func checkpoint() throws -> Checkpoint {
         try Checkpoint(config: config, step: step, parameters: parameters, optimizer: optimizer,
