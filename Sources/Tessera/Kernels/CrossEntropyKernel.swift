@@ -26,15 +26,23 @@ public enum CrossEntropyKernel {
                     let target = z[t]
                     let sum = Vector.expShiftSum(z, validColumns, shift: mx)  // z now holds e^(z−max)
                     total += Double(mx) + Foundation.log(Double(sum)) - Double(target)
-                    if let g = gradScale {
-                        Vector.scale(z, validColumns, by: g / sum)
-                        (z + validColumns).update(repeating: 0, count: v - validColumns)
-                        z[t] -= g
-                    }
+                    if let g = gradScale { gradientRow(z, v: v, validColumns: validColumns, sum: sum, target: t, scale: g) }
                 }
                 out[part] = total
             }
         }
         return partial.reduce(0, +)
+    }
+
+    /// One row's gradient in place: z [v] holds e^(z−max) over its
+    /// `validColumns` with Σ = `sum`; it becomes (softmax − onehot(target))·scale,
+    /// padding columns zero. `target` is a local column, or nil when another
+    /// rank holds it (vocab-parallel).
+    @inline(__always)
+    static func gradientRow(_ z: UnsafeMutablePointer<Float>, v: Int, validColumns: Int, sum: Float, target: Int?,
+                            scale g: Float) {
+        Vector.scale(z, validColumns, by: g / sum)
+        (z + validColumns).update(repeating: 0, count: v - validColumns)
+        if let target { z[target] -= g }
     }
 }

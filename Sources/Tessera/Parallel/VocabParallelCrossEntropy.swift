@@ -44,10 +44,10 @@ public enum VocabParallelCrossEntropy {
         if let g = gradScale {
             Compute.parallelRanges(rows) { r in
                 for i in r {
-                    let z = logits + i * vLocal, t = Int(targets[i]) - vocabOffset
-                    Vector.scale(z, validColumns, by: g / sums[i])
-                    (z + validColumns).update(repeating: 0, count: vLocal - validColumns)
-                    if (0..<validColumns).contains(t) { z[t] -= g }
+                    let t = Int(targets[i]) - vocabOffset
+                    CrossEntropyKernel.gradientRow(logits + i * vLocal, v: vLocal, validColumns: validColumns,
+                                                   sum: sums[i], target: (0..<validColumns).contains(t) ? t : nil,
+                                                   scale: g)
                 }
             }
         }
