@@ -26,9 +26,8 @@ struct TrainCommand: ParsableCommand {
             }
             let config = try options.resolve(base: base)
             let backend = Launcher.Backend.automatic
-            Compute.threads = config.threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : config.threads
-            let data = try config.data.map { try TokenDataset.load(path: $0, seqLen: config.model.seqLen) }
-                ?? TokenDataset.builtIn(seqLen: config.model.seqLen)
+            Compute.threads = config.kernelThreads
+            let data = try TokenDataset.of(config)
             if Launcher.isLeaderProcess {
                 say("tessera train: \(config.model.summary), \(config.model.parameterCount) parameters")
                 say("data: \(data.source), \(data.train.count) training bytes, \(data.validation.count) validation "

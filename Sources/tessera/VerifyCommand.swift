@@ -25,9 +25,8 @@ struct VerifyCommand: ParsableCommand {
                 throw ConfigError("tolerances must be zero or positive, got \(lossTolerance) and \(paramTolerance)")
             }
             let config = try options.resolve(base: Equivalence.defaultConfig)
-            Compute.threads = config.threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : config.threads
-            let data = try config.data.map { try TokenDataset.load(path: $0, seqLen: config.model.seqLen) }
-                ?? TokenDataset.builtIn(seqLen: config.model.seqLen)
+            Compute.threads = config.kernelThreads
+            let data = try TokenDataset.of(config)
             let backend = Launcher.Backend.automatic
             if Launcher.isLeaderProcess {
                 say("tessera verify: one rank vs \(config.layoutName) (\(config.worldSize) ranks on "

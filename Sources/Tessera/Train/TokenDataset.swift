@@ -71,6 +71,13 @@ public struct TokenDataset: Sendable {
     }
 }
 
+extension TokenDataset {
+    /// The data a run trains on: `config.data`, or the built-in corpus.
+    public static func of(_ config: TrainConfig) throws -> TokenDataset {
+        try config.data.map { try load(path: $0, seqLen: config.model.seqLen) } ?? builtIn(seqLen: config.model.seqLen)
+    }
+}
+
 /// A problem with the training data; the message says what is wrong and what would work.
 public struct DataError: Error, CustomStringConvertible {
     public let description: String

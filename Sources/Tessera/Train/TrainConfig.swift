@@ -188,6 +188,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if !(bucketMB > 0 && bucketMB.isFinite) { throw ConfigError("bucket-mb must be a positive number, got \(bucketMB)") }
     }
 
+    /// Kernel threads of a one-rank run: `threads`, or every core when 0.
+    public var kernelThreads: Int { threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : threads }
+
     /// The same run on one rank: every layout dimension 1, no pipeline trace.
     public var oneRank: TrainConfig {
         var c = self
