@@ -197,8 +197,10 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         return try exchangeInts(values, during: "allGather(ints)")
     }
 
-    /// Sends in flight: their requests and the copies they read from.
-    private var inFlight: [(requests: [MPI_Request?], header: UnsafeMutablePointer<Int64>, data: UnsafeMutablePointer<Float>)] = []
+    /// A send in flight: its two requests and the copies they read from.
+    private typealias PendingSend = (requests: [MPI_Request?], header: UnsafeMutablePointer<Int64>,
+                                     data: UnsafeMutablePointer<Float>)
+    private var inFlight: [PendingSend] = []
 
     /// Eager, like the thread backend's: the data is copied and handed to
     /// MPI_Isend, so a send never waits for its receive. (A blocking MPI_Send
@@ -225,7 +227,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
     /// Frees the sends that have completed; with `waiting`, waits for all
     /// (under the watchdog, so a receiver that never comes aborts the job).
     public func completeSends(waiting: Bool) throws {
-        var still: [(requests: [MPI_Request?], header: UnsafeMutablePointer<Int64>, data: UnsafeMutablePointer<Float>)] = []
+        var still: [PendingSend] = []
         for var entry in inFlight {
             var done: Int32 = 0
             let rc = waiting
