@@ -27,8 +27,8 @@ public struct EquivalenceReport: Sendable {
     /// The printed report: a line per step, then per tensor, then the verdict.
     public var lines: [String] {
         var out = ["step | one rank loss | \(layout) loss | rel. diff"]
-        for (i, (a, b)) in zip(serialLosses, layoutLosses).enumerated() {
-            out.append(String(format: "%4d | %.8f | %.8f | %.2e", i + 1, a, b, lossDifferences[i]))
+        for (i, ((a, b), d)) in zip(zip(serialLosses, layoutLosses), lossDifferences).enumerated() {
+            out.append(String(format: "%4d | %.8f | %.8f | %.2e", i + 1, a, b, d))
         }
         out.append("parameter | ‖Δ‖/‖w‖ after step \(serialLosses.count) | max|Δ| / max|w|")
         for (name, d, e) in parameterDifferences { out.append(String(format: "%@ | %.2e | %.2e", name, d, e)) }
