@@ -1,6 +1,6 @@
 # Tessera: the two commands a new user needs are `make demo` and `make test`.
-# Both install the system libraries (OpenBLAS, Open MPI) when pkg-config
-# cannot find them, then build in release (numeric Swift is slow in debug).
+# Both install the system libraries (oneDNN for matrix products, Open MPI) when
+# they are missing, then build in release (numeric Swift is slow in debug).
 
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -9,10 +9,10 @@ RELEASE := .build/release
 .PHONY: deps build demo test bench clean
 
 deps:
-	@if ! pkg-config --exists openblas ompi-c 2>/dev/null || ! command -v mpirun >/dev/null; then \
-		echo "Installing libopenblas-dev libopenmpi-dev openmpi-bin pkg-config with apt-get"; \
+	@if ! [ -f /usr/include/oneapi/dnnl/dnnl.h ] || ! pkg-config --exists ompi-c 2>/dev/null || ! command -v mpirun >/dev/null; then \
+		echo "Installing libdnnl-dev libopenmpi-dev openmpi-bin pkg-config with apt-get"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libopenblas-dev libopenmpi-dev openmpi-bin pkg-config; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libdnnl-dev libopenmpi-dev openmpi-bin pkg-config; \
 	fi
 
 build: deps

@@ -19,11 +19,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
-        .target(name: "Tessera", dependencies: ["CBLAS", "CMPI"], swiftSettings: kernelSettings),
+        .target(name: "Tessera", dependencies: ["CDNNL", "CMPI"], swiftSettings: kernelSettings),
         .executableTarget(
             name: "tessera",
             dependencies: ["Tessera", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -37,6 +37,9 @@ struct ConfigOptions: ParsableArguments {
     @Option(help: "Write the last step's pipeline timeline to this file (draw it: tessera schedule --from-trace FILE).")
     var trace: String?
 
+    @Option(help: "Matrix-product precision: fp32, or bf16 (bf16 inputs, float32 accumulation, float32 master weights).")
+    var precision: String?
+
     /// The flags that were given, as config keys and values.
     var overrides: [(String, TrainConfig.Value)] {
         var out: [(String, TrainConfig.Value)] = []
@@ -50,7 +53,7 @@ struct ConfigOptions: ParsableArguments {
         add("dropout", dropout); add("eval-every", evalEvery); add("log-every", logEvery)
         add("checkpoint", checkpoint); add("checkpoint-every", checkpointEvery); add("threads", threads)
         add("dp", dp); add("tp", tp); add("bucket-mb", bucketMB); add("pp", pp); add("schedule", schedule)
-        add("pp-chunks", ppChunks); add("pp-layers", ppLayers); add("trace", trace)
+        add("pp-chunks", ppChunks); add("pp-layers", ppLayers); add("trace", trace); add("precision", precision)
         if let sp { out.append(("sp", .bool(sp))) }
         return out
     }

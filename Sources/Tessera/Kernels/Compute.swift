@@ -1,11 +1,10 @@
 import Foundation
-import CBLAS
 
 /// How many threads one rank may use for its kernels. A one-rank run uses
 /// every core it is given; ranks that are threads of one process each use one
-/// (so the cores are shared, not oversubscribed). BLAS is always called with
-/// one OpenBLAS thread: Tessera splits matrix products across its own threads
-/// instead, so the same code path serves both cases.
+/// (so the cores are shared, not oversubscribed). The matrix engine is always
+/// called with one thread of its own: Tessera splits matrix products across
+/// its own threads instead, so the same code path serves both cases.
 ///
 /// The count is the process's unless the calling thread has its own
 /// (`withThreads`): rank threads set theirs, so a multi-rank run never
@@ -13,7 +12,6 @@ import CBLAS
 /// computes with.
 public enum Compute {
     nonisolated(unsafe) private static var threadCount = 1
-    private static let setup: Void = { openblas_set_num_threads(1) }()
     /// This thread's own count, stored as a pointer-sized integer (absent: use the process's).
     private static let threadKey: pthread_key_t = {
         var key = pthread_key_t()
@@ -24,11 +22,8 @@ public enum Compute {
     /// Threads the calling thread's kernels fan out to (at least 1): its own
     /// count inside `withThreads`, else the process's. Setting it sets the process's.
     public static var threads: Int {
-        get {
-            _ = setup
-            return pthread_getspecific(threadKey).map { Int(bitPattern: $0) } ?? threadCount
-        }
-        set { _ = setup; threadCount = max(1, newValue) }
+        get { pthread_getspecific(threadKey).map { Int(bitPattern: $0) } ?? threadCount }
+        set { threadCount = max(1, newValue) }
     }
 
     /// Runs `body` with the calling thread's kernels on `n` threads, whatever

@@ -39,6 +39,9 @@ public final class Block: @unchecked Sendable {
         [ln1.gain, ln1.bias] + attn.parameters + [ln2.gain, ln2.bias] + mlp.parameters
     }
 
+    /// The block's linear layers (attention's qkv and proj, the MLP's fc and out).
+    public var linears: [Linear] { [attn.qkv.linear, attn.proj.linear, mlp.fc.linear, mlp.out.linear] }
+
     /// Residual dropout on a branch output [outer rows, d], in place.
     func residualDropout(_ t: Tensor, _ site: String, _ ctx: ForwardContext) {
         guard let s = ctx.site(name + site) else { return }

@@ -32,6 +32,30 @@ public final class GPT: @unchecked Sendable {
     /// Every parameter held, in checkpoint order.
     public let parameters: [Parameter]
 
+    /// The precision of the model's matrix products: every block's linear
+    /// layers and the tied head (fp32 unless set; `Precision` says what bf16 rounds).
+    public var precision: Precision = .fp32 {
+        didSet {
+            for block in blocks { for linear in block.linears { linear.precision = precision } }
+            headWeight = nil
+        }
+    }
+    /// wte as the head's products read it: itself (fp32) or its bf16 working copy.
+    private var headWeight: ProductOperand?
+    private var headOperand: ProductOperand {
+        if let w = headWeight { return w }
+        let w = precision.operand(wte!.value)
+        headWeight = w
+        return w
+    }
+
+    /// Re-rounds every bf16 working copy from the float32 weights; the
+    /// optimizer calls it once per step, after updating them.
+    public func refreshWorkingWeights() {
+        for block in blocks { for linear in block.linears { linear.refreshWorkingWeight() } }
+        if let wte { headWeight?.refresh(from: wte.value) }
+    }
+
     /// Whether this stage embeds tokens (the first) and computes the loss (the last).
     public var isFirstStage: Bool { wpe != nil }
     public var isLastStage: Bool { lnf != nil }
@@ -104,7 +128,8 @@ public final class GPT: @unchecked Sendable {
         let rows = full.count / config.dModel, v = vocabRange.count
         let logits = Tensor(uninitialized: [rows, v])
         BLAS.gemm(transA: false, transB: true, m: rows, n: v, k: config.dModel,
-                  a: full.data, lda: config.dModel, b: wte.value.data, ldb: config.dModel, c: logits.data, ldc: v)
+                  a: precision.operand(full), lda: config.dModel, b: headOperand, ldb: config.dModel,
+                  c: logits.data, ldc: v)
         return (full, logits)
     }
 
@@ -155,13 +180,14 @@ public final class GPT: @unchecked Sendable {
         if let lnf, let dlogits = cache.dlogits, let full = cache.normed, let wte {
             // Tied head (column-parallel over the vocabulary): dwte += dlogitsᵀ·normed; dnormed = reduce(dlogits·wte).
             let v = vocabRange.count, rows = ctx.rows
+            let dlogitsOperand = precision.operand(dlogits), precision = self.precision
             WeightGradients.compute(deferring) {
-                BLAS.gemm(transA: true, transB: false, m: v, n: d, k: rows, a: dlogits.data, lda: v,
-                          b: full.data, ldb: d, beta: 1, c: wte.grad.data, ldc: d)
+                BLAS.gemm(transA: true, transB: false, m: v, n: d, k: rows, a: dlogitsOperand, lda: v,
+                          b: precision.operand(full), ldb: d, beta: 1, c: wte.grad.data, ldc: d)
             }
             let dfull = Tensor(uninitialized: [ctx.rows, d])
-            BLAS.gemm(transA: false, transB: false, m: ctx.rows, n: d, k: v, a: dlogits.data, lda: v,
-                      b: wte.value.data, ldb: d, c: dfull.data, ldc: d)
+            BLAS.gemm(transA: false, transB: false, m: ctx.rows, n: d, k: v, a: dlogitsOperand, lda: v,
+                      b: headOperand, ldb: d, c: dfull.data, ldc: d)
             dh = lnf.backward(try tp.reduce(dfull), cache.lnf!)
         } else {
             dh = dOutput!

@@ -3,16 +3,37 @@
 /// Backward is split in two halves so zero-bubble pipelines can defer the
 /// second: `backwardInput` (dx = dy·W) and `backwardWeight`
 /// (dW += dyᵀ·x, db += Σ_rows dy).
+///
+/// Its three products run at `precision`: under bf16 the inputs (x, dy) are
+/// rounded to bf16 as they enter a product and the weight is read from a
+/// bf16 working copy, made on first use and refreshed once per optimizer step
+/// (`refreshWorkingWeight`); outputs, dW and db stay float32.
 public final class Linear: @unchecked Sendable {
     /// Weight [out, in].
     public let weight: Parameter
     /// Bias [out], or nil.
     public let bias: Parameter?
+    /// The precision of this layer's products (the model sets it).
+    public var precision: Precision = .fp32 { didSet { workingWeight = nil } }
+    /// The weight as the products read it: the value itself (fp32) or its bf16 copy.
+    private var workingWeight: ProductOperand?
 
     public init(weight: Parameter, bias: Parameter?) {
         self.weight = weight
         self.bias = bias
     }
+
+    /// The weight as this layer's products read it.
+    var weightOperand: ProductOperand {
+        if let w = workingWeight { return w }
+        let w = precision.operand(weight.value)
+        workingWeight = w
+        return w
+    }
+
+    /// Re-rounds the bf16 working copy from the float32 weight (after an
+    /// optimizer step has changed it); nothing to do under fp32.
+    public func refreshWorkingWeight() { workingWeight?.refresh(from: weight.value) }
 
     /// Input features (columns of W).
     public var inFeatures: Int { weight.shape[1] }
@@ -29,7 +50,7 @@ public final class Linear: @unchecked Sendable {
             for i in 0..<n { (y.data + i * outFeatures).update(from: bias.value.data, count: outFeatures) }
         }
         BLAS.gemm(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures,
-                  a: x.data, lda: inFeatures, b: weight.value.data, ldb: inFeatures,
+                  a: precision.operand(x), lda: inFeatures, b: weightOperand, ldb: inFeatures,
                   beta: bias == nil ? 0 : 1, c: y.data, ldc: outFeatures)
         return y
     }
@@ -39,7 +60,7 @@ public final class Linear: @unchecked Sendable {
         let n = dy.count / outFeatures
         let dx = Tensor(uninitialized: [n, inFeatures])
         BLAS.gemm(transA: false, transB: false, m: n, n: inFeatures, k: outFeatures,
-                  a: dy.data, lda: outFeatures, b: weight.value.data, ldb: inFeatures,
+                  a: precision.operand(dy), lda: outFeatures, b: weightOperand, ldb: inFeatures,
                   c: dx.data, ldc: inFeatures)
         return dx
     }
@@ -48,7 +69,7 @@ public final class Linear: @unchecked Sendable {
     public func backwardWeight(_ dy: Tensor, input x: Tensor, includeBias: Bool = true) {
         let n = dy.count / outFeatures
         BLAS.gemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: n,
-                  a: dy.data, lda: outFeatures, b: x.data, ldb: inFeatures,
+                  a: precision.operand(dy), lda: outFeatures, b: precision.operand(x), ldb: inFeatures,
                   beta: 1, c: weight.grad.data, ldc: inFeatures)
         if includeBias, let bias { Elementwise.sumRows(into: bias.grad.data, dy.data, rows: n, c: outFeatures) }
     }

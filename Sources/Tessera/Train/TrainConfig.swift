@@ -52,6 +52,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var ppChunks = 1
     /// Layers of each virtual stage, e.g. "3,3,2" (nil: balanced by cost).
     public var ppLayers: String?
+    /// Precision of matrix products (fp32, or bf16 inputs with float32 accumulation).
+    public var precision = Precision.fp32
     /// Write the last step's pipeline timeline (every action's start and end) to this file.
     public var trace: String?
 
@@ -136,6 +138,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         ("pp-chunks", "integer", int(\.ppChunks)),
         ("pp-layers", "list", path(\.ppLayers)),
         ("trace", "path", path(\.trace)),
+        ("precision", "name (fp32 or bf16)", { c, v in
+            guard case .string(let s) = v, let p = Precision(rawValue: s) else { return false }; c.precision = p; return true }),
     ]
 
     /// The keys accepted in config files, in documentation order.

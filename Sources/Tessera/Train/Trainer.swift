@@ -70,6 +70,7 @@ public final class Trainer: @unchecked Sendable {
             stages = [GPT(config.model, seed: config.seed, tp: groups.tp)]
             pipeline = nil
         }
+        for stage in stages { stage.precision = config.precision }
         parameters = stages.flatMap(\.parameters)
         optimizer = AdamW(parameters: parameters, beta1: config.beta1, beta2: config.beta2,
                           weightDecay: config.weightDecay)
@@ -142,6 +143,7 @@ public final class Trainer: @unchecked Sendable {
         }
         GradientClipping.clip(parameters, norm: norm, maxNorm: config.gradClip)
         optimizer.step(lr: lr)
+        for stage in stages { stage.refreshWorkingWeights() }
         step += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return StepResult(step: step - 1, loss: loss, gradNorm: norm, lr: lr, seconds: seconds)

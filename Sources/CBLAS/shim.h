@@ -1,2 +1,0 @@
-// OpenBLAS's CBLAS interface plus its thread-count control.
-#include <cblas.h>
