@@ -21,6 +21,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Attention heads.") var heads: Int?
     @Option(name: .customLong("seq-len"), help: "Context length.") var seqLen: Int?
     @Option(help: "Batch in sequences.") var batch: Int?
+    @Option(help: "Matrix-product precision: fp32 or bf16.") var precision = "fp32"
 
     func run() throws {
         try reportingErrors {
@@ -32,11 +33,17 @@ struct BenchTrain: ParsableCommand {
             if let heads { c.model.heads = heads }
             if let seqLen { c.model.seqLen = seqLen }
             if let batch { c.batch = batch }
+            let precisions: [Precision] = try parseNames(precision, flag: "--precision")
+            guard precisions.count == 1 else { throw ConfigError("--precision takes one of fp32, bf16, got \(precision)") }
+            c.precision = precisions[0]
             try c.validate()
+            say("engine: \(MatrixEngine.summary)")
             let r = try TrainBenchmark.run(config: c, threads: threads, steps: steps)
-            say(String(format: "tessera params=%d threads=%d step=%.0fms tokens/s=%.0f GFLOP/s=%.1f sgemm-peak=%.1fGFLOP/s MFU=%.1f%% peak-mem=",
-                       r.parameters, r.threads, r.medianStepSeconds * 1e3, r.tokensPerSecond, r.gflops,
-                       r.sgemmPeakGflops, 100 * r.mfu) + (r.peakResidentBytes.map(ProcessMemory.format) ?? "n/a"))
+            say(String(format: "tessera precision=%@ params=%d threads=%d step=%.0fms tokens/s=%.0f GFLOP/s=%.1f "
+                       + "%@-peak=%.1fGFLOP/s MFU=%.1f%% peak-mem=",
+                       r.precision.rawValue, r.parameters, r.threads, r.medianStepSeconds * 1e3, r.tokensPerSecond,
+                       r.gflops, r.precision.rawValue, r.peakGflops, 100 * r.mfu)
+                + (r.peakResidentBytes.map(ProcessMemory.format) ?? "n/a"))
         }
     }
 }

@@ -14,15 +14,19 @@ struct VerifyCommand: ParsableCommand {
             """)
 
     @OptionGroup var options: ConfigOptions
-    @Option(name: .customLong("loss-tolerance"), help: "Largest allowed relative loss difference per step.")
-    var lossTolerance = Equivalence.lossTolerance
-    @Option(name: .customLong("param-tolerance"), help: "Largest allowed relative difference per parameter tensor.")
-    var paramTolerance = Equivalence.parameterTolerance
+    @Option(name: .customLong("loss-tolerance"),
+            help: "Largest allowed relative loss difference per step (default 1e-5; 1e-3 with --precision bf16).")
+    var lossTolerance: Double?
+    @Option(name: .customLong("param-tolerance"),
+            help: "Largest allowed relative difference per parameter tensor (default 1e-4; 1e-2 with --precision bf16).")
+    var paramTolerance: Double?
 
     func run() throws {
         try reportingErrors {
-            guard lossTolerance >= 0, paramTolerance >= 0 else {
-                throw ConfigError("tolerances must be zero or positive, got \(lossTolerance) and \(paramTolerance)")
+            for (flag, value) in [("--loss-tolerance", lossTolerance), ("--param-tolerance", paramTolerance)] {
+                if let value, !(value >= 0 && value.isFinite) {
+                    throw ConfigError("\(flag) must be a finite number ≥ 0, got \(value)")
+                }
             }
             let config = try options.resolve(base: Equivalence.defaultConfig)
             Compute.threads = config.kernelThreads

@@ -2,18 +2,21 @@ import Foundation
 
 /// Measures training throughput of one rank on a fixed shape, the figures
 /// BENCHMARKS.md records: median step time, tokens/s, achieved GFLOP/s and
-/// MFU against the sgemm peak measured in the same process.
+/// MFU against the matrix-product peak of the run's precision, measured in
+/// the same process.
 public struct TrainBenchmark {
     /// What one benchmark run measured.
     public struct Result: Sendable {
         public var threads: Int
+        public var precision: Precision
         public var parameters: Int
         public var medianStepSeconds: Double
         public var tokensPerSecond: Double
         public var gflops: Double
-        public var sgemmPeakGflops: Double
+        /// Matrix-product rate at `precision` on `threads` threads (`matmulPeak`).
+        public var peakGflops: Double
         public var peakResidentBytes: Int?
-        public var mfu: Double { gflops / sgemmPeakGflops }
+        public var mfu: Double { gflops / peakGflops }
     }
 
     /// The benchmark shape of the issue and of ../shared/peers/torch_gpt.py.
@@ -25,19 +28,21 @@ public struct TrainBenchmark {
         return c
     }
 
-    /// Sustained sgemm rate on `threads` threads: the median of several
-    /// n×n×n products (n = 2048) through the same `BLAS.gemm` the model uses.
-    public static func sgemmPeak(threads: Int, n: Int = 2048, repeats: Int = 5) -> Double {
-        let saved = Compute.threads
-        Compute.threads = threads
-        defer { Compute.threads = saved }
+    /// Sustained matrix-product rate at `precision` on `threads` threads:
+    /// the median of several n×n×n products (n = 2048) through the same
+    /// `BLAS.gemm` on product operands that the model uses.
+    public static func matmulPeak(threads: Int, precision: Precision = .fp32, n: Int = 2048,
+                                  repeats: Int = 5) -> Double {
         let a = Tensor([n, n]), b = Tensor([n, n]), c = Tensor([n, n])
         for i in 0..<a.count { a[i] = Float(i % 7) * 0.01; b[i] = Float(i % 5) * 0.01 }
+        let pa = precision.operand(a), pb = precision.operand(b)
         var times: [Double] = []
         for _ in 0...repeats {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            BLAS.gemm(transA: false, transB: false, m: n, n: n, k: n, a: a.data, lda: n, b: b.data, ldb: n,
-                      c: c.data, ldc: n)
+            Compute.withThreads(threads) {
+                BLAS.gemm(transA: false, transB: false, m: n, n: n, k: n, a: pa, lda: n, b: pb, ldb: n,
+                          c: c.data, ldc: n)
+            }
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
         let median = times.dropFirst().sorted()[repeats / 2]
@@ -47,7 +52,7 @@ public struct TrainBenchmark {
     /// Runs `steps` timed steps (after one warm-up step) of `config` on `threads` threads.
     public static func run(config: TrainConfig, threads: Int, steps: Int) throws -> Result {
         Compute.threads = threads
-        let peak = sgemmPeak(threads: threads)
+        let peak = matmulPeak(threads: threads, precision: config.precision)
         var c = config
         c.steps = steps + 1
         let data = try TokenDataset.builtIn(seqLen: c.model.seqLen)
@@ -56,9 +61,9 @@ public struct TrainBenchmark {
         for _ in 0...steps { times.append(try trainer.trainStep().seconds) }
         let median = times.dropFirst().sorted()[steps / 2]
         let tokens = Double(trainer.tokensPerStep)
-        return Result(threads: threads, parameters: c.model.parameterCount, medianStepSeconds: median,
+        return Result(threads: threads, precision: config.precision, parameters: c.model.parameterCount, medianStepSeconds: median,
                       tokensPerSecond: tokens / median,
                       gflops: c.model.trainingFlops(tokens: trainer.tokensPerStep) / median / 1e9,
-                      sgemmPeakGflops: peak, peakResidentBytes: ProcessMemory.peakResidentBytes)
+                      peakGflops: peak, peakResidentBytes: ProcessMemory.peakResidentBytes)
     }
 }

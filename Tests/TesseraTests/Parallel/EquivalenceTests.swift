@@ -49,6 +49,39 @@ import Tessera
         #expect(report.serialLosses.last! < report.serialLosses.first! - 1)
     }
 
+    static func bf16(_ c: TrainConfig) -> TrainConfig {
+        var c = c
+        c.precision = .bf16
+        return c
+    }
+
+    /// bf16 layouts against the one-rank bf16 run: the first step, from
+    /// identical weights, to 1e-7; the whole run at bf16's tolerances
+    /// (`Equivalence.tolerances(for:)` says why they differ from float32's).
+    /// And bf16 is really in use: its first loss differs from float32's by
+    /// more than 1e-6, ten times the first step's allowance.
+    @Test(arguments: [
+        bf16(layout(dp: 2)), bf16(layout(tp: 2, sp: true)), bf16(layout(tp: 4)),
+        bf16(pipeline(pp: 2, micro: 4)), bf16(pipeline(pp: 4, schedule: "zb-h1", micro: 8)),
+        bf16(pipeline(pp: 2, micro: 2, dp: 2, tp: 2, sp: true)),
+    ])
+    func bf16LayoutMatchesOneRankBF16(_ config: TrainConfig) throws {
+        Compute.threads = 1
+        let data = try TokenDataset.builtIn(seqLen: config.model.seqLen)
+        let report = try #require(try Equivalence.run(config: config, data: data, backend: .threads))
+        func gap(_ a: Double, _ b: Double) -> Double { abs(a - b) / abs(b) }
+        #expect(gap(report.layoutLosses[0], report.serialLosses[0]) <= 1e-7)
+        #expect(report.passed, "\(report.lines.joined(separator: "\n"))")
+        #expect(report.lossTolerance == 1e-3 && report.parameterTolerance == 1e-2)
+        #expect(report.serialLosses.last! < report.serialLosses.first! - 1)
+
+        var fp32 = config.oneRank
+        fp32.precision = .fp32
+        fp32.steps = 1
+        let fp32Loss = try Trainer(config: fp32, data: data).trainStep().loss
+        #expect(gap(fp32Loss, report.serialLosses[0]) > 1e-6, "fp32 \(fp32Loss) vs bf16 \(report.serialLosses[0])")
+    }
+
     @Test func gpipeStashesEveryMicroBatchAnd1F1BAtMostP() throws {
         Compute.threads = 1
         func peak(_ schedule: String) throws -> Int {
