@@ -18,7 +18,7 @@ struct VerifyCommand: ParsableCommand {
             help: "Largest allowed relative loss difference per step (default 1e-5; 1e-3 with --precision bf16).")
     var lossTolerance: Double?
     @Option(name: .customLong("param-tolerance"),
-            help: "Largest allowed relative difference per parameter tensor (default 1e-4; 1e-2 with --precision bf16).")
+            help: "Largest allowed relative difference per parameter tensor (default 1e-4; 3e-2 with --precision bf16).")
     var paramTolerance: Double?
 
     func run() throws {

@@ -42,6 +42,9 @@ public final class CausalSelfAttention: @unchecked Sendable {
         [qkv.linear.weight, qkv.linear.bias!, proj.linear.weight, proj.linear.bias!]
     }
 
+    /// The precision of the attention core's products: its projections'.
+    var precision: Precision { qkv.linear.precision }
+
     func shape(_ ctx: ForwardContext) -> AttentionKernel.Shape {
         AttentionKernel.Shape(batch: ctx.samples, seq: ctx.positions, heads: heads, headDim: headDim,
                               headOffset: headOffset)
@@ -53,7 +56,8 @@ public final class CausalSelfAttention: @unchecked Sendable {
         let y = Tensor(uninitialized: [ctx.rows, heads * headDim])
         let probs = Tensor(uninitialized: [ctx.samples, heads, ctx.positions, ctx.positions])
         AttentionKernel.forward(y: y.data, probs: probs.data, qkv: qkvOut.data, shape: shape(ctx),
-                                dropout: ctx.site(name + ".probs"), sampleOffset: ctx.coords.sampleOffset)
+                                dropout: ctx.site(name + ".probs"), sampleOffset: ctx.coords.sampleOffset,
+                                precision: precision)
         return (try proj.forward(y), Cache(x: x, qkv: qkvOut, probs: probs, y: y))
     }
 
@@ -64,9 +68,10 @@ public final class CausalSelfAttention: @unchecked Sendable {
         let dqkv = Tensor(uninitialized: cache.qkv.shape)
         AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, probs: cache.probs.data, qkv: cache.qkv.data,
                                  shape: shape(ctx), dropout: ctx.site(name + ".probs"),
-                                 sampleOffset: ctx.coords.sampleOffset)
+                                 sampleOffset: ctx.coords.sampleOffset, precision: precision)
         let dx = try qkv.backward(dqkv, input: cache.x, deferring: deferring)
-        zeroKeyBiasGradient()
+        // After qkv's bias gradient, which a zero-bubble schedule defers with its dW.
+        WeightGradients.compute(deferring) { [self] in zeroKeyBiasGradient() }
         return dx
     }
 

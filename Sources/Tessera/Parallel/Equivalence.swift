@@ -48,19 +48,21 @@ public enum Equivalence {
     public static let lossTolerance = 1e-5, parameterTolerance = 1e-4
 
     /// Default (loss, parameter) tolerances for runs whose products run at
-    /// `precision`. Under bf16 they are 100× float32's. Why: a layout sums in
-    /// another order than one rank, so its float32 values differ by about
-    /// δ ≈ 1e-7 relative; rounding to bf16 (ulp u = 2⁻⁸) turns that into a
-    /// whole-ulp jump on a fraction δ/u of the elements. The expected error
-    /// is the same, but its spread over a sum of N terms grows from δ·√N to
-    /// √(N·δ·u), √(u/δ) ≈ 200× larger; then training amplifies it as it
-    /// amplifies any difference. Measured over the verify table's layouts:
-    /// ≤ 4.4e-4 per step loss, ≤ 5.6e-3 per tensor (float32: ≤ 7e-8, ≤ 2e-5).
-    /// The first step, from identical weights, still agrees to about 1e-8.
+    /// `precision`: float32's, or under bf16 1e-3 per step loss and 3e-2 per
+    /// tensor. Why bf16 needs more: a layout sums in another order than one
+    /// rank, so its float32 values differ by about δ ≈ 1e-7 relative; rounding
+    /// to bf16 (ulp u = 2⁻⁸) turns that into a whole-ulp jump on a fraction
+    /// δ/u of the elements. The expected error is unchanged, but its spread
+    /// over a sum of N terms grows from δ·√N to √(N·δ·u), √(u/δ) ≈ 200×
+    /// larger, and training amplifies it as it amplifies any difference.
+    /// Measured on the verify table's layouts: ≤ 2.5e-4 per step loss and
+    /// ≤ 1.05e-2 per tensor (the largest on biases, whose norms are small),
+    /// against ≤ 7e-8 and ≤ 3e-6 in float32; the bf16 tolerances keep a 3×
+    /// margin. The first step, from identical weights, agrees to ~1e-7.
     public static func tolerances(for precision: Precision) -> (loss: Double, parameter: Double) {
         switch precision {
         case .fp32: return (lossTolerance, parameterTolerance)
-        case .bf16: return (100 * lossTolerance, 100 * parameterTolerance)
+        case .bf16: return (1e-3, 3e-2)
         }
     }
 

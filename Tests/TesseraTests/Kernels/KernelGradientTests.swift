@@ -73,8 +73,11 @@ import Tessera
     // MARK: Attention
 
     /// y[b,t,h·hd+e] = Σ_j drop(softmax_j(q·k/√hd))·v, causal, in double.
+    /// `probability` maps each (masked) probability before it multiplies V
+    /// (identity, or bf16 rounding for the bf16 kernel).
     static func attentionRef(_ qkv: [Double], b B: Int, t T: Int, heads H: Int, hd: Int,
-                             mask: (Int, Int, Int, Int) -> Double) -> [Double] {
+                             mask: (Int, Int, Int, Int) -> Double,
+                             probability: (Double) -> Double = { $0 }) -> [Double] {
         let dl = H * hd, ld = 3 * dl
         var y = [Double](repeating: 0, count: B * T * dl)
         for b in 0..<B {
@@ -89,7 +92,7 @@ import Tessera
                     let mx = s.max()!
                     let ex = s.map { Foundation.exp($0 - mx) }, sum = ex.reduce(0, +)
                     for j in 0...i {
-                        let p = ex[j] / sum * mask(b, h, i, j)
+                        let p = probability(ex[j] / sum * mask(b, h, i, j))
                         for e in 0..<hd { y[(b * T + i) * dl + h * hd + e] += p * qkv[(b * T + j) * ld + 2 * dl + h * hd + e] }
                     }
                 }
@@ -129,6 +132,32 @@ import Tessera
     }
 
     @Test func attentionMatchesReferenceAndFiniteDifferences() { checkAttention(dropout: 0) }
+
+    /// Under bf16 the kernel multiplies bf16-rounded Q, K, V and
+    /// probabilities: it matches a double-precision reference that rounds the
+    /// same values, and differs from the float32 kernel by bf16's rounding.
+    @Test func attentionUnderBF16RoundsEveryProductInput() {
+        let B = 2, T = 70, H = 2, hd = 8, dl = H * hd
+        let qkv = TestSupport.randomFloats(B * T * 3 * dl, seed: 16, scale: 1.5)
+        let shape = AttentionKernel.Shape(batch: B, seq: T, heads: H, headDim: hd)
+        let qt = Tensor([B * T, 3 * dl], qkv), dy = Tensor([B * T, dl], TestSupport.randomFloats(B * T * dl, seed: 17))
+        func run(_ precision: Precision) -> (y: [Float], dqkv: [Float]) {
+            let y = Tensor([B * T, dl]), probs = Tensor([B, H, T, T]), dqkv = Tensor([B * T, 3 * dl])
+            AttentionKernel.forward(y: y.data, probs: probs.data, qkv: qt.data, shape: shape, dropout: nil,
+                                    sampleOffset: 0, precision: precision)
+            AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, probs: probs.data, qkv: qt.data, shape: shape,
+                                     dropout: nil, sampleOffset: 0, precision: precision)
+            return (y.array, dqkv.array)
+        }
+        let bf16 = run(.bf16), fp32 = run(.fp32)
+        let ref = Self.attentionRef(qkv.map { Double(BF16.rounded($0)) }, b: B, t: T, heads: H, hd: hd,
+                                    mask: { _, _, _, _ in 1 }, probability: { Double(BF16.rounded(Float($0))) })
+        #expect(TestSupport.relativeError(bf16.y, ref.map(Float.init)) < 1e-5)
+        #expect(TestSupport.relativeError(fp32.y, ref.map(Float.init)) > 1e-4)
+        // The backward's products round too: close to float32's, but not equal.
+        let gap = TestSupport.relativeError(bf16.dqkv, fp32.dqkv)
+        #expect(gap > 1e-4 && gap < 3e-2, "bf16 vs fp32 dqkv \(gap)")
+    }
     @Test func attentionWithDropoutMatchesReferenceAndFiniteDifferences() { checkAttention(dropout: 0.3) }
 
     // MARK: Cross-entropy

