@@ -27,7 +27,7 @@ public struct MemoryEstimate: Sendable {
         let paddedVocab = (V / tp).rounded(.up) * tp
         let stageLayers = (L / pp).rounded(.up)
         let embeddings = paddedVocab * d / tp + T * d
-        let block = 12 * d * d / tp + 13 * d
+        let block = (12 * d * d + 7 * d) / tp + 6 * d  // matrices, qkv and fc biases split; LayerNorms, 2 biases whole
         let params = embeddings + stageLayers * block + 2 * d
         let samples = max(1, config.batch / max(1, config.dp) / max(1, config.microBatches))
         let b = Double(samples)
@@ -84,7 +84,7 @@ public struct MemoryEstimate: Sendable {
             let samples = Int(max(0, (perRankRoom - other) / perRank.activations * Double(microBatchSamples)))
             fits = samples >= 1 ? "micro-batches of at most \(samples) sample(s) per rank (now \(microBatchSamples)): "
                                   + "raise --micro-batches or --dp, or lower --batch"
-                                : "not even one sample per micro-batch: lower --seq-len or the model's size"
+                                : "not even one sample per micro-batch: lower --seq-len, --layers or --d-model"
         } else {
             let params = max(0, (perRankRoom - perRank.activations) / 16)
             fits = String(format: "at most %.3g parameters per rank (now %.3g): lower --layers, --d-model or "

@@ -50,6 +50,17 @@ public struct Checkpoint: Sendable {
         let staging = dir.stagingPath()
         try? FileManager.default.removeItem(atPath: staging)
         guard mkdir(staging, 0o755) == 0 else { throw OutputError.system("cannot create \(staging)") }
+        do { try write(into: staging, marked: dir) } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
+        FaultInjection.reached("swapped")
+        try? FileManager.default.removeItem(atPath: staging)  // the old checkpoint, exchanged out
+        FaultInjection.reached("cleaned")
+    }
+
+    /// Writes the files and, last, the marker into `staging`, then swaps it in as `dir`.
+    private func write(into staging: String, marked dir: CheckpointDirectory) throws {
         FaultInjection.reached("staging-created")
         var saved = config
         saved.checkpoint = nil
@@ -77,9 +88,6 @@ public struct Checkpoint: Sendable {
         DurableFile.syncDirectory(staging)
         FaultInjection.reached("marker-written")
         try dir.swapIn(staging)
-        FaultInjection.reached("swapped")
-        try? FileManager.default.removeItem(atPath: staging)
-        FaultInjection.reached("cleaned")
     }
 
     /// Reads the checkpoint at `path` and checks it whole before returning

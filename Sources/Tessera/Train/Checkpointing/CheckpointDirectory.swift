@@ -138,6 +138,7 @@ public struct CheckpointMarker: Codable, Sendable, Equatable {
     public struct FileDigest: Codable, Sendable, Equatable {
         public var bytes: Int
         public var crc32c: String
+        public init(bytes: Int, crc32c: String) { self.bytes = bytes; self.crc32c = crc32c }
     }
 
     /// Reads and checks the marker's form (format, step ≥ 0).
