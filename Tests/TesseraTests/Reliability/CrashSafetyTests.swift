@@ -26,9 +26,15 @@ struct CrashSafetyTests {
     @Test func staleTemporariesOfDeadProcessesAreRemovedBySaves() throws {
         let cli = TesseraCLI()
         defer { cli.cleanUp() }
-        try FileManager.default.createDirectory(atPath: cli.path("ck.saving-999998/partial"), withIntermediateDirectories: true)
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: cli.path("ck.saving-999998"), withIntermediateDirectories: true)
+        fm.createFile(atPath: cli.path("ck.saving-999998/model.safetensors"), contents: Data(count: 100))
+        try fm.createDirectory(atPath: cli.path("ck.previous-999997"), withIntermediateDirectories: true)
+        // Not a temporary of Tessera's: a name that is not a process id, or contents of its own.
+        try fm.createDirectory(atPath: cli.path("ck.saving-notes"), withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: cli.path("ck.saving-12/mine"), withIntermediateDirectories: true)
         let r = try cli.run(["train", "--steps", "2", "--checkpoint", "ck"] + TesseraCLI.tiny)
         #expect(r.status == 0, "\(r.output)")
-        #expect(cli.entries(startingWith: "ck") == ["ck"])
+        #expect(cli.entries(startingWith: "ck") == ["ck", "ck.saving-12", "ck.saving-notes"])
     }
 }

@@ -101,7 +101,8 @@ public struct Checkpoint: Sendable {
     public static func load(from path: String, withOptimizer: Bool = true) throws -> Checkpoint {
         let dir = try CheckpointDirectory(path)
         let heldBefore = CheckpointLock.isHeld(dir)
-        if let lock = try CheckpointLock.tryAcquire(dir) {
+        // Only one process of an MPI job repairs, so its ranks never contend for the lock.
+        if Launcher.isLeaderProcess, let lock = CheckpointLock.tryAcquire(dir) {
             defer { if !heldBefore { lock.release() } }
             try dir.recover()
         }

@@ -74,11 +74,19 @@ public struct CheckpointDirectory: Sendable {
         }
     }
 
-    /// Siblings `DIR.saving-PID` and `DIR.previous-PID` left by saves.
+    /// Siblings `DIR.saving-PID` and `DIR.previous-PID` left by saves: a
+    /// numeric PID, and holding nothing but checkpoint files (so nothing
+    /// else that happens to share the name is ever touched).
     func temporaries() -> [String] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
-        return entries.filter { $0.hasPrefix(name + ".saving-") || $0.hasPrefix(name + ".previous-") }
-            .map { parent + "/" + $0 }
+        let fm = FileManager.default
+        return ((try? fm.contentsOfDirectory(atPath: parent)) ?? []).filter { entry in
+            let pid = [".saving-", ".previous-"].compactMap { tag -> Substring? in
+                entry.hasPrefix(name + tag) ? entry.dropFirst(name.count + tag.count) : nil
+            }.first
+            guard let pid, !pid.isEmpty, pid.allSatisfy(\.isNumber),
+                  let files = try? fm.contentsOfDirectory(atPath: parent + "/" + entry) else { return false }
+            return files.allSatisfy(Self.fileNames.contains)
+        }.map { parent + "/" + $0 }
     }
 
     /// Under the lock: makes `DIR` the newest complete copy among itself and
@@ -122,37 +130,5 @@ public struct CheckpointDirectory: Sendable {
         guard let renameat2 else { return false }
         let RENAME_EXCHANGE: UInt32 = 2, AT_FDCWD: Int32 = -100
         return renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == 0
-    }
-}
-
-/// The marker a complete checkpoint holds: its format, its step, and the
-/// size and CRC32C of every file, checked on load.
-public struct CheckpointMarker: Codable, Sendable, Equatable {
-    public static let currentFormat = "tessera-checkpoint-2"
-    public var format = currentFormat
-    public var step: Int
-    /// File name → (bytes, CRC32C as 8 hex digits).
-    public var files: [String: FileDigest]
-
-    /// One file's size and checksum.
-    public struct FileDigest: Codable, Sendable, Equatable {
-        public var bytes: Int
-        public var crc32c: String
-        public init(bytes: Int, crc32c: String) { self.bytes = bytes; self.crc32c = crc32c }
-    }
-
-    /// Reads and checks the marker's form (format, step ≥ 0).
-    static func read(_ path: String) throws -> CheckpointMarker {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CheckpointError("\(path) is missing or unreadable")
-        }
-        guard let m = try? JSONDecoder().decode(CheckpointMarker.self, from: data) else {
-            throw CheckpointError("\(path) is not a Tessera checkpoint marker (format, step, files)")
-        }
-        guard m.format == currentFormat else {
-            throw CheckpointError("\(path) has format '\(m.format)'; this Tessera reads '\(currentFormat)'")
-        }
-        guard m.step >= 0 else { throw CheckpointError("\(path) records step \(m.step); a step is 0 or more") }
-        return m
     }
 }

@@ -32,10 +32,8 @@ public final class CheckpointLock: @unchecked Sendable {
         }
     }
 
-    /// Takes the lock if no other process holds it; nil if one does.
-    static func tryAcquire(_ dir: CheckpointDirectory) throws -> CheckpointLock? {
-        do { return try acquire(dir) } catch let e as CheckpointError where e.heldBy != nil { return nil }
-    }
+    /// Takes the lock if no other process holds it and the lock file can be made; nil otherwise.
+    static func tryAcquire(_ dir: CheckpointDirectory) -> CheckpointLock? { try? acquire(dir) }
 
     private static func take(_ dir: CheckpointDirectory) throws -> CheckpointLock {
         let path = dir.lockPath
@@ -48,11 +46,9 @@ public final class CheckpointLock: @unchecked Sendable {
             if flock(fd, LOCK_EX | LOCK_NB) != 0 {
                 let holder = holderPid(fd)
                 close(fd)
-                var e = CheckpointError("checkpoint directory '\(dir.path)' is being written by another run, "
-                                        + "process \(holder.map(String.init) ?? "unknown") (lock \(path)); wait for "
-                                        + "it to finish or choose another --checkpoint")
-                e.heldBy = holder ?? -1
-                throw e
+                throw CheckpointError("checkpoint directory '\(dir.path)' is being written by another run, "
+                                      + "process \(holder.map(String.init) ?? "unknown") (lock \(path)); wait for "
+                                      + "it to finish or choose another --checkpoint")
             }
             // The previous holder may have unlinked the file between our open and flock: retry on the new one.
             var open = stat(), named = stat()

@@ -114,10 +114,8 @@ public enum SafeTensors {
     }
 }
 
-/// A checkpoint that cannot be used or written; the message names the file and the mismatch.
+/// A checkpoint that cannot be used; the message names the file and the mismatch.
 public struct CheckpointError: Error, CustomStringConvertible {
     public let description: String
-    /// The process id holding the directory's lock, when that is the error.
-    public internal(set) var heldBy: Int?
     public init(_ message: String) { description = message }
 }
