@@ -44,13 +44,15 @@ public enum OutputPreflight {
         }
     }
 
-    static func requireRoom(_ bytes: Double, in dir: String, for what: String) throws {
+    /// Throws a `CheckpointError` naming `what`, both sizes and `dir` unless
+    /// the file system holding `dir` has `bytes` free for this user.
+    public static func requireRoom(_ bytes: Double, in dir: String, for what: String) throws {
         var fs = statvfs()
         guard statvfs(dir, &fs) == 0 else { return }
         let free = Double(fs.f_bavail) * Double(fs.f_frsize)
         guard free >= bytes else {
-            throw CheckpointError(String(format: "cannot write %@: it needs about %.1f MiB and the file system of "
-                                         + "'%@' has %.1f MiB free", what, bytes / 1_048_576, dir, free / 1_048_576))
+            throw CheckpointError("cannot write \(what): it needs about \(MemoryBreakdown.format(bytes)) and the file "
+                                  + "system of '\(dir)' has \(MemoryBreakdown.format(free)) free")
         }
     }
 

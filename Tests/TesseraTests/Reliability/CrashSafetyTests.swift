@@ -28,7 +28,7 @@ struct CrashSafetyTests {
         defer { cli.cleanUp() }
         let fm = FileManager.default
         try fm.createDirectory(atPath: cli.path("ck.saving-999998"), withIntermediateDirectories: true)
-        fm.createFile(atPath: cli.path("ck.saving-999998/model.safetensors"), contents: Data(count: 100))
+        _ = fm.createFile(atPath: cli.path("ck.saving-999998/model.safetensors"), contents: Data(count: 100))
         try fm.createDirectory(atPath: cli.path("ck.previous-999997"), withIntermediateDirectories: true)
         // Not a temporary of Tessera's: a name that is not a process id, or contents of its own.
         try fm.createDirectory(atPath: cli.path("ck.saving-notes"), withIntermediateDirectories: true)

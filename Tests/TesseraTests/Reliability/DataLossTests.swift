@@ -36,6 +36,10 @@ struct DataLossTests {
         let model = cli.snapshot("backup")["model.safetensors"] ?? Data()
         #expect(!model.isEmpty && model.range(of: Data(cli.dir.utf8)) == nil,
                 "the checkpoint records an absolute path of this machine")
+        let saved = cli.snapshot("backup")
+        let elsewhere = try cli.run(["train", "--resume", "backup", "--steps", "6", "--checkpoint", "branch"] + TesseraCLI.tiny)
+        #expect(elsewhere.status == 0 && elsewhere.output.contains("saved checkpoint branch at step 6"), "\(elsewhere.output)")
+        #expect(cli.snapshot("backup") == saved && cli.snapshot("run1") == before)
     }
 
     @Test func aCrashBetweenTheRenamesOfASaveLeavesALoadableCheckpoint() throws {

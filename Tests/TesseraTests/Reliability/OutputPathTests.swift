@@ -17,6 +17,16 @@ struct OutputPathTests {
         #expect(r.output.split(separator: "\n").count == 1, "\(r.output)")
     }
 
+    @Test func aFileSystemWithoutRoomForOneCheckpointIsRefused() throws {
+        let exabyte = 1_152_921_504_606_846_976.0
+        let m = TestSupport.message { try OutputPreflight.requireRoom(exabyte, in: NSTemporaryDirectory(), for: "checkpoint 'ck'") }
+        #expect(m.contains("cannot write checkpoint 'ck': it needs about 1.00 EiB and the file system of") && m.contains("free"), "\(m)")
+        #expect(throws: Never.self) { try OutputPreflight.requireRoom(1, in: NSTemporaryDirectory(), for: "x") }
+        var config = TrainConfig()
+        config.model.layers = 2
+        #expect(OutputPreflight.checkpointBytes(config) == Double(12 * config.model.parameterCount + 1_048_576))
+    }
+
     @Test func aTrailingSlashNamesTheSameDirectory() throws {
         let cli = TesseraCLI()
         defer { cli.cleanUp() }
