@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # MPI tests: the collective self-check under mpirun with 2, 4 and 8 processes,
 # and the three failure paths (a missing rank, disagreeing sizes, a failing
-# rank), each of which must stop the whole job with a message naming it.
+# rank), each of which must stop the whole job with a message naming it; the
+# same over TCP only; a rank's error in the middle of a training step.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.build/release/tessera
@@ -36,6 +37,27 @@ for layout in "4:--dp 2 --tp 2 --sp" "4:--pp 2 --tp 2 --layers 4 --micro-batches
     ok "verify $flags under mpirun -np $n: $(grep -o 'worst loss diff.*' <<<"$out")"
   else bad "verify $flags under mpirun -np $n" "$out"; fi
 done
+# MPI over TCP only, as on a cluster without shared memory between ranks.
+TCP=("${MPIRUN[@]}" --mca btl tcp,self --mca btl_tcp_if_include lo)
+out=$(timeout 300 "${TCP[@]}" -np 4 "$BIN" check comm 2>&1)
+if [ $? -eq 0 ] && grep -q "check comm mpi ranks=4: [0-9]* checks passed, 0 failed" <<<"$out"; then
+  ok "collectives over TCP only (btl tcp,self): $(grep -o '[0-9]* checks passed' <<<"$out")"
+else bad "collectives over TCP only" "$out"; fi
+out=$(timeout 300 "${TCP[@]}" -np 4 "$BIN" verify --dp 2 --tp 2 --sp 2>&1)
+if [ $? -eq 0 ] && grep -q "EQUIVALENT — worst loss diff" <<<"$out" && ! grep -q "NOT EQUIVALENT" <<<"$out"; then
+  ok "verify --dp 2 --tp 2 --sp over TCP only: $(grep -o 'worst loss diff.*' <<<"$out")"
+else bad "verify --dp 2 --tp 2 --sp over TCP only" "$out"; fi
+
+# A rank that raises an error mid-step (not a crash) ends every rank, well within the timeout, with its message.
+start=$SECONDS
+out=$(TESSERA_FAULT=rank-error:2:3 timeout 120 "${MPIRUN[@]}" -x TESSERA_FAULT -np 4 "$BIN" train --dp 2 --tp 2 \
+      --layers 1 --d-model 32 --heads 2 --seq-len 16 --batch 4 --steps 20 --sample 0 --timeout 30 2>&1)
+status=$?
+if [ $status -ne 0 ] && [ $status -ne 124 ] && [ $((SECONDS - start)) -lt 30 ] \
+   && grep -q "rank 2 failed: injected error on rank 2 in step 3" <<<"$out"; then
+  ok "a rank's error mid-step stops the MPI job in $((SECONDS - start)) s with its message"
+else bad "a rank's error mid-step under mpirun (exit $status, $((SECONDS - start)) s)" "$out"; fi
+
 out=$(timeout 120 "${MPIRUN[@]}" -np 3 "$BIN" verify --dp 2 --tp 2 2>&1)
 if [ $? -ne 0 ] && grep -q "needs dp 2 × pp 1 × tp 2 = 4 ranks, but mpirun started 3" <<<"$out"; then ok "a layout that does not fit mpirun's -np is refused before training"
 else bad "layout/world-size mismatch under mpirun" "$out"; fi

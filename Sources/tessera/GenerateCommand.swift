@@ -27,9 +27,10 @@ struct GenerateCommand: ParsableCommand {
             try ckpt.restore(into: model.parameters, optimizer: nil, source: checkpoint)
             let sampler = Sampler(model: model, temperature: temperature, topK: topK, seed: UInt64(seed))
             let out = FileHandle.standardOutput
+            var text = TerminalText.Stream()
             out.write(Data(prompt.utf8))
-            _ = try sampler.generate(prompt: Array(prompt.utf8), count: tokens) { out.write(Data([$0])) }
-            out.write(Data("\n".utf8))
+            _ = try sampler.generate(prompt: Array(prompt.utf8), count: tokens) { out.write(Data(text.push($0).utf8)) }
+            out.write(Data((text.finish() + "\n").utf8))
         }
     }
 }

@@ -14,6 +14,8 @@ struct MeshCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            _ = try SizeLimits.product([("--dp", dp), ("--pp", pp), ("--cp", cp), ("--tp", tp)],
+                                       atMost: SizeLimits.meshRanks, of: "ranks")
             let dims: [MeshDim] = try parseNames(order, flag: "--order")
             print(MeshTable.render(try DeviceMesh(dp: dp, pp: pp, cp: cp, tp: tp, order: dims)))
         }

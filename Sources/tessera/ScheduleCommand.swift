@@ -32,7 +32,8 @@ struct ScheduleCommand: ParsableCommand {
                 }
                 return
             }
-            guard pp >= 1 else { throw ConfigError("--pp must be at least 1, got \(pp)") }
+            _ = try SizeLimits.product([("--pp", pp), ("--microbatches", microbatches), ("--chunks", chunks)], times: 3,
+                                       atMost: SizeLimits.scheduleActions, of: "schedule actions")
             guard [costF, costB, costW].allSatisfy({ $0 > 0 && $0.isFinite }) else {
                 throw ConfigError("--cost-f, --cost-b and --cost-w must be positive numbers")
             }

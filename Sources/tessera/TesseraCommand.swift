@@ -24,6 +24,10 @@ func reportingErrors(_ body: () throws -> Void) throws {
         fail(e.description)
     } catch let e as TrainingError {
         fail(e.description)
+    } catch let e as OutputError {
+        fail(e.description)
+    } catch let e as CommError {
+        fail(e.description)
     }
 }
 

@@ -28,6 +28,11 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         return (size, env["OMPI_COMM_WORLD_RANK"].flatMap { Int($0) } ?? 0)
     }
 
+    /// Processes of the job on this machine (OMPI_COMM_WORLD_LOCAL_SIZE; 1 when not under mpirun).
+    public static var launchedOnThisNode: Int {
+        ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } ?? 1
+    }
+
     /// Whether this process was started by Open MPI's launcher.
     public static var launchedByMPI: Bool { launched != nil }
 

@@ -71,8 +71,13 @@ final class Rendezvous: @unchecked Sendable {
             if Date() >= deadline {
                 let missing = members.indices.filter { !arrived.contains($0) }.map { members[$0] }
                 cond.unlock()
-                let e = CommError("timeout after \(world.timeout)s in group \(name), operation \(op) #\(seq): "
-                                  + "rank(s) \(missing) did not arrive (rank \(members[rank]) was waiting)")
+                let cores = ProcessInfo.processInfo.activeProcessorCount
+                let e = world.size > 4 * cores
+                    ? CommError("timeout after \(world.timeout)s in group \(name), operation \(op) #\(seq): the machine "
+                                + "is oversubscribed (\(world.size) rank threads on \(cores) cores), so \(missing.count) "
+                                + "rank(s) were still on their way; raise --timeout or use fewer ranks")
+                    : CommError("timeout after \(world.timeout)s in group \(name), operation \(op) #\(seq): "
+                                + "rank(s) \(missing) did not arrive (rank \(members[rank]) was waiting)")
                 world.abort(e)
                 throw e
             }

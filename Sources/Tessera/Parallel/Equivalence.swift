@@ -74,8 +74,6 @@ public enum Equivalence {
                            parameterTolerance: Double? = nil) throws -> EquivalenceReport? {
         let defaults = tolerances(for: config.precision)
         if backend == .mpi { Compute.threads = 1 }
-        let serial = try Trainer(config: config.oneRank, data: data)
-        let serialLosses = try (0..<config.steps).map { _ in try serial.trainStep().loss }
         let result = Mutex<(losses: [Double], params: [String: [Float]])?>(nil)
         try Launcher.run(config: config, backend: backend) { groups in
             let trainer = try Trainer(config: config, data: data, groups: groups)
@@ -84,6 +82,9 @@ public enum Equivalence {
             if groups.worldRank == 0 { result.withLock { $0 = (losses, whole) } }
         }
         guard let (losses, params) = result.withLock({ $0 }) else { return nil }
+        // The serial run after the layout's, so Launcher.run has checked the sizes before anything is allocated.
+        let serial = try Trainer(config: config.oneRank, data: data)
+        let serialLosses = try (0..<config.steps).map { _ in try serial.trainStep().loss }
         let diffs = serial.parameters.map { p in
             let (a, b) = (params[p.name]!, p.value.array)
             return (name: p.name, relative: normDifference(a, b), worstElement: relativeDifference(a, b))

@@ -64,11 +64,14 @@ public enum Launcher {
     public static var isLeaderProcess: Bool { (MPIGroup.launched?.rank ?? 0) == 0 }
 
     /// Runs `body` once per rank of `config`'s layout and returns when all
-    /// have finished. On threads, a rank that throws aborts the others and
+    /// have finished, after checking that the ranks on this machine fit in
+    /// its memory (`MemoryEstimate`: the one place a run's size is checked). On threads, a rank that throws aborts the others and
     /// the error is rethrown here. Under MPI, a rank that throws stops the
     /// whole job with a message naming the rank (never a hang).
     public static func run(config: TrainConfig, backend: Backend, timeout: Double = 60,
                            _ body: @escaping @Sendable (RankGroups) throws -> Void) throws {
+        let ranksHere = backend == .threads ? config.worldSize : MPIGroup.launchedOnThisNode
+        try MemoryEstimate(config, ranksHere: ranksHere).require(available: MemoryEstimate.availableBytes)
         switch backend {
         case .threads:
             if config.worldSize == 1 { return try body(.single()) }

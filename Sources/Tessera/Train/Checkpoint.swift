@@ -4,10 +4,10 @@ import Foundation
 /// plus metadata: the run's config as JSON, the completed step, the data
 /// position) and `optimizer.safetensors` (AdamW moments `m.<name>`, `v.<name>`).
 ///
-/// Saving writes a complete new directory beside the target and swaps it in
-/// with renames, so a crash mid-save leaves the previous checkpoint intact.
+/// Saving and loading are crash-safe and checked: see `save(to:)`,
+/// `load(from:)`, `CheckpointDirectory` and `CheckpointReader`.
 public struct Checkpoint: Sendable {
-    public static let format = "tessera-1"
+    public static let format = "tessera-2"
     public var config: TrainConfig
     /// Completed optimizer steps.
     public var step: Int
@@ -34,14 +34,38 @@ public struct Checkpoint: Sendable {
         optimizerT = optimizer.t
     }
 
-    /// Writes the checkpoint to `dir` atomically (see the type's note).
-    public func save(to dir: String) throws {
-        let fm = FileManager.default
-        let staging = dir + ".saving-\(getpid())"
-        let previous = dir + ".previous-\(getpid())"
-        try? fm.removeItem(atPath: staging)
-        try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
-        let configJSON = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+    /// Writes the checkpoint to `path` so that a crash at any instant leaves
+    /// a complete checkpoint there (see `CheckpointDirectory`): refuses a
+    /// path that holds anything but a Tessera checkpoint, and one another
+    /// process is writing (`CheckpointLock`, held for the save unless this
+    /// process holds it already). The saved config records no output path.
+    /// Errors are one line naming the file and the reason.
+    public func save(to path: String) throws {
+        let dir = try CheckpointDirectory(path)
+        let heldBefore = CheckpointLock.isHeld(dir)
+        let lock = try CheckpointLock.acquire(dir)
+        defer { if !heldBefore { lock.release() } }
+        try dir.recover()
+        try dir.requireReplaceable()
+        let staging = dir.stagingPath()
+        try? FileManager.default.removeItem(atPath: staging)
+        guard mkdir(staging, 0o755) == 0 else { throw OutputError.system("cannot create \(staging)") }
+        do { try write(into: staging, marked: dir) } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
+        FaultInjection.reached("swapped")
+        try? FileManager.default.removeItem(atPath: staging)  // the old checkpoint, exchanged out
+        FaultInjection.reached("cleaned")
+    }
+
+    /// Writes the files and, last, the marker into `staging`, then swaps it in as `dir`.
+    private func write(into staging: String, marked dir: CheckpointDirectory) throws {
+        FaultInjection.reached("staging-created")
+        var saved = config
+        saved.checkpoint = nil
+        saved.trace = nil
+        let configJSON = String(decoding: try JSONEncoder().encode(saved), as: UTF8.self)
         var model = SafeTensors.File(metadata: ["format": Self.format, "config": configJSON, "step": "\(step)",
                                                 "data-position": "\(step)", "optimizer-t": "\(optimizerT)"])
         var opt = SafeTensors.File(metadata: ["format": Self.format])
@@ -50,45 +74,42 @@ public struct Checkpoint: Sendable {
             opt.arrays["m." + name] = .f32(shape: p.shape, values: m[name]!)
             opt.arrays["v." + name] = .f32(shape: p.shape, values: v[name]!)
         }
-        try SafeTensors.encode(model).write(to: URL(fileURLWithPath: staging + "/model.safetensors"), options: .atomic)
-        try SafeTensors.encode(opt).write(to: URL(fileURLWithPath: staging + "/optimizer.safetensors"), options: .atomic)
-        let existed = fm.fileExists(atPath: dir)
-        if existed { try fm.moveItem(atPath: dir, toPath: previous) }
-        try fm.moveItem(atPath: staging, toPath: dir)
-        if existed { try? fm.removeItem(atPath: previous) }
+        var marker = CheckpointMarker(step: step, files: [:])
+        for (file, contents, point) in [("model.safetensors", model, "model-written"),
+                                        ("optimizer.safetensors", opt, "optimizer-written")] {
+            let bytes = try SafeTensors.encode(contents)
+            try DurableFile.write(bytes, to: staging + "/" + file)
+            marker.files[file] = .init(bytes: bytes.count, crc32c: CRC32C.hex(CRC32C.checksum(bytes)))
+            FaultInjection.reached(point)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try DurableFile.write(try encoder.encode(marker), to: staging + "/" + CheckpointDirectory.markerName)
+        DurableFile.syncDirectory(staging)
+        FaultInjection.reached("marker-written")
+        try dir.swapIn(staging)
     }
 
-    /// Reads `dir`; a missing or malformed checkpoint is a `CheckpointError`.
+    /// Reads the checkpoint at `path` and checks it whole before returning
+    /// it: the marker, every file's size and CRC32C, the metadata (format,
+    /// config valid, step in range and consistent), and every tensor (the
+    /// names and shapes the config's model has, finite values, second
+    /// moments ≥ 0). A save interrupted by a crash is completed first when
+    /// no other process is writing (`CheckpointDirectory.recover`). Any
+    /// problem is a one-line `CheckpointError` naming the file and what is wrong.
     /// With `withOptimizer: false` only the model file is read (for sampling).
-    public static func load(from dir: String, withOptimizer: Bool = true) throws -> Checkpoint {
-        let modelPath = dir + "/model.safetensors"
-        guard FileManager.default.fileExists(atPath: modelPath) else {
-            throw CheckpointError("no checkpoint at '\(dir)': expected \(modelPath) (written by tessera train --checkpoint DIR)")
+    public static func load(from path: String, withOptimizer: Bool = true) throws -> Checkpoint {
+        let dir = try CheckpointDirectory(path)
+        let heldBefore = CheckpointLock.isHeld(dir)
+        // Only one process of an MPI job repairs, so its ranks never contend for the lock.
+        if Launcher.isLeaderProcess, let lock = CheckpointLock.tryAcquire(dir) {
+            defer { if !heldBefore { lock.release() } }
+            try dir.recover()
         }
-        let file = try SafeTensors.read(path: modelPath)
-        guard file.metadata["format"] == format, let json = file.metadata["config"],
-              let config = try? JSONDecoder().decode(TrainConfig.self, from: Data(json.utf8)),
-              let step = Int(file.metadata["step"] ?? ""), let t = Int(file.metadata["optimizer-t"] ?? "")
-        else { throw CheckpointError("\(modelPath) lacks Tessera's metadata (format \(format), config, step)") }
-        var ckpt = Checkpoint(config: config, step: step, parameters: [:], m: [:], v: [:], optimizerT: t)
-        for (name, array) in file.arrays {
-            guard case .f32(let shape, let values) = array else {
-                throw CheckpointError("\(modelPath): tensor '\(name)' is not float32")
-            }
-            ckpt.parameters[name] = (shape, values)
-        }
-        if withOptimizer {
-            let optPath = dir + "/optimizer.safetensors"
-            let opt = try SafeTensors.read(path: optPath)
-            for name in ckpt.parameters.keys {
-                ckpt.m[name] = try opt.floats("m." + name, in: optPath).values
-                ckpt.v[name] = try opt.floats("v." + name, in: optPath).values
-            }
-        }
-        return ckpt
+        return try CheckpointReader(dir: dir).read(withOptimizer: withOptimizer)
     }
 
-    private init(config: TrainConfig, step: Int, parameters: [String: (shape: [Int], values: [Float])],
+    init(config: TrainConfig, step: Int, parameters: [String: (shape: [Int], values: [Float])],
                  m: [String: [Float]], v: [String: [Float]], optimizerT: Int) {
         self.config = config; self.step = step; self.parameters = parameters
         self.m = m; self.v = v; self.optimizerT = optimizerT

@@ -131,6 +131,7 @@ public final class Trainer: @unchecked Sendable {
                 lossSum += try model.forwardBackward(tokens, targets, ctx, gradScale: 1 / Float(totalTokens))
             }
         }
+        try FaultInjection.step(rank: groups.worldRank, step: step + 1)
         let loss = try groups.dp.sumAcrossRanks(lossSum / Double(totalTokens))
         guard loss.isFinite else {
             throw TrainingError("loss became \(loss) at step \(step + 1) (lr \(lr)); lower --lr (now \(config.lr)) "
@@ -225,10 +226,19 @@ public final class Trainer: @unchecked Sendable {
     public func run(log rankLog: (String) -> Void) throws -> [StepResult] {
         let leader = groups.worldRank == 0
         func log(_ line: String) { if leader { rankLog(line) } }
-        func save(_ dir: String) throws {
+        /// Saves (rank 0 writes). A failed save keeps the previous checkpoint; during the run it is
+        /// reported in one line and training goes on (the next save retries); at the end it is an error.
+        func save(_ dir: String, final: Bool) throws {
             let ckpt = try checkpoint()
-            if leader { try ckpt.save(to: dir) }
-            log("saved checkpoint \(dir) at step \(step)")
+            guard leader else { return }
+            do {
+                try ckpt.save(to: dir)
+                log("saved checkpoint \(dir) at step \(step)")
+            } catch {
+                let what = "could not save checkpoint \(dir) at step \(step): \(error); the previous checkpoint is kept"
+                if final { throw CheckpointError(what) }
+                log("warning: \(what), training goes on")
+            }
         }
         var results: [StepResult] = []
         let first = step
@@ -254,18 +264,22 @@ public final class Trainer: @unchecked Sendable {
             }
             if let dir = config.checkpoint, config.checkpointEvery > 0, done % config.checkpointEvery == 0,
                done != config.steps {
-                try save(dir)
+                try save(dir, final: false)
             }
         }
         if let path = config.trace, let pipeline, groups.dp.rank == 0 && groups.tp.rank == 0 {
             let timeline = try PipelineTrace.gather(pipeline, pp: groups.pp)
             if groups.pp.rank == 0 {
-                try PipelineTrace.encode(timeline).write(toFile: path, atomically: true, encoding: .utf8)
-                log(String(format: "wrote the last step's timeline to %@ (bubble %.1f%%)", path, 100 * timeline.bubbleFraction))
+                do {
+                    try PipelineTrace.encode(timeline).write(toFile: path, atomically: true, encoding: .utf8)
+                    log(String(format: "wrote the last step's timeline to %@ (bubble %.1f%%)", path, 100 * timeline.bubbleFraction))
+                } catch {
+                    log("warning: could not write trace \(path): \((error as NSError).localizedDescription)")
+                }
             }
         }
         log(String(format: "validation loss %.4f after %d steps", try evaluate(), step))
-        if let dir = config.checkpoint { try save(dir) }
+        if let dir = config.checkpoint { try save(dir, final: true) }
         return results
     }
 }

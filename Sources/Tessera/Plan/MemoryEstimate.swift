@@ -1,0 +1,97 @@
+import Foundation
+
+/// The memory a layout's rank will need, estimated from the config alone
+/// before anything is allocated, and the check that the ranks this machine
+/// runs fit in its memory.
+///
+/// All arithmetic is in `Double`, so a config like `layers = 1e18` gives a
+/// huge estimate instead of an overflowed count. Per rank (see
+/// `MemoryBreakdown` for the terms): the local parameters — the tied
+/// embedding's padded vocabulary and the block matrices split over tp, the
+/// blocks over pp stages (the largest stage plus both embeddings) — and the
+/// activations of the micro-batches a stage keeps for backward, per layer
+/// by `ActivationMemory.tesseraFormula`, plus the logits and their gradient.
+public struct MemoryEstimate: Sendable {
+    /// One rank's bytes.
+    public var perRank: MemoryBreakdown
+    /// Ranks of the job running on this machine (all of them on threads).
+    public var ranksHere: Int
+    /// Samples of one micro-batch on one rank.
+    public var microBatchSamples: Int
+
+    /// The estimate for `config` with `ranksHere` of its ranks on this machine.
+    public init(_ config: TrainConfig, ranksHere: Int) {
+        let m = config.model
+        let (V, T, L, d, h) = (Double(m.vocab), Double(m.seqLen), Double(m.layers), Double(m.dModel), Double(m.heads))
+        let tp = Double(config.tp), pp = Double(config.pp)
+        let paddedVocab = (V / tp).rounded(.up) * tp
+        let stageLayers = (L / pp).rounded(.up)
+        let embeddings = paddedVocab * d / tp + T * d
+        let block = (12 * d * d + 7 * d) / tp + 6 * d  // matrices, qkv and fc biases split; LayerNorms, 2 biases whole
+        let params = embeddings + stageLayers * block + 2 * d
+        let samples = max(1, config.batch / max(1, config.dp) / max(1, config.microBatches))
+        let b = Double(samples)
+        let inFlight: Double = config.pp == 1 ? 1
+            : ["gpipe", "naive"].contains(config.schedule) ? Double(config.microBatches)
+            : min(Double(config.microBatches), pp)
+        let perLayer = Self.layerActivationBytes(s: T, b: b, h: d, a: h, t: config.tp, sp: config.sp && config.tp > 1)
+        let logits = 2 * 4 * b * T * paddedVocab / tp
+        perRank = MemoryBreakdown(weightBytes: 4 * params, activationBytes: inFlight * (stageLayers * perLayer + logits))
+        self.ranksHere = ranksHere
+        microBatchSamples = samples
+    }
+
+    /// Per-layer activation bytes by `ActivationMemory.tesseraFormula`, whose
+    /// integer arithmetic is used only where its products cannot overflow;
+    /// beyond that the same formula in `Double`.
+    static func layerActivationBytes(s: Double, b: Double, h: Double, a: Double, t: Int, sp: Bool) -> Double {
+        if max(a * s * s * b, 16 * s * b * h) < 1e15 {
+            return Double(ActivationMemory.tesseraFormula(s: Int(s), b: Int(b), h: Int(h), a: Int(a), t: t, sp: sp))
+        }
+        let T = Double(t), sbh = s * b * h, attn = a * s * s * b / T
+        return 4 * (sp ? 16 * sbh / T + attn + 4 * s * b / T : 4 * sbh + 12 * sbh / T + attn + 4 * s * b)
+    }
+
+    /// Bytes the job needs on this machine.
+    public var totalHere: Double { perRank.total * Double(ranksHere) }
+
+    /// Memory this process may use: MemAvailable, capped by a cgroup limit; nil where unknown.
+    public static var availableBytes: Double? {
+        var best: Double?
+        if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+           let kb = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) {
+            best = kb * 1024
+        }
+        if let text = try? String(contentsOfFile: "/sys/fs/cgroup/memory.max", encoding: .utf8),
+           let limit = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            best = min(best ?? limit, limit)
+        }
+        return best
+    }
+
+    /// Throws a `ConfigError` unless the job's ranks on this machine fit in
+    /// `available` bytes, naming the estimate, the largest term and what
+    /// would fit. Called once, by `Launcher.run`, before any rank starts.
+    public func require(available: Double?) throws {
+        guard let available, totalHere > available else { return }
+        let fmt = MemoryBreakdown.format
+        let largest = perRank.largest
+        let perRankRoom = available / Double(ranksHere)
+        var fits: String
+        if largest.name == "activations" {
+            let other = perRank.total - perRank.activations
+            let samples = Int(max(0, (perRankRoom - other) / perRank.activations * Double(microBatchSamples)))
+            fits = samples >= 1 ? "micro-batches of at most \(samples) sample(s) per rank (now \(microBatchSamples)): "
+                                  + "raise --micro-batches or --dp, or lower --batch"
+                                : "not even one sample per micro-batch: lower --seq-len, --layers or --d-model"
+        } else {
+            let params = max(0, (perRankRoom - perRank.activations) / 16)
+            fits = String(format: "at most %.3g parameters per rank (now %.3g): lower --layers, --d-model or "
+                          + "--vocab, or raise --tp/--pp", params, perRank.weights / 4)
+        }
+        throw ConfigError("this run needs about \(fmt(perRank.total)) per rank × \(ranksHere) rank(s) on this "
+                          + "machine = \(fmt(totalHere)), but \(fmt(available)) is available; largest term: "
+                          + "\(largest.name) \(fmt(largest.bytes)) per rank; what fits: \(fits)")
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+
+/// Checks every file a training run will write before its first step, so a
+/// run never learns at the end that it cannot save: the checkpoint path must
+/// be free or Tessera's own checkpoint, not written by another run (its lock
+/// is taken and held), creatable, and on a file system with room for one
+/// more checkpoint; the trace path must be a file Tessera may (over)write.
+public enum OutputPreflight {
+    /// Runs the checks for `config`'s outputs on the process that writes
+    /// them; returns the checkpoint lock, held until released (or the
+    /// process ends). Errors are one line naming the path and what is wrong.
+    public static func prepare(_ config: TrainConfig) throws -> CheckpointLock? {
+        if let trace = config.trace { try checkTrace(trace) }
+        guard let path = config.checkpoint else { return nil }
+        let dir = try CheckpointDirectory(path)
+        try requireDirectory(dir.parent, for: "checkpoint '\(dir.path)'")
+        let lock = try CheckpointLock.acquire(dir)
+        do {
+            try dir.recover()
+            try dir.requireReplaceable()
+            let probe = dir.stagingPath()
+            guard mkdir(probe, 0o755) == 0 || errno == EEXIST else {
+                throw CheckpointError("cannot write checkpoint '\(dir.path)': cannot create \(probe): "
+                                      + String(cString: strerror(errno)))
+            }
+            rmdir(probe)
+            try requireRoom(checkpointBytes(config), in: dir.parent, for: "checkpoint '\(dir.path)'")
+        } catch {
+            lock.release()
+            throw error
+        }
+        return lock
+    }
+
+    /// Bytes of one checkpoint of `config`'s model: weights and two AdamW moments, float32, plus headers.
+    public static func checkpointBytes(_ config: TrainConfig) -> Double {
+        3 * MemoryEstimate(config.oneRank, ranksHere: 1).perRank.weights + 1_048_576
+    }
+
+    static func requireDirectory(_ dir: String, for what: String) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw CheckpointError("cannot write \(what): its parent directory '\(dir)' does not exist; create it first")
+        }
+    }
+
+    /// Throws a `CheckpointError` naming `what`, both sizes and `dir` unless
+    /// the file system holding `dir` has `bytes` free for this user.
+    public static func requireRoom(_ bytes: Double, in dir: String, for what: String) throws {
+        var fs = statvfs()
+        guard statvfs(dir, &fs) == 0 else { return }
+        let free = Double(fs.f_bavail) * Double(fs.f_frsize)
+        guard free >= bytes else {
+            throw CheckpointError("cannot write \(what): it needs about \(MemoryBreakdown.format(bytes)) and the file "
+                                  + "system of '\(dir)' has \(MemoryBreakdown.format(free)) free")
+        }
+    }
+
+    /// The trace path: a new file in a writable directory, or an earlier trace (which is replaced).
+    static func checkTrace(_ path: String) throws {
+        func refuse(_ why: String) -> ConfigError { ConfigError("cannot write trace '\(path)': \(why)") }
+        guard !path.isEmpty, !path.hasSuffix("/") else { throw refuse("give a file name, e.g. trace.txt") }
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            guard !isDir.boolValue else { throw refuse("it is a directory") }
+            guard (try? PipelineTrace.read(path: path)) != nil else {
+                throw refuse("it exists and is not a trace Tessera wrote; choose a new file or move it away")
+            }
+        }
+        let parent = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        do { try requireDirectory(parent, for: "trace '\(path)'") } catch { throw refuse("'\(parent)' is not a directory") }
+        let probe = path + ".probe-\(getpid())"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw refuse("cannot create a file in '\(parent)': " + String(cString: strerror(errno))) }
+        close(fd)
+        unlink(probe)
+    }
+}

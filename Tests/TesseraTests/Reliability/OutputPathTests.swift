@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import Tessera
+
+/// Issue 11, item 6: every output path is checked before the first step, and
+/// a write that fails mid-run keeps the training going and the previous
+/// checkpoint, reported in one line.
+@Suite(.enabled(if: TesseraCLI.available, "needs a release build of tessera"))
+struct OutputPathTests {
+    @Test(arguments: [("/proc/x", "/proc/x"), ("", "names nothing"), (".", "names a directory that holds other things"),
+                      ("/", "names a directory"), ("missing/ck", "parent directory 'missing' does not exist")])
+    func unwritableCheckpointPathsAreRefusedBeforeTheFirstStep(path: String, expected: String) throws {
+        let cli = TesseraCLI()
+        defer { cli.cleanUp() }
+        let r = try cli.run(["train", "--steps", "2", "--checkpoint", path] + TesseraCLI.tiny)
+        #expect(r.status == 2 && r.output.contains(expected) && !r.output.contains("step 1/"), "\(r.output)")
+        #expect(r.output.split(separator: "\n").count == 1, "\(r.output)")
+    }
+
+    @Test func aFileSystemWithoutRoomForOneCheckpointIsRefused() throws {
+        let exabyte = 1_152_921_504_606_846_976.0
+        let m = TestSupport.message { try OutputPreflight.requireRoom(exabyte, in: NSTemporaryDirectory(), for: "checkpoint 'ck'") }
+        #expect(m.contains("cannot write checkpoint 'ck': it needs about 1.00 EiB and the file system of") && m.contains("free"), "\(m)")
+        #expect(throws: Never.self) { try OutputPreflight.requireRoom(1, in: NSTemporaryDirectory(), for: "x") }
+        var config = TrainConfig()
+        config.model.layers = 2
+        #expect(OutputPreflight.checkpointBytes(config) == Double(12 * config.model.parameterCount + 1_048_576))
+    }
+
+    @Test func aTrailingSlashNamesTheSameDirectory() throws {
+        let cli = TesseraCLI()
+        defer { cli.cleanUp() }
+        let r = try cli.run(["train", "--steps", "2", "--checkpoint", "ck/"] + TesseraCLI.tiny)
+        #expect(r.status == 0, "\(r.output)")
+        #expect(try Checkpoint.load(from: cli.path("ck")).step == 2)
+        #expect(cli.entries(startingWith: "ck") == ["ck"])
+    }
+
+    @Test func badTracePathsAreRefusedBeforeTheFirstStep() throws {
+        let cli = TesseraCLI()
+        defer { cli.cleanUp() }
+        try Data("keep me".utf8).write(to: URL(fileURLWithPath: cli.path("notes.txt")))
+        try FileManager.default.createDirectory(atPath: cli.path("adir"), withIntermediateDirectories: false)
+        let pipeline = ["--pp", "2", "--layers", "2", "--micro-batches", "2"]
+        for (trace, expected) in [("missing/t.txt", "is not a directory"), ("adir", "it is a directory"),
+                                  ("notes.txt", "not a trace Tessera wrote"), ("/proc/t.txt", "cannot create a file")] {
+            let r = try cli.run(["train", "--steps", "2", "--trace", trace] + TesseraCLI.tiny + pipeline)
+            #expect(r.status == 2 && r.output.contains("trace '\(trace)'") && r.output.contains(expected)
+                    && !r.output.contains("step 1/"), "\(trace): \(r.output)")
+        }
+        #expect(FileManager.default.contents(atPath: cli.path("notes.txt")) == Data("keep me".utf8))
+        let ok = try cli.run(["train", "--steps", "2", "--trace", "t.txt"] + TesseraCLI.tiny + pipeline)
+        #expect(ok.status == 0 && ok.output.contains("wrote the last step's timeline to t.txt"), "\(ok.output)")
+    }
+
+    @Test func aFullDiskMidRunKeepsTrainingAndThePreviousCheckpoint() throws {
+        let cli = TesseraCLI()
+        defer { cli.cleanUp() }
+        #expect(try cli.run(["train", "--steps", "2", "--checkpoint", "ck"] + TesseraCLI.tiny).status == 0)
+        let before = cli.snapshot("ck")
+        let r = try cli.run(["train", "--resume", "ck", "--steps", "6", "--checkpoint-every", "2"] + TesseraCLI.tiny,
+                            environment: ["TESSERA_FAULT": "full-disk:optimizer.safetensors"])
+        let warnings = r.output.split(separator: "\n").filter { $0.contains("warning: could not save checkpoint ck") }
+        #expect(warnings.count == 1 && warnings[0].contains("No space left on device")
+                && warnings[0].contains("training goes on"), "\(r.output)")
+        #expect(r.output.contains("step 6/6"), "training stopped at the failed save: \(r.output)")
+        #expect(r.status == 2 && r.output.contains("tessera: error: could not save checkpoint ck at step 6")
+                && r.output.contains("the previous checkpoint is kept") && !r.output.contains("NSCocoaErrorDomain"),
+                "\(r.output)")
+        #expect(cli.snapshot("ck") == before)
+        #expect(cli.entries(startingWith: "ck") == ["ck"], "\(cli.entries(startingWith: "ck"))")
+    }
+}
