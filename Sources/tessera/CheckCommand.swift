@@ -35,10 +35,15 @@ struct CheckComm: ParsableCommand {
     @Option(help: "Seconds a rank waits for the others before the job is aborted.") var timeout: Double = 60
     @Option(help: "Inject a fault to see how it is reported.") var fault: CommSelfTest.Fault?
 
+    func validate() throws {
+        try reportingErrors {
+            guard (1...65536).contains(ranks) else { throw ConfigError("--ranks must be in 1...65536, got \(ranks)") }
+            guard timeout > 0, timeout.isFinite else { throw ConfigError("--timeout must be a positive number of seconds, got \(timeout)") }
+        }
+    }
+
     func run() throws {
         try reportingErrors {
-            guard ranks >= 1 else { throw ConfigError("--ranks must be at least 1, got \(ranks)") }
-            guard timeout > 0 else { throw ConfigError("--timeout must be positive, got \(timeout)") }
             switch backend.resolved {
             case .mpi: try runMPI(fault)
             case .threads: try runThreads(fault)

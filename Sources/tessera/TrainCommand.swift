@@ -7,24 +7,36 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a GPT on a text file or the built-in corpus, then print a sample.",
         discussion: """
-            A layout (--dp N --tp N [--sp]) runs dp·tp ranks: threads of this process, or the processes of \
-            mpirun -np <dp·tp> tessera train ... (the MPI backend is picked automatically under mpirun).
-            """)
+            A layout (--dp N --tp N [--sp], --pp N ...) runs dp·pp·tp ranks: threads of this process, or the \
+            processes of mpirun -np <dp·pp·tp> tessera train ... (the MPI backend is picked automatically under mpirun).
 
-    @OptionGroup var options: ConfigOptions
-    @Option(help: "Continue the run saved in this checkpoint directory.") var resume: String?
-    @Option(help: "Bytes to sample after training (0: none).") var sample = 240
+            """ + settingsHelp(TrainConfig.table, defaults: TrainConfig()))
+
+    @OptionGroup var settings: SettingArguments
+    /// The run `validate()` read and checked: its config and the checkpoint it resumes.
+    var prepared: (config: TrainConfig, resume: (Checkpoint, String)?)?
+
+    enum CodingKeys: CodingKey { case settings }
+
+    mutating func validate() throws {
+        prepared = try reportingErrors {
+            let given = try settings.given(TrainConfig.table)
+            guard let dir = try given.applied(to: TrainConfig()).resume else {
+                let config = try given.applied(to: TrainConfig())
+                try config.validate()
+                return (config, nil)
+            }
+            let ckpt = try Checkpoint.load(from: dir)
+            let config = try given.applied(to: ckpt.config)
+            try config.validate()
+            try config.requireSteps(after: ckpt.step, resuming: dir)
+            return (config, (ckpt, dir))
+        }
+    }
 
     func run() throws {
+        let (config, resumed) = prepared!
         try reportingErrors {
-            var base = TrainConfig()
-            var resumeFrom: (Checkpoint, String)?
-            if let resume {
-                let ckpt = try Checkpoint.load(from: resume)
-                base = ckpt.config
-                resumeFrom = (ckpt, resume)
-            }
-            let config = try options.resolve(base: base)
             let backend = Launcher.Backend.automatic
             Compute.threads = config.kernelThreads
             let data = try TokenDataset.of(config)
@@ -36,9 +48,9 @@ struct TrainCommand: ParsableCommand {
                 say("layout: \(config.layoutName), \(config.worldSize) rank(s) on "
                     + (backend == .mpi ? "MPI processes" : "threads")
                     + ", \(config.worldSize > 1 ? 1 : Compute.threads) kernel thread(s) per rank")
-                if let resume { say("resuming \(resume) at step \(resumeFrom!.0.step)") }
+                if let (ckpt, dir) = resumed { say("resuming \(dir) at step \(ckpt.step)") }
             }
-            let sample = self.sample, resumed = resumeFrom
+            let sample = config.sample
             try Launcher.run(config: config, backend: backend) { groups in
                 let trainer = try Trainer(config: config, data: data, resume: resumed, groups: groups)
                 try trainer.run(log: say)
