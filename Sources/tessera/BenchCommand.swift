@@ -12,36 +12,33 @@ struct BenchCommand: ParsableCommand {
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Training throughput on the benchmark shape (6 layers, d=512, 8 heads, T=256, batch 8, vocab 256).")
+        abstract: "Training throughput on the benchmark shape (6 layers, d=512, 8 heads, T=256, batch 8, vocab 256).",
+        discussion: settingsHelp(table, defaults: TrainBenchmark.defaultConfig))
 
-    @Option(help: "Kernel threads.") var threads = 1
-    @Option(help: "Timed steps (after one warm-up step).") var steps = 5
-    @Option(help: "Transformer blocks.") var layers: Int?
-    @Option(name: .customLong("d-model"), help: "Model width.") var dModel: Int?
-    @Option(help: "Attention heads.") var heads: Int?
-    @Option(name: .customLong("seq-len"), help: "Context length.") var seqLen: Int?
-    @Option(help: "Batch in sequences.") var batch: Int?
-    @Option(help: "Matrix-product precision: fp32 or bf16.") var precision = "fp32"
+    @Option(parsing: .unconditional, help: "Kernel threads.") var threads = 1
+    @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step).") var steps = 5
+    @OptionGroup var settings: SettingArguments
+    /// The shape `validate()` read and checked.
+    var config: TrainConfig?
 
-    func validate() throws {
-        try reportingErrors {
+    /// The shape settings this benchmark takes (train's keys, the benchmark shape as defaults).
+    static let table = TrainConfig.table.only(["layers", "d-model", "heads", "seq-len", "batch", "precision"])
+
+    enum CodingKeys: CodingKey { case threads, steps, settings }
+
+    mutating func validate() throws {
+        config = try reportingErrors {
             guard (1...4096).contains(threads) else { throw ConfigError("--threads must be in 1...4096, got \(threads)") }
             try requireTimedSteps(steps)
+            let c = try settings.given(Self.table).applied(to: TrainBenchmark.defaultConfig)
+            try c.validate()
+            return c
         }
     }
 
     func run() throws {
+        let c = config!
         try reportingErrors {
-            var c = TrainBenchmark.defaultConfig
-            if let layers { c.model.layers = layers }
-            if let dModel { c.model.dModel = dModel }
-            if let heads { c.model.heads = heads }
-            if let seqLen { c.model.seqLen = seqLen }
-            if let batch { c.batch = batch }
-            let precisions: [Precision] = try parseNames(precision, flag: "--precision")
-            guard precisions.count == 1 else { throw ConfigError("--precision takes one of fp32, bf16, got \(precision)") }
-            c.precision = precisions[0]
-            try c.validate()
             say("engine: \(MatrixEngine.summary)")
             let r = try TrainBenchmark.run(config: c, threads: threads, steps: steps)
             say(String(format: "tessera precision=%@ params=%d threads=%d step=%.0fms tokens/s=%.0f GFLOP/s=%.1f "
@@ -61,8 +58,8 @@ struct BenchParallel: ParsableCommand {
 
     @Option(help: "Comma-separated layout names (as train prints them): dpN, tpN, dpNxtpM, ppN(1f1b), with +sp.")
     var layouts = "dp2,tp2,tp2+sp"
-    @Option(help: "Timed steps (after one warm-up step).") var steps = 5
-    @Option(help: "Global batch in sequences.") var batch = 16
+    @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step).") var steps = 5
+    @Option(parsing: .unconditional, help: "Global batch in sequences.") var batch = 16
     /// The layouts `validate()` read and checked, on the benchmark shape.
     var configs: [TrainConfig] = []
 
@@ -102,8 +99,8 @@ struct BenchPipeline: ParsableCommand {
 
     @OptionGroup var settings: SettingArguments
     @Option(help: "Comma-separated schedules.") var schedules = "gpipe,1f1b,interleaved,zb-h1"
-    @Option(help: "Timed steps (after one warm-up step).") var steps = 3
-    @Option(help: "Global batch in sequences.") var batch = 16
+    @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step).") var steps = 3
+    @Option(parsing: .unconditional, help: "Global batch in sequences.") var batch = 16
     @Option(help: "Write each traced step as SVG with this prefix (PREFIX-<schedule>.svg).") var svg: String?
     /// The dp reference and one pipeline config per schedule, read and checked by `validate()`.
     var configs: (reference: TrainConfig, pipelines: [TrainConfig])?
@@ -157,7 +154,7 @@ struct BenchActivations: ParsableCommand {
         abstract: "Activation bytes per layer per rank under TP and TP+SP, beside Korthikanti et al. 2022.")
 
     @Option(help: "Comma-separated tensor-parallel sizes.") var tp = "1,2,4"
-    @Option(help: "Micro-batch in sequences.") var batch = 8
+    @Option(parsing: .unconditional, help: "Micro-batch in sequences.") var batch = 8
 
     func validate() throws {
         try reportingErrors {
@@ -195,8 +192,8 @@ struct BenchComm: ParsableCommand {
 
     @Option(help: "auto, thread or mpi (auto: mpi under mpirun).") var backend: BackendChoice = .auto
     @Option(help: "Comma-separated rank counts (thread backend).") var ranks = "2,4,8"
-    @Option(name: .customLong("max-mib"), help: "Largest message in MiB.") var maxMiB = 256
-    @Option(name: .customLong("min-mib"), help: "Smallest message in MiB (default 4 KiB).") var minMiB: Double = 0
+    @Option(name: .customLong("max-mib"), parsing: .unconditional, help: "Largest message in MiB.") var maxMiB = 256
+    @Option(name: .customLong("min-mib"), parsing: .unconditional, help: "Smallest message in MiB (default 4 KiB).") var minMiB: Double = 0
     @Option(help: "Comma-separated operations (default all): all_reduce, all_gather, reduce_scatter, all_to_all.")
     var ops = CommBenchmark.Op.allCases.map(\.rawValue).joined(separator: ",")
 

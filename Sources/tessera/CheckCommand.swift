@@ -31,8 +31,8 @@ struct CheckComm: ParsableCommand {
         discussion: "Under mpirun the MPI backend is chosen automatically: mpirun -np 4 tessera check comm")
 
     @Option(help: "auto, thread or mpi.") var backend: BackendChoice = .auto
-    @Option(help: "Ranks (thread backend; MPI takes mpirun's -np).") var ranks = 4
-    @Option(help: "Seconds a rank waits for the others before the job is aborted.") var timeout: Double = 60
+    @Option(parsing: .unconditional, help: "Ranks (thread backend; MPI takes mpirun's -np).") var ranks = 4
+    @Option(parsing: .unconditional, help: "Seconds a rank waits for the others before the job is aborted.") var timeout: Double = 60
     @Option(help: "Inject a fault to see how it is reported.") var fault: CommSelfTest.Fault?
 
     func validate() throws {

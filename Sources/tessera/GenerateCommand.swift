@@ -8,11 +8,11 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(help: "Checkpoint directory (from tessera train --checkpoint).") var checkpoint: String
     @Option(help: "Text to continue.") var prompt = ""
-    @Option(help: "Bytes to sample (train's --sample).") var sample = 200
-    @Option(help: .hidden) var tokens: Int?
-    @Option(help: "Softmax temperature (> 0).") var temperature: Float = 0.8
-    @Option(name: .customLong("top-k"), help: "Sample among the k most likely bytes (0: all).") var topK = 40
-    @Option(help: "Sampling seed.") var seed = 0
+    @Option(parsing: .unconditional, help: "Bytes to sample (train's --sample).") var sample = 200
+    @Option(parsing: .unconditional, help: .hidden) var tokens: Int?
+    @Option(parsing: .unconditional, help: "Softmax temperature (> 0).") var temperature: Float = 0.8
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Sample among the k most likely bytes (0: all).") var topK = 40
+    @Option(parsing: .unconditional, help: "Sampling seed.") var seed = 0
 
     /// Bytes to sample: `--sample`, or the older spelling `--tokens`.
     var count: Int { tokens ?? sample }

@@ -14,9 +14,9 @@ struct ScheduleCommand: ParsableCommand {
     static var defaults: Layout { var l = Layout(); l.pp = 4; l.microBatches = 8; return l }
 
     @OptionGroup var settings: SettingArguments
-    @Option(name: .customLong("cost-f"), help: "Cost of a forward.") var costF: Double = 1
-    @Option(name: .customLong("cost-b"), help: "Cost of an input-gradient backward.") var costB: Double = 1
-    @Option(name: .customLong("cost-w"), help: "Cost of a weight-gradient backward.") var costW: Double = 1
+    @Option(name: .customLong("cost-f"), parsing: .unconditional, help: "Cost of a forward.") var costF: Double = 1
+    @Option(name: .customLong("cost-b"), parsing: .unconditional, help: "Cost of an input-gradient backward.") var costB: Double = 1
+    @Option(name: .customLong("cost-w"), parsing: .unconditional, help: "Cost of a weight-gradient backward.") var costW: Double = 1
     @Option(help: "Also write the timeline as SVG to this file.") var svg: String?
     @Option(name: .customLong("from-trace"), help: "Draw what a run recorded (tessera train --trace FILE) instead.")
     var fromTrace: String?

@@ -26,8 +26,11 @@ struct TrainCommand: ParsableCommand {
                 try config.validate()
                 return (config, nil)
             }
+            // A resumed run keeps the saved layout unless layout settings are given; then it takes exactly those.
             let ckpt = try Checkpoint.load(from: dir)
-            let config = try given.applied(to: ckpt.config)
+            var base = ckpt.config
+            if (given.file + given.flags).contains(where: { Layout.table.setting($0.key) != nil }) { base.layout = Layout() }
+            let config = try given.applied(to: base)
             try config.validate()
             try config.requireSteps(after: ckpt.step, resuming: dir)
             return (config, (ckpt, dir))

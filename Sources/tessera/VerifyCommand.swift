@@ -19,10 +19,10 @@ struct VerifyCommand: ParsableCommand {
             """ + settingsHelp(table, defaults: Equivalence.defaultConfig))
 
     @OptionGroup var settings: SettingArguments
-    @Option(name: .customLong("loss-tolerance"),
+    @Option(name: .customLong("loss-tolerance"), parsing: .unconditional,
             help: "Largest allowed relative loss difference per step (default 1e-5; 1e-3 with --precision bf16).")
     var lossTolerance: Double?
-    @Option(name: .customLong("param-tolerance"),
+    @Option(name: .customLong("param-tolerance"), parsing: .unconditional,
             help: "Largest allowed relative difference per parameter tensor (default 1e-4; 1e-2 with --precision bf16).")
     var paramTolerance: Double?
     /// The config `validate()` read and checked.

@@ -87,7 +87,7 @@ import Tessera
         defer { try? FileManager.default.removeItem(atPath: toml) }
         var c = TrainConfig()
         let m = TestSupport.message { try c.apply(file: toml) }
-        #expect(m.contains("unknown key 'learning_rate'") && m.contains("valid keys:") && m.contains("lr"))
+        #expect(m.contains("line 2: unknown key 'learning_rate'") && m.contains("valid keys:") && m.contains("lr"))
 
         let json = TestSupport.temporaryPath("bad.json")
         try #"{"layers": "two"}"#.write(toFile: json, atomically: true, encoding: .utf8)
@@ -158,6 +158,35 @@ import Tessera
         #expect(ckpt.status == 2 && ckpt.output.contains("no checkpoint"))
     }
 
+    /// Each command refuses a bad value with one line naming it and what is valid, exit 2, before any work.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs a release build of tessera"),
+          arguments: [
+            (["train", "--steps", "-5"], "steps must be an integer in 1...1000000000, got -5"),
+            (["train", "--grad-clip", "-1"], "grad-clip must be 0 (off) or a positive number, got -1"),
+            (["train", "--pp", "2", "--layers", "2", "--cp", "2"], "cp 2 cannot train: context parallelism (ring attention) is not part of Tessera's trainer yet; valid cp: 1"),
+            (["train", "--tp", "2", "--sp", "--zero", "2"], "zero 2 cannot train: ZeRO optimizer-state sharding is not part of Tessera's trainer yet; valid zero: 0"),
+            (["verify", "--checkpoint", "d"], "checkpoint is not taken here: verify trains one rank and the layout"),
+            (["generate", "--checkpoint", "d", "--sample", "-1"], "--sample must be in 0...1048576, got -1"),
+            (["schedule", "--pp", "100000"], "pp must be an integer in 1...65536, got 100000"),
+            (["schedule", "--pp", "1000", "--micro-batches", "100000"], "is more than the 1000000 stage-steps a drawing can hold"),
+            (["mesh", "--dp", "1000", "--tp", "1000"], "more than the 65536 a mesh may have"),
+            (["bench", "parallel", "--layouts", "dp2,tq2"], "layout 'tq2': 'tq2' is not dpN, ppN, cpN, tpN or epN"),
+            (["bench", "train", "--steps", "-1"], "--steps must be in 1...10000, got -1"),
+            (["check", "comm", "--timeout", "-1"], "--timeout must be a positive number of seconds, got -1.0"),
+          ])
+    func everyCommandRefusesABadValueWithOneLine(_ args: [String], _ message: String) throws {
+        let r = try run(args)
+        #expect(r.status == 2 && r.output.hasPrefix("tessera: error: ") && r.output.contains(message), "\(r.output)")
+        #expect(r.output.split(separator: "\n").count == 1, "\(r.output)")
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs a release build of tessera"))
+    func trainHelpListsEverySettingWithItsDefault() throws {
+        let help = try run(["train", "--help"])
+        #expect(help.status == 0 && help.output.contains("--steps VALUE   default 1000; an integer in 1...1000000000"))
+        #expect(help.output.contains("--micro-batches VALUE   default 1;") && help.output.contains("--resume VALUE"))
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs a release build of tessera"))
     func layoutTrainingWritesTheSameCheckpointAsOneRank() throws {
         let serialDir = TestSupport.temporaryPath("cli-serial"), layoutDir = TestSupport.temporaryPath("cli-layout")
@@ -202,8 +231,10 @@ import Tessera
         let train = try run(["train", "--steps", "10", "--checkpoint", dir] + small)
         #expect(train.status == 0, "\(train.output)")
         #expect(train.output.contains("step 10/10 | loss") && train.output.contains("tok/s") && train.output.contains("GFLOP/s"))
-        let gen = try run(["generate", "--checkpoint", dir, "--prompt", "The ", "--tokens", "30"])
+        let gen = try run(["generate", "--checkpoint", dir, "--prompt", "The ", "--sample", "30"])
         #expect(gen.status == 0 && gen.output.hasPrefix("The ") && gen.output.utf8.count >= 34)
+        let done = try run(["train", "--resume", dir, "--steps", "10"])
+        #expect(done.status == 2 && done.output.contains("is already at step 10 and steps is 10: nothing to train; pass --steps greater than 10"))
         let resume = try run(["train", "--resume", dir, "--steps", "15", "--sample", "0"])
         #expect(resume.status == 0 && resume.output.contains("resuming") && resume.output.contains("step 15/15"))
         let wrong = try run(["train", "--resume", dir, "--d-model", "64", "--steps", "20"])
