@@ -14,9 +14,7 @@ extension Layout {
              help: "Virtual stages per pipeline rank (interleaved schedule)."),
         Setting("pp-layers", \.ppLayers, section: .layout, valid: "comma-separated positive block counts like 3,3,2",
                 help: "Blocks per virtual stage (default: balanced by cost).",
-                decode: { v in v.asString.flatMap { s -> [Int]?? in
-                    let n = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-                    return n.allSatisfy { ($0 ?? 0) >= 1 } && !n.isEmpty ? .some(n.map { $0! }) : nil } },
+                decode: { $0.asString.flatMap(Layout.blockCounts).map(Optional.some) },
                 encode: { $0.map { .string($0.map(String.init).joined(separator: ",")) } },
                 accepts: { $0?.allSatisfy { $0 >= 1 } ?? true }),
         .int("micro-batches", \.microBatches, 1...1_048_576, .layout, aliases: ["microbatches"],
@@ -29,6 +27,13 @@ extension Layout {
                 encode: { .string($0.map(\.rawValue).joined(separator: ",")) },
                 accepts: { Set($0) == Set(MeshDim.allCases) && $0.count == MeshDim.allCases.count }),
     ])
+
+    /// "3,3,2" as [3, 3, 2]; nil unless every item is a positive integer.
+    static func blockCounts(_ text: String) -> [Int]? {
+        let counts = text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return !counts.isEmpty && counts.count == text.split(separator: ",").count && counts.allSatisfy({ $0 >= 1 })
+            ? counts : nil
+    }
 
     /// Throws a `ConfigError` naming the value and what is valid for the
     /// first problem: a setting out of range, a dimension that does not train

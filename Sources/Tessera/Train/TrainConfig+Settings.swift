@@ -41,7 +41,7 @@ extension TrainConfig {
             .int("checkpoint-every", \.checkpointEvery, 0...1_000_000_000, .train,
                  help: "Also save every N steps (0: only at the end)."),
             .string("resume", \.resume, .train, help: "Continue the run saved in this checkpoint directory."),
-            .int("sample", \.sample, 0...1_048_576, .train, aliases: ["tokens"],
+            .int("sample", \.sample, 0...1_048_576, .train,
                  help: "Bytes to sample after training (0: none)."),
             .int("threads", \.threads, 0...4096, .train, help: "Kernel threads of a one-rank run (0: all cores)."),
             .number("bucket-mb", \.bucketMB, .train, valid: "a positive number",
@@ -55,6 +55,10 @@ extension TrainConfig {
 /// A checkpoint stores the config as a flat JSON object of table keys, so a
 /// key added later reads back as its default.
 extension TrainConfig: Codable {
+    /// Settings of one invocation rather than of the run: a resumed run
+    /// traces or resumes only when asked again.
+    static let notStored: Set<String> = ["resume", "trace"]
+
     public init(from decoder: Decoder) throws {
         let object = try decoder.singleValueContainer().decode([String: ConfigValue].self)
         self.init()
@@ -63,8 +67,8 @@ extension TrainConfig: Codable {
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
-        try c.encode(Dictionary(uniqueKeysWithValues: Self.table.entries(of: self).filter { $0.key != "resume" }
-                                                                                 .map { ($0.key, $0.value) }))
+        let stored = Self.table.entries(of: self).filter { !Self.notStored.contains($0.key) }
+        try c.encode(Dictionary(uniqueKeysWithValues: stored.map { ($0.key, $0.value) }))
     }
 }
 

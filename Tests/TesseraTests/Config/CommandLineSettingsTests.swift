@@ -35,6 +35,8 @@ import Tessera
         (["--steps"], "--steps needs a value: steps must be an integer in 1...1000000000"),
         (["--no-steps"], "--no-steps is only for switches; write --steps VALUE (an integer in 1...1000000000)"),
         (["--sp=maybe"], "command line: sp must be true or false, got maybe"),
+        (["--pp-layers", "3,x"], "command line: pp-layers must be comma-separated positive block counts like 3,3,2, got 3,x"),
+        (["--precision", "fp16"], "command line: precision must be fp32 or bf16, got fp16"),
         (["--steps", "5", "--steps", "6"], "command line: steps is set twice (first at command line); set it once"),
     ])
     func badValuesGetOneLineNamingTheValueAndWhatIsValid(_ words: [String], _ message: String) {
@@ -54,8 +56,8 @@ import Tessera
 
     @Test func oneVocabularyWithTheOlderSpellingsStillRead() throws {
         let c = try #require(train(["--pp", "2", "--microbatches", "4", "--chunks", "2", "--schedule", "interleaved",
-                                    "--tokens", "7", "--no-sp"]).config)
-        #expect(c.microBatches == 4 && c.ppChunks == 2 && c.sample == 7 && !c.sp)
+                                    "--no-sp"]).config)
+        #expect(c.microBatches == 4 && c.ppChunks == 2 && !c.sp)
         let help = TrainConfig.table.help(defaults: TrainConfig()).joined(separator: "\n")
         #expect(help.contains("--micro-batches VALUE") && !help.contains("--microbatches") && !help.contains("--chunks "))
     }
