@@ -82,6 +82,21 @@ import Tessera
         #expect(try DeviceMesh(l).groupMembers(of: 0, along: [.tp]) == [0, 2])
     }
 
+    /// Another mesh order puts other ranks in each group, and trains the same model as one rank.
+    @Test func aLayoutInAnotherMeshOrderTrainsLikeOneRank() throws {
+        Compute.threads = 1
+        var c = Equivalence.defaultConfig
+        c.model.layers = 2
+        c.layout = try Layout(name: "dp2×pp2(1f1b)×tp2+sp")
+        c.layout.microBatches = 2
+        c.layout.order = [.tp, .dp, .cp, .pp]  // pp innermost: pipeline neighbours on neighbouring ranks
+        c.steps = 4
+        let report = try #require(try Equivalence.run(config: c, data: try TokenDataset.builtIn(seqLen: c.model.seqLen),
+                                                      backend: .threads))
+        #expect(report.passed, "\(report.lines.joined(separator: "\n"))")
+        #expect(try DeviceMesh(c.layout).groupMembers(of: 0, along: [.pp]) == [0, 1])
+    }
+
     /// A checkpoint stores the config as the table's keys and reads it back whole.
     @Test func theConfigRoundTripsThroughItsStoredForm() throws {
         var c = TrainConfig()
