@@ -17,12 +17,14 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
-        .target(name: "Tessera", dependencies: ["CDNNL", "CMPI"], swiftSettings: kernelSettings),
+        .target(name: "Tessera", dependencies: ["CDNNL", "CMPI", .product(name: "TOMLKit", package: "TOMLKit")],
+                swiftSettings: kernelSettings),
         .executableTarget(
             name: "tessera",
             dependencies: ["Tessera", .product(name: "ArgumentParser", package: "swift-argument-parser")],

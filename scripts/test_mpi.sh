@@ -62,5 +62,11 @@ out=$(timeout 120 "${MPIRUN[@]}" -np 3 "$BIN" verify --dp 2 --tp 2 2>&1)
 if [ $? -ne 0 ] && grep -q "needs dp 2 × pp 1 × tp 2 = 4 ranks, but mpirun started 3" <<<"$out"; then ok "a layout that does not fit mpirun's -np is refused before training"
 else bad "layout/world-size mismatch under mpirun" "$out"; fi
 
+# A bad layout is the same error on every process: it is printed once (by rank 0), and the job exits 2.
+out=$(timeout 120 "${MPIRUN[@]}" -np 2 "$BIN" train --tp 3 2>&1); status=$?
+if [ $status -eq 2 ] && [ "$(grep -c 'tessera: error: tp 3 does not divide heads 4; valid tp for heads 4: 1, 2, 4' <<<"$out")" = 1 ]; then
+  ok "a layout error under mpirun -np 2 is printed once"
+else bad "layout error under mpirun printed $(grep -c 'tessera: error' <<<"$out") times (exit $status)" "$out"; fi
+
 echo "mpi tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

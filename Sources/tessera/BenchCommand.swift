@@ -12,31 +12,33 @@ struct BenchCommand: ParsableCommand {
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Training throughput on the benchmark shape (6 layers, d=512, 8 heads, T=256, batch 8, vocab 256).")
+        abstract: "Training throughput on the benchmark shape (6 layers, d=512, 8 heads, T=256, batch 8, vocab 256).",
+        discussion: settingsHelp(table, defaults: TrainBenchmark.defaultConfig))
 
-    @Option(help: "Kernel threads.") var threads = 1
-    @Option(help: "Timed steps (after one warm-up step).") var steps = 5
-    @Option(help: "Transformer blocks.") var layers: Int?
-    @Option(name: .customLong("d-model"), help: "Model width.") var dModel: Int?
-    @Option(help: "Attention heads.") var heads: Int?
-    @Option(name: .customLong("seq-len"), help: "Context length.") var seqLen: Int?
-    @Option(help: "Batch in sequences.") var batch: Int?
-    @Option(help: "Matrix-product precision: fp32 or bf16.") var precision = "fp32"
+    @Option(parsing: .unconditional, help: "Kernel threads.") var threads = 1
+    @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step).") var steps = 5
+    @OptionGroup var settings: SettingArguments
+    /// The shape `validate()` read and checked.
+    var config: TrainConfig?
+
+    /// The shape settings this benchmark takes (train's keys, the benchmark shape as defaults).
+    static let table = TrainConfig.table.only(["layers", "d-model", "heads", "seq-len", "batch", "precision"])
+
+    enum CodingKeys: CodingKey { case threads, steps, settings }
+
+    mutating func validate() throws {
+        config = try reportingErrors {
+            guard (1...4096).contains(threads) else { throw ConfigError("--threads must be in 1...4096, got \(threads)") }
+            try requireTimedSteps(steps)
+            let c = try settings.given(Self.table).applied(to: TrainBenchmark.defaultConfig)
+            try c.validate()
+            return c
+        }
+    }
 
     func run() throws {
+        let c = config!
         try reportingErrors {
-            guard threads > 0 else { throw ConfigError("--threads must be positive, got \(threads)") }
-            guard steps > 0 else { throw ConfigError("--steps must be positive, got \(steps)") }
-            var c = TrainBenchmark.defaultConfig
-            if let layers { c.model.layers = layers }
-            if let dModel { c.model.dModel = dModel }
-            if let heads { c.model.heads = heads }
-            if let seqLen { c.model.seqLen = seqLen }
-            if let batch { c.batch = batch }
-            let precisions: [Precision] = try parseNames(precision, flag: "--precision")
-            guard precisions.count == 1 else { throw ConfigError("--precision takes one of fp32, bf16, got \(precision)") }
-            c.precision = precisions[0]
-            try c.validate()
             say("engine: \(MatrixEngine.summary)")
             let r = try TrainBenchmark.run(config: c, threads: threads, steps: steps)
             say(String(format: "tessera precision=%@ params=%d threads=%d step=%.0fms tokens/s=%.0f GFLOP/s=%.1f "
@@ -54,17 +56,26 @@ struct BenchParallel: ParsableCommand {
         abstract: "Tokens/s and communication share of layouts on threads, benchmark shape, global batch 16.",
         discussion: "Example: tessera bench parallel --layouts dp2,tp2,tp2+sp (ratios are printed against the first).")
 
-    @Option(help: "Comma-separated layouts: dpN, tpN, dpNxtpM, with +sp for sequence parallelism.")
+    @Option(help: "Comma-separated layout names (as train prints them): dpN, tpN, dpNxtpM, ppN(1f1b), with +sp.")
     var layouts = "dp2,tp2,tp2+sp"
-    @Option(help: "Timed steps (after one warm-up step).") var steps = 5
-    @Option(help: "Global batch in sequences.") var batch = 16
+    @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step).") var steps = 5
+    @Option(parsing: .unconditional, help: "Global batch in sequences.") var batch = 16
+    /// The layouts `validate()` read and checked, on the benchmark shape.
+    var configs: [TrainConfig] = []
+
+    enum CodingKeys: CodingKey { case layouts, steps, batch }
+
+    mutating func validate() throws {
+        configs = try reportingErrors {
+            try requireTimedSteps(steps)
+            var base = TrainBenchmark.defaultConfig
+            base.batch = batch
+            return try layouts.split(separator: ",").map { try ParallelBenchmark.layout(String($0), base: base) }
+        }
+    }
 
     func run() throws {
         try reportingErrors {
-            guard steps > 0 else { throw ConfigError("--steps must be positive, got \(steps)") }
-            var base = TrainBenchmark.defaultConfig
-            base.batch = batch
-            let configs = try layouts.split(separator: ",").map { try ParallelBenchmark.layout(String($0), base: base) }
             var first: Double?
             for c in configs {
                 let r = try ParallelBenchmark.run(config: c, steps: steps)
@@ -82,29 +93,50 @@ struct BenchPipeline: ParsableCommand {
         commandName: "pipeline",
         abstract: "pp2 with each schedule on the benchmark shape: tokens/s vs dp2, measured vs simulated bubble.")
 
-    @Option(help: "Comma-separated schedules.") var schedules = "gpipe,1f1b,interleaved,zb-h1"
-    @Option(help: "Micro-batches per step.") var microbatches = 8
-    @Option(help: "Pipeline ranks.") var pp = 2
-    @Option(help: "Timed steps (after one warm-up step).") var steps = 3
-    @Option(help: "Global batch in sequences.") var batch = 16
-    @Option(help: "Write each traced step as SVG with this prefix (PREFIX-<schedule>.svg).") var svg: String?
+    /// The pipeline settings this benchmark takes, and their defaults here.
+    static let table = Layout.table.only(["pp", "micro-batches"])
+    static var defaults: Layout { var l = Layout(); l.pp = 2; l.microBatches = 8; return l }
 
-    func run() throws {
-        try reportingErrors {
+    @OptionGroup var settings: SettingArguments
+    @Option(help: "Comma-separated schedules.") var schedules = "gpipe,1f1b,interleaved,zb-h1"
+    @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step).") var steps = 3
+    @Option(parsing: .unconditional, help: "Global batch in sequences.") var batch = 16
+    @Option(help: "Write each traced step as SVG with this prefix (PREFIX-<schedule>.svg).") var svg: String?
+    /// The dp reference and one pipeline config per schedule, read and checked by `validate()`.
+    var configs: (reference: TrainConfig, pipelines: [TrainConfig])?
+
+    enum CodingKeys: CodingKey { case settings, schedules, steps, batch, svg }
+
+    mutating func validate() throws {
+        configs = try reportingErrors {
+            try requireTimedSteps(steps)
+            let layout = try settings.given(Self.table).applied(to: Self.defaults)
             var base = TrainBenchmark.defaultConfig
             base.batch = batch
-            var dp = base
-            dp.dp = pp
-            let reference = try ParallelBenchmark.run(config: dp, steps: steps)
-            say(String(format: "tessera layout=%@ tokens/s=%.0f", reference.layout, reference.tokensPerSecond))
-            for name in schedules.split(separator: ",").map(String.init) {
+            var reference = base
+            reference.dp = layout.pp
+            try reference.validate()
+            let kinds: [PipelineScheduleKind] = try parseNames(schedules, flag: "--schedules")
+            return (reference, try kinds.map { kind in
                 var c = base
-                c.pp = pp; c.schedule = name; c.microBatches = microbatches
-                c.ppChunks = name == "interleaved" ? 2 : 1
+                c.pp = layout.pp; c.schedule = kind; c.microBatches = layout.microBatches
+                c.ppChunks = kind.takesChunks ? 2 : 1
                 try c.validate()
+                return c
+            })
+        }
+    }
+
+    func run() throws {
+        let (reference, pipelines) = configs!
+        try reportingErrors {
+            let dp = try ParallelBenchmark.run(config: reference, steps: steps)
+            say(String(format: "tessera layout=%@ tokens/s=%.0f", dp.layout, dp.tokensPerSecond))
+            for c in pipelines {
+                let microbatches = c.microBatches, name = c.schedule.rawValue
                 let r = try PipelineBenchmark.run(config: c, steps: steps)
                 say(String(format: "tessera layout=%@ m=%d tokens/s=%.0f vs-dp=%.2fx bubble measured=%.1f%% simulated=%.1f%% (diff %.1f%% of simulated)",
-                           r.layout, microbatches, r.tokensPerSecond, r.tokensPerSecond / reference.tokensPerSecond,
+                           r.layout, microbatches, r.tokensPerSecond, r.tokensPerSecond / dp.tokensPerSecond,
                            100 * r.measuredBubble, 100 * r.predictedBubble,
                            100 * abs(r.measuredBubble - r.predictedBubble) / max(r.predictedBubble, 1e-12)))
                 if let svg {
@@ -122,7 +154,13 @@ struct BenchActivations: ParsableCommand {
         abstract: "Activation bytes per layer per rank under TP and TP+SP, beside Korthikanti et al. 2022.")
 
     @Option(help: "Comma-separated tensor-parallel sizes.") var tp = "1,2,4"
-    @Option(help: "Micro-batch in sequences.") var batch = 8
+    @Option(parsing: .unconditional, help: "Micro-batch in sequences.") var batch = 8
+
+    func validate() throws {
+        try reportingErrors {
+            guard (1...4096).contains(batch) else { throw ConfigError("--batch must be in 1...4096, got \(batch)") }
+        }
+    }
 
     func run() throws {
         try reportingErrors {
@@ -154,15 +192,24 @@ struct BenchComm: ParsableCommand {
 
     @Option(help: "auto, thread or mpi (auto: mpi under mpirun).") var backend: BackendChoice = .auto
     @Option(help: "Comma-separated rank counts (thread backend).") var ranks = "2,4,8"
-    @Option(name: .customLong("max-mib"), help: "Largest message in MiB.") var maxMiB = 256
-    @Option(name: .customLong("min-mib"), help: "Smallest message in MiB (default 4 KiB).") var minMiB: Double = 0
+    @Option(name: .customLong("max-mib"), parsing: .unconditional, help: "Largest message in MiB.") var maxMiB = 256
+    @Option(name: .customLong("min-mib"), parsing: .unconditional, help: "Smallest message in MiB (default 4 KiB).") var minMiB: Double = 0
     @Option(help: "Comma-separated operations (default all): all_reduce, all_gather, reduce_scatter, all_to_all.")
     var ops = CommBenchmark.Op.allCases.map(\.rawValue).joined(separator: ",")
+
+    func validate() throws {
+        try reportingErrors {
+            let _: [CommBenchmark.Op] = try parseNames(ops, flag: "--ops")
+            guard (1...4096).contains(maxMiB) else { throw ConfigError("--max-mib must be in 1...4096, got \(maxMiB)") }
+            guard minMiB >= 0, minMiB <= Double(maxMiB) else {
+                throw ConfigError("--min-mib must be in 0...\(maxMiB) (--max-mib), got \(minMiB)")
+            }
+        }
+    }
 
     func run() throws {
         try reportingErrors {
             let selected: [CommBenchmark.Op] = try parseNames(ops, flag: "--ops")
-            guard maxMiB >= 1 else { throw ConfigError("--max-mib must be at least 1, got \(maxMiB)") }
             let sizes = CommBenchmark.sizes(maxBytes: maxMiB << 20).filter { Double($0) >= minMiB * 1_048_576 }
             if backend.resolved == .mpi {
                 let world = try MPIGroup.world()
@@ -204,4 +251,9 @@ struct BenchComm: ParsableCommand {
         say(String(format: "memcpy bandwidth (1 thread, 256 MiB): %.2f GB/s", CommBenchmark.memcpyBandwidth()))
         say(CommBenchmark.header)
     }
+}
+
+/// Throws unless a benchmark's timed-step count is in 1...10000.
+func requireTimedSteps(_ steps: Int) throws {
+    guard (1...10_000).contains(steps) else { throw ConfigError("--steps must be in 1...10000, got \(steps)") }
 }

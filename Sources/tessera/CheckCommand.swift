@@ -31,14 +31,19 @@ struct CheckComm: ParsableCommand {
         discussion: "Under mpirun the MPI backend is chosen automatically: mpirun -np 4 tessera check comm")
 
     @Option(help: "auto, thread or mpi.") var backend: BackendChoice = .auto
-    @Option(help: "Ranks (thread backend; MPI takes mpirun's -np).") var ranks = 4
-    @Option(help: "Seconds a rank waits for the others before the job is aborted.") var timeout: Double = 60
+    @Option(parsing: .unconditional, help: "Ranks (thread backend; MPI takes mpirun's -np).") var ranks = 4
+    @Option(parsing: .unconditional, help: "Seconds a rank waits for the others before the job is aborted.") var timeout: Double = 60
     @Option(help: "Inject a fault to see how it is reported.") var fault: CommSelfTest.Fault?
+
+    func validate() throws {
+        try reportingErrors {
+            guard (1...65536).contains(ranks) else { throw ConfigError("--ranks must be in 1...65536, got \(ranks)") }
+            guard timeout > 0, timeout.isFinite else { throw ConfigError("--timeout must be a positive number of seconds, got \(timeout)") }
+        }
+    }
 
     func run() throws {
         try reportingErrors {
-            guard ranks >= 1 else { throw ConfigError("--ranks must be at least 1, got \(ranks)") }
-            guard timeout > 0 else { throw ConfigError("--timeout must be positive, got \(timeout)") }
             switch backend.resolved {
             case .mpi: try runMPI(fault)
             case .threads: try runThreads(fault)

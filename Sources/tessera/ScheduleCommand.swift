@@ -6,20 +6,44 @@ struct ScheduleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schedule",
         abstract: "Draw a pipeline schedule's timeline and simulate its step time and bubble.",
-        discussion: "Example: tessera schedule --pp 4 --microbatches 8 --schedule zb-h1 --svg zb.svg")
+        discussion: "Example: tessera schedule --pp 4 --micro-batches 8 --schedule zb-h1 --svg zb.svg\n\n"
+            + settingsHelp(table, defaults: defaults))
 
-    @Option(help: "Pipeline ranks.") var pp = 4
-    @Option(help: "Micro-batches per step.") var microbatches = 8
-    @Option(help: "naive, gpipe, 1f1b, interleaved or zb-h1.") var schedule = "1f1b"
-    @Option(help: "Virtual stages per rank (interleaved).") var chunks = 1
-    @Option(name: .customLong("cost-f"), help: "Cost of a forward.") var costF: Double = 1
-    @Option(name: .customLong("cost-b"), help: "Cost of an input-gradient backward.") var costB: Double = 1
-    @Option(name: .customLong("cost-w"), help: "Cost of a weight-gradient backward.") var costW: Double = 1
+    /// The layout settings a schedule takes, and their defaults here.
+    static let table = Layout.table.only(["pp", "micro-batches", "schedule", "pp-chunks"])
+    static var defaults: Layout { var l = Layout(); l.pp = 4; l.microBatches = 8; return l }
+
+    @OptionGroup var settings: SettingArguments
+    @Option(name: .customLong("cost-f"), parsing: .unconditional, help: "Cost of a forward.") var costF: Double = 1
+    @Option(name: .customLong("cost-b"), parsing: .unconditional, help: "Cost of an input-gradient backward.") var costB: Double = 1
+    @Option(name: .customLong("cost-w"), parsing: .unconditional, help: "Cost of a weight-gradient backward.") var costW: Double = 1
     @Option(help: "Also write the timeline as SVG to this file.") var svg: String?
     @Option(name: .customLong("from-trace"), help: "Draw what a run recorded (tessera train --trace FILE) instead.")
     var fromTrace: String?
+    /// The pipeline `validate()` read and checked.
+    var layout: Layout?
+
+    enum CodingKeys: CodingKey { case settings, costF, costB, costW, svg, fromTrace }
+
+    mutating func validate() throws {
+        layout = try reportingErrors {
+            guard [costF, costB, costW].allSatisfy({ $0 > 0 && $0.isFinite }) else {
+                throw ConfigError("--cost-f, --cost-b and --cost-w must be positive numbers, got \(costF), \(costB), \(costW)")
+            }
+            let layout = try settings.given(Self.table).applied(to: Self.defaults)
+            try layout.validateMesh()
+            _ = try SizeLimits.product([("--pp", layout.pp), ("--micro-batches", layout.microBatches),
+                                        ("--pp-chunks", layout.ppChunks)], times: 3,
+                                       atMost: SizeLimits.scheduleActions, of: "schedule actions")
+            if fromTrace != nil && !settings.words.isEmpty {
+                throw ConfigError("--from-trace draws a recorded run; drop \(settings.words[0]) (the trace holds its own schedule)")
+            }
+            return layout
+        }
+    }
 
     func run() throws {
+        let layout = layout!
         try reportingErrors {
             if let fromTrace {
                 let t = try PipelineTrace.read(path: fromTrace)
@@ -32,12 +56,8 @@ struct ScheduleCommand: ParsableCommand {
                 }
                 return
             }
-            _ = try SizeLimits.product([("--pp", pp), ("--microbatches", microbatches), ("--chunks", chunks)], times: 3,
-                                       atMost: SizeLimits.scheduleActions, of: "schedule actions")
-            guard [costF, costB, costW].allSatisfy({ $0 > 0 && $0.isFinite }) else {
-                throw ConfigError("--cost-f, --cost-b and --cost-w must be positive numbers")
-            }
-            let s = try PipelineSchedules.make(schedule, ranks: pp, microBatches: microbatches, chunks: chunks)
+            let s = try PipelineSchedules.make(layout.schedule, ranks: layout.pp, microBatches: layout.microBatches,
+                                               chunks: layout.ppChunks)
             let costs = ActionCosts(forward: costF, backward: costB, weight: costW)
             let t = try ScheduleSimulator.run(s, costs: costs)
             let title = "\(s.name) pp=\(s.ranks) m=\(s.microBatches)" + (s.chunks > 1 ? " chunks=\(s.chunks)" : "")

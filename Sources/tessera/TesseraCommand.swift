@@ -12,12 +12,15 @@ struct TesseraCommand: ParsableCommand {
 }
 
 /// Runs `body`, turning Tessera's input errors into one clear line on stderr
-/// and exit status 2 (no stack trace, no usage dump).
-func reportingErrors(_ body: () throws -> Void) throws {
+/// and exit status 2 (no stack trace, no usage dump). A `ConfigError` comes
+/// from the command line, which every process of an mpirun job reads alike,
+/// so only the job's first process prints it.
+@discardableResult
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     do {
-        try body()
+        return try body()
     } catch let e as ConfigError {
-        fail(e.description)
+        fail(e.description, printed: Launcher.isLeaderProcess)
     } catch let e as DataError {
         fail(e.description)
     } catch let e as CheckpointError {
@@ -31,8 +34,12 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("tessera: error: \(message)\n".utf8))
+/// Prints "tessera: error: MESSAGE" (when `printed`) and exits 2. A process
+/// that leaves the printing to rank 0 waits a little first: mpirun ends the
+/// whole job when the first process exits non-zero, which must be rank 0.
+func fail(_ message: String, printed: Bool = true) -> Never {
+    if printed { FileHandle.standardError.write(Data("tessera: error: \(message)\n".utf8)) }
+    else { sleep(5) }
     exit(2)
 }
 

@@ -7,36 +7,48 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a GPT on a text file or the built-in corpus, then print a sample.",
         discussion: """
-            A layout (--dp N --tp N [--sp]) runs dp·tp ranks: threads of this process, or the processes of \
-            mpirun -np <dp·tp> tessera train ... (the MPI backend is picked automatically under mpirun).
-            """)
+            A layout (--dp N --tp N [--sp], --pp N ...) runs dp·pp·tp ranks: threads of this process, or the \
+            processes of mpirun -np <dp·pp·tp> tessera train ... (the MPI backend is picked automatically under mpirun).
 
-    @OptionGroup var options: ConfigOptions
-    @Option(help: "Continue the run saved in this checkpoint directory (saving to it unless --checkpoint is given).")
-    var resume: String?
-    @Option(help: "Bytes to sample after training (0: none).") var sample = 240
-    @Option(help: "Seconds a rank waits for the others before the job is aborted.") var timeout: Double = 60
+            """ + settingsHelp(TrainConfig.table, defaults: TrainConfig()))
+
+    @OptionGroup var settings: SettingArguments
+    /// The run `validate()` read and checked: its config and the checkpoint it resumes.
+    var prepared: (config: TrainConfig, resume: (Checkpoint, String)?)?
+
+    enum CodingKeys: CodingKey { case settings }
+
+    mutating func validate() throws {
+        prepared = try reportingErrors {
+            let given = try settings.given(TrainConfig.table)
+            guard let dir = try given.applied(to: TrainConfig()).resume else {
+                let config = try given.applied(to: TrainConfig())
+                try config.validate()
+                return (config, nil)
+            }
+            // A resumed run keeps the saved layout unless layout settings are given; then it takes exactly those.
+            let ckpt = try Checkpoint.load(from: dir)
+            var base = ckpt.config
+            if (given.file + given.flags).contains(where: { Layout.table.setting($0.key) != nil }) { base.layout = Layout() }
+            let config = try given.applied(to: base)
+            try config.validate()
+            try config.requireSteps(after: ckpt.step, resuming: dir)
+            var resumed = config
+            if resumed.checkpoint == nil { resumed.checkpoint = dir }  // a resumed run saves where it came from
+            return (resumed, (ckpt, dir))
+        }
+    }
 
     func run() throws {
+        let (config, resumed) = prepared!
         try reportingErrors {
-            guard timeout > 0, timeout.isFinite else { throw ConfigError("--timeout must be a positive number of seconds, got \(timeout)") }
-            var base = TrainConfig()
-            var resumeFrom: (Checkpoint, String)?
-            if let resume {
-                let ckpt = try Checkpoint.load(from: resume)
-                base = ckpt.config
-                resumeFrom = (ckpt, resume)
-            }
-            var resolved = try options.resolve(base: base)
-            if let resume, resolved.checkpoint == nil { resolved.checkpoint = resume }  // a resumed run saves where it came from
-            let config = resolved
             let backend = Launcher.Backend.automatic
             Compute.threads = config.kernelThreads
             let data = try TokenDataset.of(config)
             let outputLock = Launcher.isLeaderProcess ? try OutputPreflight.prepare(config) : nil
             defer { outputLock?.release() }
-            let sample = self.sample, resumed = resumeFrom, resumeDir = resume
-            try Launcher.run(config: config, backend: backend, timeout: timeout) { groups in
+            let sample = config.sample
+            try Launcher.run(config: config, backend: backend, timeout: Double(config.timeout)) { groups in
                 if groups.worldRank == 0 {
                     say("tessera train: \(config.model.summary), \(config.model.parameterCount) parameters")
                     say("data: \(data.source), \(data.train.count) training bytes, \(data.validation.count) validation "
@@ -45,7 +57,7 @@ struct TrainCommand: ParsableCommand {
                     say("layout: \(config.layoutName), \(config.worldSize) rank(s) on "
                         + (backend == .mpi ? "MPI processes" : "threads")
                         + ", \(config.worldSize > 1 ? 1 : Compute.threads) kernel thread(s) per rank")
-                    if let resumeDir { say("resuming \(resumeDir) at step \(resumed!.0.step)") }
+                    if let (ckpt, dir) = resumed { say("resuming \(dir) at step \(ckpt.step)") }
                 }
                 let trainer = try Trainer(config: config, data: data, resume: resumed, groups: groups)
                 try trainer.run(log: say)

@@ -3,32 +3,49 @@ import Foundation
 import Tessera
 
 struct VerifyCommand: ParsableCommand {
+    /// Train's settings less those of a run that is kept (verify keeps nothing).
+    static let table = TrainConfig.table.refusing(
+        ["checkpoint", "checkpoint-every", "resume", "sample"],
+        because: "verify trains one rank and the layout from the same seed, compares them and keeps nothing")
+
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Train one rank and a layout from the same seed and compare every step's loss and every parameter.",
         discussion: """
-            Defaults: 2 layers, d-model 64, 4 heads, seq-len 32, batch 8, dropout 0.1, 20 steps; any training \
-            flag overrides them. Exits 1 when a loss differs by more than --loss-tolerance (relative) or a \
-            parameter tensor by more than --param-tolerance (max |diff| / max |value|).
+            Exits 1 when a loss differs by more than --loss-tolerance (relative) or a parameter tensor by more \
+            than --param-tolerance (max |diff| / max |value|).
             Example: tessera verify --dp 2 --tp 2 --sp    (under mpirun: mpirun -np 4 tessera verify --dp 2 --tp 2 --sp)
-            """)
 
-    @OptionGroup var options: ConfigOptions
-    @Option(name: .customLong("loss-tolerance"),
+            """ + settingsHelp(table, defaults: Equivalence.defaultConfig))
+
+    @OptionGroup var settings: SettingArguments
+    @Option(name: .customLong("loss-tolerance"), parsing: .unconditional,
             help: "Largest allowed relative loss difference per step (default 1e-5; 1e-3 with --precision bf16).")
     var lossTolerance: Double?
-    @Option(name: .customLong("param-tolerance"),
+    @Option(name: .customLong("param-tolerance"), parsing: .unconditional,
             help: "Largest allowed relative difference per parameter tensor (default 1e-4; 3e-2 with --precision bf16).")
     var paramTolerance: Double?
+    /// The config `validate()` read and checked.
+    var config: TrainConfig?
 
-    func run() throws {
-        try reportingErrors {
+    enum CodingKeys: CodingKey { case settings, lossTolerance, paramTolerance }
+
+    mutating func validate() throws {
+        config = try reportingErrors {
             for (flag, value) in [("--loss-tolerance", lossTolerance), ("--param-tolerance", paramTolerance)] {
                 if let value, !(value >= 0 && value.isFinite) {
                     throw ConfigError("\(flag) must be a finite number ≥ 0, got \(value)")
                 }
             }
-            let config = try options.resolve(base: Equivalence.defaultConfig)
+            let config = try settings.given(Self.table).applied(to: Equivalence.defaultConfig)
+            try config.validate()
+            return config
+        }
+    }
+
+    func run() throws {
+        let config = config!
+        try reportingErrors {
             Compute.threads = config.kernelThreads
             let data = try TokenDataset.of(config)
             let backend = Launcher.Backend.automatic

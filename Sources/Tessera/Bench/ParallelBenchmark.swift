@@ -16,17 +16,10 @@ public enum ParallelBenchmark {
         public var commShare: Double
     }
 
-    /// Parses a layout name such as "dp2", "tp2+sp" or "dp2×tp2" (also "dp2xtp2") into `base`.
+    /// `base` on one rank with the layout `name` ("dp2", "tp2+sp", "dp2xtp2"; `Layout(name:)`), validated.
     public static func layout(_ name: String, base: TrainConfig) throws -> TrainConfig {
         var c = base.oneRank
-        var rest = Substring(name)
-        if rest.hasSuffix("+sp") { c.sp = true; rest = rest.dropLast(3) }
-        for part in rest.split(whereSeparator: { $0 == "x" || $0 == "×" }) where part != "serial" {
-            guard let n = Int(part.dropFirst(2)), n >= 1, part.hasPrefix("dp") || part.hasPrefix("tp") else {
-                throw ConfigError("layout '\(name)': '\(part)' is not dpN or tpN; layouts look like dp2, tp2+sp, dp2xtp2")
-            }
-            if part.hasPrefix("dp") { c.dp = n } else { c.tp = n }
-        }
+        c.layout = try Layout(name: name, base: c.layout)
         try c.validate()
         return c
     }

@@ -75,7 +75,7 @@ public enum Equivalence {
         let defaults = tolerances(for: config.precision)
         if backend == .mpi { Compute.threads = 1 }
         let result = Mutex<(losses: [Double], params: [String: [Float]])?>(nil)
-        try Launcher.run(config: config, backend: backend) { groups in
+        try Launcher.run(config: config, backend: backend, timeout: Double(config.timeout)) { groups in
             let trainer = try Trainer(config: config, data: data, groups: groups)
             let losses = try (0..<config.steps).map { _ in try trainer.trainStep().loss }
             let whole = try trainer.wholeParameters()

@@ -24,7 +24,7 @@ public struct RankGroups: Sendable {
     public init(config: TrainConfig, world: ProcessGroup & ProcessGroupFactory) throws {
         try config.requireWorldSize(world.size, underMPI: false)
         self.world = world
-        mesh = try DeviceMesh(dp: config.dp, pp: config.pp, tp: config.tp)
+        mesh = try DeviceMesh(config.layout)
         tp = TensorParallel(group: mesh.group([.tp], world: world), sequenceParallel: config.sp)
         dp = CountingGroup(mesh.group([.dp], world: world))
         let ppGroup = CountingGroup(mesh.group([.pp], world: world))

@@ -32,7 +32,7 @@ public struct MemoryEstimate: Sendable {
         let samples = max(1, config.batch / max(1, config.dp) / max(1, config.microBatches))
         let b = Double(samples)
         let inFlight: Double = config.pp == 1 ? 1
-            : ["gpipe", "naive"].contains(config.schedule) ? Double(config.microBatches)
+            : [.gpipe, .naive].contains(config.layout.schedule) ? Double(config.microBatches)
             : min(Double(config.microBatches), pp)
         let perLayer = Self.layerActivationBytes(s: T, b: b, h: d, a: h, t: config.tp, sp: config.sp && config.tp > 1)
         let logits = 2 * 4 * b * T * paddedVocab / tp

@@ -1,9 +1,7 @@
-/// Bounds on the counts a command multiplies together (ranks, actions), so
+/// Bounds on the counts a command multiplies together (schedule actions), so
 /// that an absurd size is refused at once instead of overflowing or running
 /// until the machine runs out of memory.
 public enum SizeLimits {
-    /// Ranks `tessera mesh` lays out: dp · pp · cp · tp.
-    public static let meshRanks = 16_384
     /// Actions `tessera schedule` generates and simulates: 3 · pp · micro-batches · chunks.
     public static let scheduleActions = 100_000
 

@@ -55,7 +55,7 @@ public final class Trainer: @unchecked Sendable {
         self.data = data
         self.groups = groups
         if config.pp > 1 {
-            let ranges = try PipelinePartition.stages(config)
+            let ranges = try PipelinePartition.stages(config.layout, model: config.model)
             let schedule = try PipelineSchedules.make(config.schedule, ranks: config.pp,
                                                       microBatches: config.microBatches, chunks: config.ppChunks)
             let ids = (0..<config.ppChunks).map { $0 * config.pp + groups.pp.rank }
@@ -249,7 +249,7 @@ public final class Trainer: @unchecked Sendable {
             results.append(r)
             let done = step
             if done == first + 1 && groups.world.size > 1 { for line in try memoryReport() { log(line) } }
-            if done % config.logEvery == 0 || done == config.steps || done == first + 1 {
+            if (config.logEvery > 0 && done % config.logEvery == 0) || done == config.steps || done == first + 1 {
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - runStart) / 1e9
                 let perStep = elapsed / Double(done - first)
                 log(ProgressLine.format(step: done, of: config.steps, loss: r.loss, lr: r.lr,

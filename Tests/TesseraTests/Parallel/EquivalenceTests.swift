@@ -16,7 +16,7 @@ import Tessera
     }
 
     /// A pipeline layout on a 4-layer model.
-    static func pipeline(pp: Int, schedule: String = "1f1b", chunks: Int = 1, micro: Int, dp: Int = 1, tp: Int = 1,
+    static func pipeline(pp: Int, schedule: PipelineScheduleKind = .oneFOneB, chunks: Int = 1, micro: Int, dp: Int = 1, tp: Int = 1,
                          sp: Bool = false) -> TrainConfig {
         var c = layout(dp: dp, tp: tp, sp: sp, micro: micro)
         c.model.layers = 4
@@ -32,9 +32,9 @@ import Tessera
         // Gradient accumulation under data parallelism.
         layout(dp: 2, tp: 2, sp: true, micro: 2),
         // Pipelines: every schedule, and pipelines composed with dp, tp and sp (8 ranks).
-        pipeline(pp: 2, micro: 4), pipeline(pp: 4, micro: 8), pipeline(pp: 2, schedule: "interleaved", chunks: 2, micro: 4),
-        pipeline(pp: 4, schedule: "zb-h1", micro: 8), pipeline(pp: 2, schedule: "gpipe", micro: 4),
-        pipeline(pp: 2, schedule: "naive", micro: 1), pipeline(pp: 2, micro: 2, dp: 2, tp: 2, sp: true),
+        pipeline(pp: 2, micro: 4), pipeline(pp: 4, micro: 8), pipeline(pp: 2, schedule: .interleaved, chunks: 2, micro: 4),
+        pipeline(pp: 4, schedule: .zeroBubbleH1, micro: 8), pipeline(pp: 2, schedule: .gpipe, micro: 4),
+        pipeline(pp: 2, schedule: .naive, micro: 1), pipeline(pp: 2, micro: 2, dp: 2, tp: 2, sp: true),
     ])
     func layoutMatchesOneRank(_ config: TrainConfig) throws {
         Compute.threads = 1
@@ -62,7 +62,7 @@ import Tessera
     /// more than 1e-6.
     @Test(arguments: [
         bf16(layout(dp: 2)), bf16(layout(tp: 2, sp: true)), bf16(layout(tp: 4)),
-        bf16(pipeline(pp: 2, micro: 4)), bf16(pipeline(pp: 4, schedule: "zb-h1", micro: 8)),
+        bf16(pipeline(pp: 2, micro: 4)), bf16(pipeline(pp: 4, schedule: .zeroBubbleH1, micro: 8)),
         bf16(pipeline(pp: 2, micro: 2, dp: 2, tp: 2, sp: true)),
     ])
     func bf16LayoutMatchesOneRankBF16(_ config: TrainConfig) throws {
@@ -84,7 +84,7 @@ import Tessera
 
     @Test func gpipeStashesEveryMicroBatchAnd1F1BAtMostP() throws {
         Compute.threads = 1
-        func peak(_ schedule: String) throws -> Int {
+        func peak(_ schedule: PipelineScheduleKind) throws -> Int {
             let config = Self.pipeline(pp: 4, schedule: schedule, micro: 8)
             let data = try TokenDataset.builtIn(seqLen: config.model.seqLen)
             let peaks = Mutex<[Int]>([])
@@ -95,9 +95,9 @@ import Tessera
             }
             return peaks.withLock { $0.max()! }
         }
-        #expect(try peak("gpipe") == 8)
-        #expect(try peak("1f1b") == 4)
-        #expect(try peak("zb-h1") <= 4)
+        #expect(try peak(.gpipe) == 8)
+        #expect(try peak(.oneFOneB) == 4)
+        #expect(try peak(.zeroBubbleH1) <= 4)
     }
 
     @Test func aWrongLayoutIsReportedAsNotEquivalent() throws {

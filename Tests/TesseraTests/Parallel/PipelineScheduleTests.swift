@@ -9,12 +9,12 @@ import Tessera
         var checked = 0
         for p in 1...8 {
             for m in 1...16 {
-                for name in ["naive", "gpipe", "1f1b", "zb-h1"] {
+                for name: PipelineScheduleKind in [.naive, .gpipe, .oneFOneB, .zeroBubbleH1] {
                     try ScheduleChecker.check(try PipelineSchedules.make(name, ranks: p, microBatches: m))
                     checked += 1
                 }
                 for v in 1...3 where m % p == 0 {
-                    try ScheduleChecker.check(try PipelineSchedules.make("interleaved", ranks: p, microBatches: m, chunks: v))
+                    try ScheduleChecker.check(try PipelineSchedules.make(.interleaved, ranks: p, microBatches: m, chunks: v))
                     checked += 1
                 }
             }
@@ -23,7 +23,7 @@ import Tessera
     }
 
     @Test func theCheckerFindsMissingRepeatedAndDeadlockedActions() throws {
-        let good = try PipelineSchedules.make("1f1b", ranks: 2, microBatches: 2)
+        let good = try PipelineSchedules.make(.oneFOneB, ranks: 2, microBatches: 2)
         var missing = good
         missing.actions[1].removeAll { $0 == PipelineAction(.backward, microBatch: 1, stage: 1) }
         #expect(throws: ConfigError.self) { try ScheduleChecker.check(missing) }
@@ -51,14 +51,13 @@ import Tessera
                                PipelineAction(.sendGradient, microBatch: 1, stage: 1)]
         let message = TestSupport.message { try ScheduleChecker.check(deadlock) }
         #expect(message.contains("deadlocks") && message.contains("rank 0 at recvB0") && message.contains("rank 1 at recvF1"))
-        #expect(throws: ConfigError.self) { _ = try PipelineSchedules.make("interleaved", ranks: 4, microBatches: 6, chunks: 2) }
-        #expect(throws: ConfigError.self) { _ = try PipelineSchedules.make("zigzag", ranks: 2, microBatches: 2) }
-    }
+        #expect(throws: ConfigError.self) { _ = try PipelineSchedules.make(.interleaved, ranks: 4, microBatches: 6, chunks: 2) }
+            }
 
     @Test(arguments: [(2, 4), (4, 8), (4, 16), (8, 8), (3, 5)])
     func gpipeAnd1F1BBubbleIsPMinus1OverMPlusPMinus1(_ p: Int, _ m: Int) throws {
         let expected = Double(p - 1) / Double(m + p - 1)
-        for name in ["gpipe", "1f1b"] {
+        for name: PipelineScheduleKind in [.gpipe, .oneFOneB] {
             let t = try ScheduleSimulator.run(try PipelineSchedules.make(name, ranks: p, microBatches: m),
                                               costs: ActionCosts(forward: 1, backward: 1.5, weight: 0.5))
             #expect(abs(t.bubbleFraction - expected) < 1e-12, "\(name) p=\(p) m=\(m): \(t.bubbleFraction)")
@@ -67,21 +66,21 @@ import Tessera
 
     @Test(arguments: [(2, 4, 2), (4, 8, 2), (4, 8, 3), (4, 16, 2), (8, 16, 3)])
     func interleavedBubbleIsPMinus1OverVMPlusPMinus1(_ p: Int, _ m: Int, _ v: Int) throws {
-        let t = try ScheduleSimulator.run(try PipelineSchedules.make("interleaved", ranks: p, microBatches: m, chunks: v))
+        let t = try ScheduleSimulator.run(try PipelineSchedules.make(.interleaved, ranks: p, microBatches: m, chunks: v))
         #expect(abs(t.bubbleFraction - Double(p - 1) / Double(v * m + p - 1)) < 1e-12)
     }
 
     @Test(arguments: [(4, 8), (4, 16), (8, 16), (8, 24), (2, 8)])
     func zeroBubbleH1IdlesAThirdOf1F1BWhenFEqualsBEqualsW(_ p: Int, _ m: Int) throws {
-        let oneF = try ScheduleSimulator.run(try PipelineSchedules.make("1f1b", ranks: p, microBatches: m))
-        let zb = try ScheduleSimulator.run(try PipelineSchedules.make("zb-h1", ranks: p, microBatches: m))
+        let oneF = try ScheduleSimulator.run(try PipelineSchedules.make(.oneFOneB, ranks: p, microBatches: m))
+        let zb = try ScheduleSimulator.run(try PipelineSchedules.make(.zeroBubbleH1, ranks: p, microBatches: m))
         // 1F1B idles (p−1)(F+B+W) per rank, ZB-H1 (p−1)(F+B−W) (Qi et al. 2023).
         #expect(abs(oneF.bubbleTime - Double(3 * (p - 1))) < 1e-9)
         #expect(abs(zb.bubbleTime - Double(p - 1)) < 1e-9)
     }
 
     @Test func theTerminalDrawingShowsActionsAndIdleCells() throws {
-        let t = try ScheduleSimulator.run(try PipelineSchedules.make("1f1b", ranks: 2, microBatches: 2))
+        let t = try ScheduleSimulator.run(try PipelineSchedules.make(.oneFOneB, ranks: 2, microBatches: 2))
         #expect(TimelineRenderer.text(t) == ["rank 0 |F0 F1  .  . B0 --  . B1 -- |",
                                              "rank 1 | . F0 B0 -- F1 B1 --  .  . |"])
         let svg = TimelineRenderer.svg(t, title: "1f1b")
@@ -97,37 +96,38 @@ import Tessera
         var c = TrainConfig()
         c.pp = 8
         #expect(TestSupport.message { try c.validate() }.contains("pp 8 × chunks 1 = 8 stages need at least 8 layers, the model has 4; valid pp for 4 layers: 1, 2, 3, 4"))
-        c.pp = 2; c.ppLayers = "3,2"
-        #expect(TestSupport.message { try c.validate() }.contains("pp-layers '3,2' must list 2 positive block counts (pp 2 × chunks 1) summing to layers 4"))
-        c.ppLayers = "3,1"
+        c.pp = 2; c.layout.ppLayers = [3, 2]
+        #expect(TestSupport.message { try c.validate() }.contains("pp-layers 3,2 must list 2 positive block counts (pp 2 × chunks 1) summing to layers 4"))
+        c.layout.ppLayers = [3, 1]
         #expect(throws: Never.self) { try c.validate() }
-        #expect(try PipelinePartition.stages(c) == [0..<3, 3..<4])
-        c.ppLayers = nil; c.schedule = "interleaved"; c.ppChunks = 2; c.microBatches = 3
+        #expect(try PipelinePartition.stages(c.layout, model: c.model) == [0..<3, 3..<4])
+        c.layout.ppLayers = nil; c.schedule = .interleaved; c.ppChunks = 2; c.microBatches = 3
         #expect(TestSupport.message { try c.validate() }.contains("interleaved needs micro-batches divisible by pp"))
-        c.schedule = "1f1b"; c.ppChunks = 1; c.microBatches = 1; c.pp = 1; c.ppChunks = 2
+        c.schedule = .oneFOneB; c.ppChunks = 1; c.microBatches = 1; c.pp = 1; c.ppChunks = 2
         #expect(TestSupport.message { try c.validate() }.contains("pp-chunks 2 needs pp > 1"))
-        c.pp = 2; c.ppChunks = 1; c.schedule = "naive"; c.microBatches = 4
+        c.pp = 2; c.ppChunks = 1; c.schedule = .naive; c.microBatches = 4
         #expect(TestSupport.message { try c.validate() }.contains("schedule naive runs the whole batch as one micro-batch"))
-        c.microBatches = 1; c.schedule = "zigzag"
-        #expect(TestSupport.message { try c.validate() }.contains("unknown schedule 'zigzag'; valid schedules: naive, gpipe, 1f1b, interleaved, zb-h1"))
+        c.microBatches = 1
+        #expect(TestSupport.message { try c.set("schedule", .string("zigzag"), source: "test") }
+                    == "test: schedule must be naive, gpipe, 1f1b, interleaved or zb-h1, got 'zigzag'")
     }
 
     @Test func balancedStagesGiveTheHeadStageFewerBlocksWhenItCosts() throws {
         var c = TrainConfig()
         c.model = GPTConfig(vocab: 50_304, seqLen: 64, layers: 8, dModel: 64, heads: 4)
         c.pp = 2
-        let stages = try PipelinePartition.stages(c)
+        let stages = try PipelinePartition.stages(c.layout, model: c.model)
         #expect(stages.count == 2 && stages[0].lowerBound == 0 && stages[1].upperBound == 8)
         #expect(stages[1].count < stages[0].count)  // a 50k vocabulary head costs more than a few blocks
         c.model.vocab = 256
-        #expect(try PipelinePartition.stages(c) == [0..<4, 4..<8])
+        #expect(try PipelinePartition.stages(c.layout, model: c.model) == [0..<4, 4..<8])
     }
 
     @Test func aTracedRunRoundTripsAndMatchesTheScheduleItRan() throws {
         Compute.threads = 1
         var c = Equivalence.defaultConfig
         c.model.layers = 4
-        c.pp = 4; c.schedule = "zb-h1"; c.microBatches = 8; c.steps = 2
+        c.pp = 4; c.schedule = .zeroBubbleH1; c.microBatches = 8; c.steps = 2
         let path = TestSupport.temporaryPath("trace.txt")
         defer { try? FileManager.default.removeItem(atPath: path) }
         c.trace = path
@@ -137,7 +137,7 @@ import Tessera
             try Trainer(config: config, data: data, groups: groups).run(log: { _ in })
         }
         let t = try PipelineTrace.read(path: path)
-        let schedule = try PipelineSchedules.make("zb-h1", ranks: 4, microBatches: 8)
+        let schedule = try PipelineSchedules.make(.zeroBubbleH1, ranks: 4, microBatches: 8)
         #expect(t.ranks == 4 && t.spans.count == 4 * 8 * 3)
         for r in 0..<4 {
             let ran = t.spans.filter { $0.rank == r }.sorted { $0.start < $1.start }.map(\.action)

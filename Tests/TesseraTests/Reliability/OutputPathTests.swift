@@ -7,7 +7,7 @@ import Tessera
 /// checkpoint, reported in one line.
 @Suite(.enabled(if: TesseraCLI.available, "needs a release build of tessera"))
 struct OutputPathTests {
-    @Test(arguments: [("/proc/x", "/proc/x"), ("", "names nothing"), (".", "names a directory that holds other things"),
+    @Test(arguments: [("/proc/x", "/proc/x"), ("", "checkpoint must be a non-empty path"), (".", "names a directory that holds other things"),
                       ("/", "names a directory"), ("missing/ck", "parent directory 'missing' does not exist")])
     func unwritableCheckpointPathsAreRefusedBeforeTheFirstStep(path: String, expected: String) throws {
         let cli = TesseraCLI()
@@ -41,15 +41,16 @@ struct OutputPathTests {
         defer { cli.cleanUp() }
         try Data("keep me".utf8).write(to: URL(fileURLWithPath: cli.path("notes.txt")))
         try FileManager.default.createDirectory(atPath: cli.path("adir"), withIntermediateDirectories: false)
-        let pipeline = ["--pp", "2", "--layers", "2", "--micro-batches", "2"]
+        var pipeline = TesseraCLI.tiny + ["--pp", "2", "--micro-batches", "2"]
+        pipeline[pipeline.firstIndex(of: "--layers")! + 1] = "2"  // one block per stage
         for (trace, expected) in [("missing/t.txt", "is not a directory"), ("adir", "it is a directory"),
                                   ("notes.txt", "not a trace Tessera wrote"), ("/proc/t.txt", "cannot create a file")] {
-            let r = try cli.run(["train", "--steps", "2", "--trace", trace] + TesseraCLI.tiny + pipeline)
+            let r = try cli.run(["train", "--steps", "2", "--trace", trace] + pipeline)
             #expect(r.status == 2 && r.output.contains("trace '\(trace)'") && r.output.contains(expected)
                     && !r.output.contains("step 1/"), "\(trace): \(r.output)")
         }
         #expect(FileManager.default.contents(atPath: cli.path("notes.txt")) == Data("keep me".utf8))
-        let ok = try cli.run(["train", "--steps", "2", "--trace", "t.txt"] + TesseraCLI.tiny + pipeline)
+        let ok = try cli.run(["train", "--steps", "2", "--trace", "t.txt"] + pipeline)
         #expect(ok.status == 0 && ok.output.contains("wrote the last step's timeline to t.txt"), "\(ok.output)")
     }
 

@@ -55,13 +55,14 @@ import Tessera
 /// The same through the command line: huge sizes exit at once with one line.
 @Suite(.enabled(if: TesseraCLI.available, "needs a release build of tessera"))
 struct SizeCommandLineTests {
-    @Test(arguments: [["train", "--d-model", "100000000", "--heads", "1"], ["train", "--vocab", "10000000000"],
-                      ["train", "--layers", "1000000"], ["train", "--batch", "100000000"],
-                      ["train", "--config", "huge.json"], ["verify", "--tp", "2", "--layers", "1000000"]])
+    /// Sizes each setting's range allows, whose run would not fit.
+    @Test(arguments: [["train", "--d-model", "1000000", "--heads", "1"], ["train", "--vocab", "16000000"],
+                      ["train", "--layers", "100000"], ["train", "--batch", "16000000"],
+                      ["train", "--config", "huge.json"], ["verify", "--tp", "2", "--layers", "100000"]])
     func hugeRunsAreRefusedBeforeAllocating(args: [String]) throws {
         let cli = TesseraCLI()
         defer { cli.cleanUp() }
-        try Data(#"{"layers": 1e18}"#.utf8).write(to: URL(fileURLWithPath: cli.path("huge.json")))
+        try Data(#"{"layers": 100000, "d-model": 4096, "heads": 32}"#.utf8).write(to: URL(fileURLWithPath: cli.path("huge.json")))
         let start = Date()
         let r = try cli.run(args + ["--steps", "1"])
         #expect(r.status == 2 && r.output.contains("this run needs about") && r.output.contains("largest term")
@@ -70,9 +71,17 @@ struct SizeCommandLineTests {
                 && Date().timeIntervalSince(start) < 30, "\(r.output)")
     }
 
-    @Test(arguments: [(["schedule", "--pp", "100000", "--microbatches", "100000"], "schedule actions; at most"),
-                      (["mesh", "--dp", "100000", "--tp", "100000"], "ranks; at most"),
-                      (["mesh", "--dp", "4611686018427387904", "--tp", "4"], "more than")])
+    @Test func anOverflowingLayerCountIsRefusedByItsRange() throws {
+        let cli = TesseraCLI()
+        defer { cli.cleanUp() }
+        try Data(#"{"layers": 1e18}"#.utf8).write(to: URL(fileURLWithPath: cli.path("huge.json")))
+        let r = try cli.run(["train", "--config", "huge.json"])
+        #expect(r.status == 2 && r.output.contains("layers must be an integer in 1...100000, got 1000000000000000000"), "\(r.output)")
+    }
+
+    @Test(arguments: [(["schedule", "--pp", "1000", "--micro-batches", "1000"], "schedule actions; at most 100000"),
+                      (["mesh", "--dp", "1000", "--tp", "1000"], "more than the 65536 a mesh may have"),
+                      (["mesh", "--dp", "4611686018427387904", "--tp", "4"], "dp must be an integer in 1...65536")])
     func hugeSchedulesAndMeshesAreRefused(args: [String], expected: String) throws {
         let cli = TesseraCLI()
         defer { cli.cleanUp() }

@@ -32,14 +32,18 @@ import Tessera
         c.model.heads = 3
         let m = TestSupport.message { try c.validate() }
         #expect(m.contains("d-model 100 is not divisible by heads 3") && m.contains("1, 2, 4, 5"))
-        for (key, value) in [("layers", 0), ("d-model", -4), ("heads", 0), ("seq-len", -1), ("batch", 0), ("steps", 0)] {
+        for (key, value, range) in [("layers", 0, "1...100000"), ("d-model", -4, "1...1048576"), ("heads", 0, "1...65536"),
+                                    ("seq-len", -1, "1...1048576"), ("batch", 0, "1...16777216"), ("steps", 0, "1...1000000000")] {
             var bad = TrainConfig()
-            try? bad.set(key, .int(value), source: "test")
-            #expect(TestSupport.message { try bad.validate() }.contains("\(key) must be a positive integer, got \(value)"), "\(key)")
+            #expect(TestSupport.message { try bad.set(key, .int(value), source: "test") }
+                        == "test: \(key) must be an integer in \(range), got \(value)", "\(key)")
         }
+        var steps = TrainConfig()
+        steps.steps = 0  // set directly, bypassing the table: validate() still checks the range
+        #expect(TestSupport.message { try steps.validate() } == "steps must be an integer in 1...1000000000, got 0")
         var vocab = TrainConfig()
         vocab.model.vocab = 100
-        #expect(TestSupport.message { try vocab.validate() }.contains("vocab must be at least 256"))
+        #expect(TestSupport.message { try vocab.validate() }.contains("vocab must be at least 256 (byte tokens), got 100"))
         var micro = TrainConfig()
         micro.batch = 6
         micro.microBatches = 4
@@ -61,15 +65,15 @@ import Tessera
         #expect(m.contains("batch 16 is not divisible by dp 4 × micro-batches 3 = 12; nearest valid batch: 12, 24"))
         var zero = TrainConfig()
         zero.dp = 0
-        #expect(TestSupport.message { try zero.validate() }.contains("dp must be at least 1, got 0"))
+        #expect(TestSupport.message { try zero.validate() } == "dp must be an integer in 1...65536, got 0")
         var bucket = TrainConfig()
         bucket.bucketMB = 0
-        #expect(TestSupport.message { try bucket.validate() }.contains("bucket-mb must be a positive number"))
+        #expect(TestSupport.message { try bucket.validate() } == "bucket-mb must be a positive number, got 0.0")
         var fromFile = TrainConfig()
         try fromFile.set("sp", .bool(true), source: "test")
         try fromFile.set("tp", .int(2), source: "test")
         #expect(fromFile.sp && fromFile.tp == 2 && fromFile.layoutName == "tp2+sp")
-        #expect(TestSupport.message { try fromFile.set("sp", .int(1), source: "test") }.contains("key 'sp' in test needs a boolean"))
+        #expect(TestSupport.message { try fromFile.set("sp", .int(1), source: "test") } == "test: sp must be true or false, got 1")
         // The world must have dp · tp ranks.
         var layout = TrainConfig()
         layout.dp = 2; layout.tp = 2
@@ -83,12 +87,12 @@ import Tessera
         defer { try? FileManager.default.removeItem(atPath: toml) }
         var c = TrainConfig()
         let m = TestSupport.message { try c.apply(file: toml) }
-        #expect(m.contains("unknown key 'learning_rate'") && m.contains("valid keys:") && m.contains("lr"))
+        #expect(m.contains("line 2: unknown key 'learning_rate'") && m.contains("valid keys:") && m.contains("lr"))
 
         let json = TestSupport.temporaryPath("bad.json")
         try #"{"layers": "two"}"#.write(toFile: json, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: json) }
-        #expect(TestSupport.message { try c.apply(file: json) }.contains("key 'layers'") )
+        #expect(TestSupport.message { try c.apply(file: json) }.contains("layers must be an integer in 1...100000, got 'two'"))
 
         let good = TestSupport.temporaryPath("good.toml")
         try "[model]\nlayers = 3  # blocks\nd-model = 48\n[train]\nlr = 1e-3\ndata = \"x.txt\"\n".write(toFile: good, atomically: true, encoding: .utf8)
@@ -154,6 +158,35 @@ import Tessera
         #expect(ckpt.status == 2 && ckpt.output.contains("no checkpoint"))
     }
 
+    /// Each command refuses a bad value with one line naming it and what is valid, exit 2, before any work.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs a release build of tessera"),
+          arguments: [
+            (["train", "--steps", "-5"], "steps must be an integer in 1...1000000000, got -5"),
+            (["train", "--grad-clip", "-1"], "grad-clip must be 0 (off) or a positive number, got -1"),
+            (["train", "--pp", "2", "--layers", "2", "--cp", "2"], "cp 2 cannot train: context parallelism (ring attention) is not part of Tessera's trainer yet; valid cp: 1"),
+            (["train", "--tp", "2", "--sp", "--zero", "2"], "zero 2 cannot train: ZeRO optimizer-state sharding is not part of Tessera's trainer yet; valid zero: 0"),
+            (["verify", "--checkpoint", "d"], "checkpoint is not taken here: verify trains one rank and the layout"),
+            (["generate", "--checkpoint", "d", "--sample", "-1"], "--sample must be in 0...1048576, got -1"),
+            (["schedule", "--pp", "100000"], "pp must be an integer in 1...65536, got 100000"),
+            (["schedule", "--pp", "1000", "--micro-batches", "100000"], "schedule actions; at most 100000 are supported"),
+            (["mesh", "--dp", "1000", "--tp", "1000"], "more than the 65536 a mesh may have"),
+            (["bench", "parallel", "--layouts", "dp2,tq2"], "layout 'tq2': 'tq2' is not dpN, ppN, cpN, tpN or epN"),
+            (["bench", "train", "--steps", "-1"], "--steps must be in 1...10000, got -1"),
+            (["check", "comm", "--timeout", "-1"], "--timeout must be a positive number of seconds, got -1.0"),
+          ])
+    func everyCommandRefusesABadValueWithOneLine(_ args: [String], _ message: String) throws {
+        let r = try run(args)
+        #expect(r.status == 2 && r.output.hasPrefix("tessera: error: ") && r.output.contains(message), "\(r.output)")
+        #expect(r.output.split(separator: "\n").count == 1, "\(r.output)")
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs a release build of tessera"))
+    func trainHelpListsEverySettingWithItsDefault() throws {
+        let help = try run(["train", "--help"])
+        #expect(help.status == 0 && help.output.contains("--steps VALUE   default 1000; an integer in 1...1000000000"))
+        #expect(help.output.contains("--micro-batches VALUE   default 1;") && help.output.contains("--resume VALUE"))
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs a release build of tessera"))
     func layoutTrainingWritesTheSameCheckpointAsOneRank() throws {
         let serialDir = TestSupport.temporaryPath("cli-serial"), layoutDir = TestSupport.temporaryPath("cli-layout")
@@ -198,11 +231,13 @@ import Tessera
         let train = try run(["train", "--steps", "10", "--checkpoint", dir] + small)
         #expect(train.status == 0, "\(train.output)")
         #expect(train.output.contains("step 10/10 | loss") && train.output.contains("tok/s") && train.output.contains("GFLOP/s"))
-        let gen = try run(["generate", "--checkpoint", dir, "--prompt", "The ", "--tokens", "30"])
+        let gen = try run(["generate", "--checkpoint", dir, "--prompt", "The ", "--sample", "30"])
         #expect(gen.status == 0 && gen.output.hasPrefix("The ") && gen.output.utf8.count >= 34)
+        let done = try run(["train", "--resume", dir, "--steps", "10"])
+        #expect(done.status == 2 && done.output.contains("is already at step 10 and steps is 10: nothing to train; pass --steps greater than 10"))
         let resume = try run(["train", "--resume", dir, "--steps", "15", "--sample", "0"])
         #expect(resume.status == 0 && resume.output.contains("resuming") && resume.output.contains("step 15/15"))
-        let wrong = try run(["train", "--resume", dir, "--d-model", "64"])
+        let wrong = try run(["train", "--resume", dir, "--d-model", "64", "--steps", "20"])
         #expect(wrong.status == 2 && wrong.output.contains("d-model=32"))
     }
 }

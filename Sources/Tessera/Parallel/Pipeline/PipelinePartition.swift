@@ -5,29 +5,28 @@ public enum PipelinePartition {
     /// 24d² + 4Td FLOPs per token forward, and the last stage also carries
     /// the head, 2·V·d, so it may get fewer blocks. Throws a `ConfigError`
     /// for an impossible split, naming what is valid.
-    public static func stages(_ c: TrainConfig) throws -> [Range<Int>] {
-        let n = c.pp * c.ppChunks, L = c.model.layers
+    public static func stages(_ c: Layout, model: GPTConfig) throws -> [Range<Int>] {
+        let n = c.pp * c.ppChunks, L = model.layers
         _ = try PipelineSchedules.make(c.schedule, ranks: c.pp, microBatches: c.microBatches, chunks: c.ppChunks)
-        if c.schedule == "naive" && c.microBatches != 1 {
+        if c.schedule == .naive && c.microBatches != 1 {
             throw ConfigError("schedule naive runs the whole batch as one micro-batch (layer-wise model parallelism); "
                               + "use --micro-batches 1, or gpipe/1f1b to pipeline \(c.microBatches) micro-batches")
         }
-        if let list = c.ppLayers {
-            let counts = list.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard counts.count == n, counts.allSatisfy({ ($0 ?? 0) >= 1 }), counts.reduce(0, { $0 + $1! }) == L else {
-                throw ConfigError("pp-layers '\(list)' must list \(n) positive block counts (pp \(c.pp) × chunks "
-                                  + "\(c.ppChunks)) summing to layers \(L)")
+        if let counts = c.ppLayers {
+            guard counts.count == n, counts.allSatisfy({ $0 >= 1 }), counts.reduce(0, +) == L else {
+                throw ConfigError("pp-layers \(counts.map(String.init).joined(separator: ",")) must list \(n) positive "
+                                  + "block counts (pp \(c.pp) × chunks \(c.ppChunks)) summing to layers \(L)")
             }
             var start = 0
-            return counts.map { k in defer { start += k! }; return start..<(start + k!) }
+            return counts.map { k in defer { start += k }; return start..<(start + k) }
         }
         guard L >= n else {
             let valid = (1...max(1, L)).filter { L >= $0 * c.ppChunks }.map(String.init).joined(separator: ", ")
             throw ConfigError("pp \(c.pp) × chunks \(c.ppChunks) = \(n) stages need at least \(n) layers, the model has "
                               + "\(L); valid pp for \(L) layers: \(valid)")
         }
-        let d = Double(c.model.dModel)
-        let block = 24 * d * d + 4 * Double(c.model.seqLen) * d, head = 2 * Double(c.model.vocab) * d
+        let d = Double(model.dModel)
+        let block = 24 * d * d + 4 * Double(model.seqLen) * d, head = 2 * Double(model.vocab) * d
         // Smallest achievable maximum stage cost, by trying every count for the last stage.
         var best: [Int] = [], bestCost = Double.infinity
         for last in 1...(L - n + 1) {

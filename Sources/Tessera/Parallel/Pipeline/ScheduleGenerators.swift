@@ -3,34 +3,29 @@
 /// before each compute action that needs a neighbour's data and a send after
 /// each that produces it.
 public enum PipelineSchedules {
-    /// The names `--schedule` accepts.
-    public static let names = ["naive", "gpipe", "1f1b", "interleaved", "zb-h1"]
-
-    /// The schedule `name` for p ranks, m micro-batches and V chunks per rank.
-    public static func make(_ name: String, ranks p: Int, microBatches m: Int, chunks v: Int = 1) throws -> PipelineSchedule {
+    /// The schedule `kind` for p ranks, m micro-batches and V chunks per rank.
+    public static func make(_ kind: PipelineScheduleKind, ranks p: Int, microBatches m: Int, chunks v: Int = 1) throws -> PipelineSchedule {
         guard p >= 1, m >= 1, v >= 1 else {
             throw ConfigError("a pipeline needs ranks, micro-batches and chunks ≥ 1, got \(p), \(m), \(v)")
         }
-        if name != "interleaved" && v != 1 {
-            throw ConfigError("--chunks \(v) needs --schedule interleaved (\(name) runs one chunk per rank)")
+        if !kind.takesChunks && v != 1 {
+            throw ConfigError("pp-chunks \(v) needs schedule interleaved (\(kind.rawValue) runs one chunk per rank)")
         }
         let compute: [[PipelineAction]]
-        switch name {
-        case "naive": compute = gpipe(p, 1)
-        case "gpipe": compute = gpipe(p, m)
-        case "1f1b": compute = oneFOneB(p, m)
-        case "interleaved":
+        switch kind {
+        case .naive: compute = gpipe(p, 1)
+        case .gpipe: compute = gpipe(p, m)
+        case .oneFOneB: compute = oneFOneB(p, m)
+        case .interleaved:
             guard m % p == 0 else {
                 throw ConfigError("interleaved needs micro-batches divisible by pp (Megatron's rule): m \(m), pp \(p); "
                                   + "nearest valid m: \(max(p, m / p * p)), \((m / p + 1) * p)")
             }
             compute = interleaved(p, m, v)
-        case "zb-h1": compute = zeroBubbleH1(p, m)
-        default:
-            throw ConfigError("unknown schedule '\(name)'; valid schedules: \(names.joined(separator: ", "))")
+        case .zeroBubbleH1: compute = zeroBubbleH1(p, m)
         }
-        return PipelineSchedule(name: name, ranks: p, microBatches: name == "naive" ? 1 : m, chunks: v,
-                                splitBackward: name == "zb-h1",
+        return PipelineSchedule(name: kind.rawValue, ranks: p, microBatches: kind == .naive ? 1 : m, chunks: v,
+                                splitBackward: kind == .zeroBubbleH1,
                                 actions: withCommunication(compute, ranks: p, stages: p * v))
     }
 

@@ -1,0 +1,103 @@
+import Foundation
+
+extension TrainConfig {
+    /// Every key a config file or flag may set, in help order: the model's,
+    /// the layout's (`Layout.table`), then training's. The flag is `--KEY`.
+    public static let table = SettingTable<TrainConfig>(
+        [
+            .int("vocab", \.model.vocab, 256...16_777_216, .model, help: "Vocabulary size (bytes are 0-255)."),
+            .int("seq-len", \.model.seqLen, 1...1_048_576, .model, help: "Context length."),
+            .int("layers", \.model.layers, 1...100_000, .model, help: "Transformer blocks."),
+            .int("d-model", \.model.dModel, 1...1_048_576, .model, help: "Model width."),
+            .int("heads", \.model.heads, 1...65536, .model, help: "Attention heads (must divide d-model)."),
+            .number("dropout", \.model.dropout, .model, valid: "a number in [0, 1)", help: "Dropout probability.",
+                    accepts: { $0 >= 0 && $0 < 1 }),
+        ]
+        + Layout.table.settings.map { $0.lifted(\TrainConfig.layout) }
+        + [
+            .int("steps", \.steps, 1...1_000_000_000, .train, help: "Optimizer steps (the run's last step)."),
+            .int("batch", \.batch, 1...16_777_216, .train, help: "Global batch in sequences."),
+            .number("lr", \.lr, .train, valid: "a positive number", help: "Peak learning rate.", accepts: { $0 > 0 }),
+            .number("min-lr-ratio", \.minLRRatio, .train, valid: "a number in [0, 1]",
+                    help: "Final learning rate as a fraction of the peak.", accepts: { $0 >= 0 && $0 <= 1 }),
+            .int("warmup", \.warmup, 0...1_000_000_000, .train, help: "Warm-up steps."),
+            .number("weight-decay", \.weightDecay, .train, valid: "zero or a positive number",
+                    help: "AdamW weight decay (2-D weights).", accepts: { $0 >= 0 }),
+            .number("beta1", \.beta1, .train, valid: "a number in [0, 1)", help: "AdamW first-moment decay.",
+                    accepts: { $0 >= 0 && $0 < 1 }),
+            .number("beta2", \.beta2, .train, valid: "a number in [0, 1)", help: "AdamW second-moment decay.",
+                    accepts: { $0 >= 0 && $0 < 1 }),
+            .number("grad-clip", \.gradClip, .train, valid: "0 (off) or a positive number",
+                    help: "Global gradient-norm clip.", accepts: { $0 >= 0 }),
+            Setting("seed", \.seed, section: .train, valid: "an integer in 0...\(Int.max)",
+                    help: "Run seed (weights, data order, dropout).",
+                    decode: { $0.asInt.flatMap { $0 >= 0 ? UInt64($0) : nil } }, encode: { .int(Int(truncatingIfNeeded: $0)) }),
+            .string("data", \.data, .train, help: "Training text file (default: the built-in corpus)."),
+            .int("eval-every", \.evalEvery, 0...1_000_000_000, .train, help: "Validate every N steps (0: only at the end)."),
+            .int("eval-batches", \.evalBatches, 1...1_000_000, .train, help: "Validation batches per evaluation."),
+            .int("log-every", \.logEvery, 0...1_000_000_000, .train,
+                 help: "Progress line every N steps (0: only the first and last)."),
+            .string("checkpoint", \.checkpoint, .train, help: "Checkpoint directory to save to."),
+            .int("checkpoint-every", \.checkpointEvery, 0...1_000_000_000, .train,
+                 help: "Also save every N steps (0: only at the end)."),
+            .string("resume", \.resume, .train, help: "Continue the run saved in this checkpoint directory."),
+            .int("sample", \.sample, 0...1_048_576, .train,
+                 help: "Bytes to sample after training (0: none)."),
+            .int("threads", \.threads, 0...4096, .train, help: "Kernel threads of a one-rank run (0: all cores)."),
+            .number("bucket-mb", \.bucketMB, .train, valid: "a positive number",
+                    help: "Data-parallel gradient bucket size in MiB.", accepts: { $0 > 0 }),
+            .string("trace", \.trace, .train, help: "Write the last step's pipeline timeline here (needs pp > 1)."),
+            .number("timeout", \.timeout, .train, valid: "a positive number of seconds",
+                    help: "Seconds a rank waits for the others before the job is aborted.", accepts: { $0 > 0 }),
+            .choice("precision", \.precision, .train,
+                    help: "Matrix products: fp32, or bf16 inputs with float32 accumulation."),
+        ])
+}
+
+/// A checkpoint stores the config as a flat JSON object of table keys, so a
+/// key added later reads back as its default.
+extension TrainConfig: Codable {
+    /// Settings of one invocation rather than of the run: a resumed run
+    /// traces, resumes or waits only as asked again, and saves to its own
+    /// directory (a checkpoint records no path of the machine that wrote it).
+    static let notStored: Set<String> = ["resume", "trace", "checkpoint", "timeout"]
+
+    /// Keys a stored config must hold: the model's shape, which no default may stand in for.
+    static let requiredStored = ["vocab", "seq-len", "layers", "d-model", "heads"]
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let object = try container.decode([String: ConfigValue].self)
+        if let missing = Self.requiredStored.first(where: { object[$0] == nil }) {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "stored config lacks '\(missing)'")
+        }
+        self.init()
+        try Self.table.apply(object.keys.sorted().map { ConfigEntry($0, object[$0]!, source: "stored config") }, to: &self)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        let stored = Self.table.entries(of: self).filter { !Self.notStored.contains($0.key) }
+        try c.encode(Dictionary(uniqueKeysWithValues: stored.map { ($0.key, $0.value) }))
+    }
+}
+
+extension ConfigValue: Codable {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int.self) { self = .int(i) }
+        else if let d = try? c.decode(Double.self) { self = .float(d) }
+        else { self = .string(try c.decode(String.self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .int(let i): try c.encode(i)
+        case .float(let f): try c.encode(f)
+        case .string(let s), .text(let s): try c.encode(s)
+        case .bool(let b): try c.encode(b)
+        }
+    }
+}
