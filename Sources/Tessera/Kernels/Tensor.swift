@@ -1,36 +1,11 @@
 import Foundation
 import Synchronization
 
-/// Bytes currently held by all live `Tensor`s of the process, and the peak
-/// since the last `resetPeak()`. The trainer reads it to report activation
-/// memory; ranks that are threads share the process-wide figure.
-public enum TensorMemory {
-    private static let live = Atomic<Int>(0)
-    private static let peak = Atomic<Int>(0)
-
-    /// Bytes held by live tensors right now.
-    public static var liveBytes: Int { live.load(ordering: .relaxed) }
-    /// Largest value of `liveBytes` since the last reset.
-    public static var peakBytes: Int { peak.load(ordering: .relaxed) }
-    /// Sets the peak to the current live figure.
-    public static func resetPeak() { peak.store(live.load(ordering: .relaxed), ordering: .relaxed) }
-
-    static func allocated(_ bytes: Int) {
-        let now = live.wrappingAdd(bytes, ordering: .relaxed).newValue
-        var seen = peak.load(ordering: .relaxed)
-        while now > seen {
-            let (exchanged, original) = peak.compareExchange(expected: seen, desired: now, ordering: .relaxed)
-            if exchanged { break }
-            seen = original
-        }
-    }
-    static func freed(_ bytes: Int) { live.wrappingSubtract(bytes, ordering: .relaxed) }
-}
-
 /// A contiguous, row-major float32 array with a shape, 64-byte aligned so
 /// vector loads never split cache lines. Tensors are reference types: a layer
 /// cache keeps the activations it needs alive, and dropping the cache frees
-/// them (which the memory tracker sees at once).
+/// them. A tensor may instead view part of a `FlatBuffer` (a parameter's
+/// value or gradient inside its bucket), which it keeps alive.
 public final class Tensor: @unchecked Sendable {
     /// Sizes of each dimension, outermost first.
     public let shape: [Int]
@@ -39,7 +14,8 @@ public final class Tensor: @unchecked Sendable {
     /// The storage; valid for `count` elements while the tensor lives.
     public let data: UnsafeMutablePointer<Float>
 
-    // Storage comes from `TensorPool`; `TensorMemory` counts live bytes.
+    /// The buffer a view keeps alive (nil: the tensor owns pooled storage).
+    private let viewed: FlatBuffer?
 
     /// A tensor of `shape`, filled with zeros.
     public convenience init(_ shape: [Int]) {
@@ -55,7 +31,18 @@ public final class Tensor: @unchecked Sendable {
         self.count = shape.reduce(1, *)
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         data = TensorPool.take(bytes: bytes).bindMemory(to: Float.self, capacity: max(count, 1))
-        TensorMemory.allocated(bytes)
+        viewed = nil
+    }
+
+    /// A view of `shape` on float32 `buffer` from element `offset` (no copy;
+    /// writes go to the buffer).
+    public init(viewing buffer: FlatBuffer, at offset: Int, shape: [Int]) {
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        precondition(offset >= 0 && offset + count <= buffer.count,
+                     "Tensor view [\(offset), \(offset + count)) outside a buffer of \(buffer.count)")
+        data = buffer.floats + offset
+        viewed = buffer
     }
 
     /// A tensor of `shape` holding `values` (row-major; count must match).
@@ -65,8 +52,8 @@ public final class Tensor: @unchecked Sendable {
     }
 
     deinit {
+        guard viewed == nil else { return }
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        TensorMemory.freed(bytes)
         TensorPool.give(UnsafeMutableRawPointer(data), bytes: bytes)
     }
 

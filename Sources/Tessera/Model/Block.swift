@@ -27,9 +27,9 @@ public final class Block: @unchecked Sendable {
     public init(index: Int, config: GPTConfig, tp: TensorParallel) {
         name = "h.\(index)"
         let d = config.dModel
-        ln1 = LayerNorm(name: name + ".ln1", width: d)
+        ln1 = LayerNorm(name: name + ".ln1", width: d, tp: tp)
         attn = CausalSelfAttention(name: name + ".attn", dModel: d, heads: config.heads, layers: config.layers, tp: tp)
-        ln2 = LayerNorm(name: name + ".ln2", width: d)
+        ln2 = LayerNorm(name: name + ".ln2", width: d, tp: tp)
         mlp = MLP(name: name + ".mlp", dModel: d, layers: config.layers, tp: tp)
         self.tp = tp
     }

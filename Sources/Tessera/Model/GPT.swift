@@ -85,17 +85,19 @@ public final class GPT: @unchecked Sendable {
         self.tp = tp
         let d = config.dModel
         vocabRange = tp.part(Self.paddedVocab(config.vocab, tp: tp.size))
+        // A stage holding only one end of a pipeline shares wte with the other end; the first stage's copy counts.
+        let embedding = Placement.sharded(dim: 0, over: tp)
         wte = first || last ? .shard(name: "wte", global: [config.vocab, d], rowRanges: [vocabRange], cols: 0..<d,
-                                     rule: .normal(0.02)) : nil
-        wpe = first ? Parameter(name: "wpe", shape: [config.seqLen, d], rule: .normal(0.02)) : nil
+                                     rule: .normal(0.02),
+                                     placement: first == last ? embedding
+                                         : embedding.tied(through: .embedding, primary: first)) : nil
+        wpe = first ? Parameter(name: "wpe", shape: [config.seqLen, d], rule: .normal(0.02),
+                                placement: .replicated(over: tp)) : nil
         blocks = (layers ?? 0..<config.layers).map { Block(index: $0, config: config, tp: tp) }
-        lnf = last ? LayerNorm(name: "lnf", width: d) : nil
+        lnf = last ? LayerNorm(name: "lnf", width: d, tp: tp) : nil
         parameters = [wte, wpe].compactMap { $0 } + blocks.flatMap(\.parameters) + (lnf.map { [$0.gain, $0.bias] } ?? [])
         for p in parameters { p.initialize(seed: seed) }
     }
-
-    /// Looks a parameter up by name.
-    public func parameter(_ name: String) -> Parameter? { parameters.first { $0.name == name } }
 
     /// Sets every gradient to zero.
     public func zeroGrad() { for p in parameters { p.grad.zero() } }

@@ -10,9 +10,10 @@ public final class LayerNorm: @unchecked Sendable {
         public let x: Tensor, mean: Tensor, rstd: Tensor
     }
 
-    public init(name: String, width: Int) {
-        gain = Parameter(name: name + ".weight", shape: [width], rule: .ones)
-        bias = Parameter(name: name + ".bias", shape: [width], rule: .zeros)
+    /// γ and β of `width` features, held whole by every rank of `tp` (see `Placement.replicated`).
+    public init(name: String, width: Int, tp: TensorParallel = .single()) {
+        gain = Parameter(name: name + ".weight", shape: [width], rule: .ones, placement: .replicated(over: tp))
+        bias = Parameter(name: name + ".bias", shape: [width], rule: .zeros, placement: .replicated(over: tp))
     }
 
     var width: Int { gain.shape[0] }

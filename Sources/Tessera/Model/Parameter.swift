@@ -8,7 +8,11 @@ public enum InitRule: Sendable, Equatable {
     case ones
 }
 
-/// A trainable tensor with its gradient.
+/// A trainable tensor with its gradient and its `Placement`.
+///
+/// A parameter starts with storage of its own; a `ParameterStore` then moves
+/// its value and gradient into flat bucket buffers, after which both are
+/// views into them.
 ///
 /// Values are drawn element by element from Philox keyed by (seed, name) at
 /// the element's *global* row-major index, so a shard draws exactly its slice
@@ -18,9 +22,11 @@ public final class Parameter: @unchecked Sendable {
     /// Stable name, e.g. "h.0.attn.qkv.weight"; also the checkpoint key.
     public let name: String
     /// Local value [shape].
-    public let value: Tensor
+    public internal(set) var value: Tensor
     /// Accumulated gradient [shape].
-    public let grad: Tensor
+    public internal(set) var grad: Tensor
+    /// How the parameter is laid out across ranks.
+    public let placement: Placement
     /// Initialisation rule.
     public let rule: InitRule
     /// Whether AdamW applies weight decay (2-D weights only).
@@ -30,12 +36,13 @@ public final class Parameter: @unchecked Sendable {
     /// Local element index → global element index.
     public let globalIndex: @Sendable (Int) -> Int
 
-    public init(name: String, shape: [Int], rule: InitRule, globalShape: [Int]? = nil,
+    public init(name: String, shape: [Int], rule: InitRule, placement: Placement = .whole, globalShape: [Int]? = nil,
                 globalIndex: @escaping @Sendable (Int) -> Int = { $0 }) {
         self.name = name
         self.value = Tensor(shape)
         self.grad = Tensor(shape)
         self.rule = rule
+        self.placement = placement
         self.decay = shape.count >= 2
         self.globalShape = globalShape ?? shape
         self.globalIndex = globalIndex

@@ -4,17 +4,16 @@
 /// checkpoint is the same file whatever layout wrote it.
 public enum FullTensors {
     /// Global tensors by parameter name on every rank of `group` (the pp × tp
-    /// group). Each rank writes the pieces it `owns` into zeros at their
-    /// place and a sum all-reduce assembles them; a piece held by several
-    /// ranks (a parameter every tp rank holds whole, the tied embedding on
-    /// the last stage) must be owned by one. Exact: each element is one
+    /// group). Each rank writes its primary pieces (`Placement.isPrimary`:
+    /// of the copies several ranks hold, one counts) into zeros at their
+    /// place and a sum all-reduce assembles them. Exact: each element is one
     /// rank's value plus zeros.
     public static func gather(_ parameters: [Parameter], _ tensors: [Tensor], layout: [(name: String, shape: [Int])],
-                              group: ProcessGroup, owns: (Parameter) -> Bool) throws -> [String: [Float]] {
+                              group: ProcessGroup) throws -> [String: [Float]] {
         var offsets: [String: Int] = [:], total = 0
         for (name, shape) in layout { offsets[name] = total; total += shape.reduce(1, *) }
         let flat = Tensor([total])
-        for (p, t) in zip(parameters, tensors) where owns(p) { p.place(t, into: flat.data + offsets[p.name]!) }
+        for (p, t) in zip(parameters, tensors) where p.placement.isPrimary { p.place(t, into: flat.data + offsets[p.name]!) }
         try group.allReduce(flat.data, count: flat.count, op: .sum)
         return Dictionary(uniqueKeysWithValues: layout.map { name, shape in
             (name, Array(UnsafeBufferPointer(start: flat.data + offsets[name]!, count: shape.reduce(1, *))))

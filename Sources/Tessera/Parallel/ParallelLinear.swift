@@ -16,9 +16,9 @@ public final class ColumnParallelLinear: @unchecked Sendable {
         let per = outFeatures / blocks
         let rows = (0..<blocks).map { b in tp.part(per).lowerBound + b * per..<tp.part(per).upperBound + b * per }
         linear = Linear(weight: .shard(name: name + ".weight", global: [outFeatures, inFeatures], rowRanges: rows,
-                                       cols: 0..<inFeatures, rule: .normal(std)),
+                                       cols: 0..<inFeatures, rule: .normal(std), placement: .sharded(dim: 0, over: tp)),
                         bias: .shard(name: name + ".bias", global: [outFeatures], rowRanges: rows, cols: 0..<1,
-                                     rule: .zeros))
+                                     rule: .zeros, placement: .sharded(dim: 0, over: tp)))
         self.tp = tp
     }
 
@@ -51,8 +51,10 @@ public final class RowParallelLinear: @unchecked Sendable {
     /// Global weight [out, in] ~ N(0, std²), this rank's columns tp.part(in); bias [out] of zeros.
     public init(name: String, inFeatures: Int, outFeatures: Int, std: Float, tp: TensorParallel) {
         linear = Linear(weight: .shard(name: name + ".weight", global: [outFeatures, inFeatures],
-                                       rowRanges: [0..<outFeatures], cols: tp.part(inFeatures), rule: .normal(std)),
-                        bias: Parameter(name: name + ".bias", shape: [outFeatures], rule: .zeros))
+                                       rowRanges: [0..<outFeatures], cols: tp.part(inFeatures), rule: .normal(std),
+                                       placement: .sharded(dim: 1, over: tp)),
+                        bias: Parameter(name: name + ".bias", shape: [outFeatures], rule: .zeros,
+                                        placement: .replicated(over: tp)))
         self.tp = tp
     }
 

@@ -6,9 +6,9 @@
 /// Rows at or past R are padding (the padded vocabulary): they are not part
 /// of the global tensor, start at zero and receive zero gradient.
 extension Parameter {
-    /// A shard of global [rows, columns] holding `rowRanges` (concatenated) × `cols`.
+    /// A shard of global [rows, columns] holding `rowRanges` (concatenated) × `cols`, laid out as `placement`.
     public static func shard(name: String, global: [Int], rowRanges: [Range<Int>], cols: Range<Int>,
-                             rule: InitRule) -> Parameter {
+                             rule: InitRule, placement: Placement) -> Parameter {
         let globalRows = global[0], globalCols = global.count > 1 ? global[1] : 1
         let localCols = cols.count
         let starts = rowRanges.map(\.lowerBound)
@@ -16,7 +16,7 @@ extension Parameter {
         let localRows = ends.last ?? 0
         let shape = global.count > 1 ? [localRows, localCols] : [localRows]
         let colStart = cols.lowerBound
-        return Parameter(name: name, shape: shape, rule: rule, globalShape: global) { i in
+        return Parameter(name: name, shape: shape, rule: rule, placement: placement, globalShape: global) { i in
             let r = i / localCols, c = i % localCols
             var k = 0
             while r >= ends[k] { k += 1 }
@@ -24,9 +24,6 @@ extension Parameter {
             return gr >= globalRows ? -1 : gr * globalCols + colStart + c
         }
     }
-
-    /// Whether this rank holds only part of the global tensor.
-    public var isSharded: Bool { shape != globalShape }
 
     /// Writes the local tensor `t` (this parameter's value or an optimizer
     /// moment, same shape) into its place in `full` (the global tensor, row-major); padding is skipped.

@@ -23,13 +23,13 @@ public struct Checkpoint: Sendable {
     /// every rank of the group calls it; see `FullTensors`), so the
     /// checkpoint does not depend on the layout that wrote it.
     public init(config: TrainConfig, step: Int, parameters params: [Parameter], optimizer: AdamW,
-                group: ProcessGroup, owns: (Parameter) -> Bool) throws {
+                group: ProcessGroup) throws {
         self.config = config
         self.step = step
         let layout = GPT.parameterLayout(config.model)
-        let values = try FullTensors.gather(params, params.map(\.value), layout: layout, group: group, owns: owns)
-        m = try FullTensors.gather(params, optimizer.m, layout: layout, group: group, owns: owns)
-        v = try FullTensors.gather(params, optimizer.v, layout: layout, group: group, owns: owns)
+        let values = try FullTensors.gather(params, params.map(\.value), layout: layout, group: group)
+        m = try FullTensors.gather(params, optimizer.m, layout: layout, group: group)
+        v = try FullTensors.gather(params, optimizer.v, layout: layout, group: group)
         parameters = Dictionary(uniqueKeysWithValues: layout.map { name, shape in (name, (shape, values[name]!)) })
         optimizerT = optimizer.t
     }

@@ -3,10 +3,10 @@ import Foundation
 extension Trainer {
     /// Bytes this rank holds, and the per-rank lines of the whole job
     /// (collective): weights, gradients and AdamW moments of the local
-    /// shards, and the activations the last micro-batch saved for backward
-    /// (the terms of `MemoryBreakdown`).
+    /// shards (the parameter store's buckets, padding included), and the
+    /// activations the last micro-batch saved for backward (the terms of `MemoryBreakdown`).
     public func memoryReport() throws -> [String] {
-        let weights = parameters.reduce(0) { $0 + $1.value.byteCount }
+        let weights = store.bytesPerCopy
         let all = try groups.world.allGather([weights, pipeline?.peakActivationBytes ?? model.lastActivationBytes])
         return (0..<groups.world.size).map { r in
             let c = groups.mesh.coordinates(of: r)

@@ -34,6 +34,8 @@ public final class Trainer: @unchecked Sendable {
     public var model: GPT { stages[0] }
     /// Every parameter this rank holds, stage by stage.
     public let parameters: [Parameter]
+    /// Their values and gradients, in flat buckets.
+    public let store: ParameterStore
     /// Runs the pipeline schedule (nil when pp = 1).
     public let pipeline: PipelineExecutor?
     public let optimizer: AdamW
@@ -72,11 +74,11 @@ public final class Trainer: @unchecked Sendable {
         }
         for stage in stages { stage.precision = config.precision }
         parameters = stages.flatMap(\.parameters)
-        optimizer = AdamW(parameters: parameters, beta1: config.beta1, beta2: config.beta2,
-                          weightDecay: config.weightDecay)
+        store = ParameterStore(parameters: parameters, bucketBytes: Int(config.bucketMB * 1_048_576),
+                               shards: groups.dp.size)
+        optimizer = AdamW(store: store, beta1: config.beta1, beta2: config.beta2, weightDecay: config.weightDecay)
         schedule = LRSchedule(peak: config.lr, warmup: config.warmup, total: config.steps, minRatio: config.minLRRatio)
-        gradientSync = GradientSync(parameters: parameters, dp: groups.dp, tp: groups.tp,
-                                    embedding: groups.embedding, bucketBytes: Int(config.bucketMB * 1_048_576))
+        gradientSync = GradientSync(store: store, groups: groups)
         if let (ckpt, dir) = resume {
             try Checkpoint.requireSameShape(saved: ckpt.config.model, requested: config.model, dir: dir)
             try ckpt.restore(into: parameters, optimizer: optimizer, source: dir)
@@ -116,7 +118,7 @@ public final class Trainer: @unchecked Sendable {
         let T = config.model.seqLen
         let lr = schedule.rate(at: step)
         let totalTokens = globalTokens ?? microBatches.reduce(0) { $0 + $1.tokens.count }
-        for s in stages { s.zeroGrad() }
+        store.zeroGradients()
         var contexts: [ForwardContext] = [], offset = sampleOffset
         for (tokens, _) in microBatches {
             contexts.append(context(samples: tokens.count / T, sampleOffset: offset, step: step, dropout: config.model.dropout))
@@ -142,7 +144,7 @@ public final class Trainer: @unchecked Sendable {
         guard norm.isFinite else {
             throw TrainingError("gradient norm became \(norm) at step \(step + 1) (loss \(loss)); lower --lr (now \(config.lr))")
         }
-        GradientClipping.clip(parameters, norm: norm, maxNorm: config.gradClip)
+        GradientClipping.clip(store, norm: norm, maxNorm: config.gradClip)
         optimizer.step(lr: lr)
         for stage in stages { stage.refreshWorkingWeights() }
         step += 1
@@ -156,16 +158,10 @@ public final class Trainer: @unchecked Sendable {
                        step: step, seed: config.seed, dropout: dropout)
     }
 
-    /// Whether this rank contributes `p` to whole-model sums (norms,
-    /// checkpoints): shards always, parameters every tp rank holds whole on
-    /// tp rank 0 only, the tied embedding on the first stage only.
-    func owns(_ p: Parameter) -> Bool {
-        (p.isSharded || groups.tp.rank == 0) && (p.name != "wte" || stages.contains { $0.isFirstStage && $0.wte === p })
-    }
-
-    /// ‖g‖² of the whole model: each piece once, summed over the pp × tp group.
+    /// ‖g‖² of the whole model: each element once (the primary copies, see
+    /// `Placement.isPrimary`), summed over the pp × tp group.
     func gradientNormSquared() throws -> Double {
-        try groups.model.sumAcrossRanks(GradientClipping.sumOfSquares(parameters.filter(owns)))
+        try groups.model.sumAcrossRanks(store.primaryGradientSumOfSquares())
     }
 
     /// Mean validation loss over `config.evalBatches` fixed batches (no
@@ -209,13 +205,13 @@ public final class Trainer: @unchecked Sendable {
     /// stages of this rank's model replica (collective over the pp × tp group).
     public func wholeParameters() throws -> [String: [Float]] {
         try FullTensors.gather(parameters, parameters.map(\.value), layout: GPT.parameterLayout(config.model),
-                               group: groups.model, owns: owns)
+                               group: groups.model)
     }
 
     /// The current state as a checkpoint of whole tensors (collective).
     public func checkpoint() throws -> Checkpoint {
         try Checkpoint(config: config, step: step, parameters: parameters, optimizer: optimizer,
-                       group: groups.model, owns: owns)
+                       group: groups.model)
     }
 
     /// Trains until `config.steps`, printing progress through `log` (world

@@ -122,8 +122,7 @@ import Tessera
             let model = GPT(config, seed: 3, tp: TensorParallel(group: world, sequenceParallel: false))
             #expect(model.wte?.shape == [65, 32])  // 259 padded to 260, 65 rows per rank
             let full = try FullTensors.gather(model.parameters, model.parameters.map(\.value),
-                                              layout: GPT.parameterLayout(config), group: world,
-                                              owns: { $0.isSharded || world.rank == 0 })
+                                              layout: GPT.parameterLayout(config), group: world)
             if world.rank == 0 { gathered.withLock { $0 = full } }
         }
         let full = gathered.withLock { $0 }

@@ -1,0 +1,86 @@
+/// How one parameter is laid out across the ranks of a layout, stated once
+/// where the parameter is built and read by everything that needs to know:
+/// the gradient sync (which sums to run), the global gradient norm and the
+/// checkpoint gather (which copy counts), ZeRO shards and the memory report.
+///
+/// Data-parallel replication is implicit: every rank of a data-parallel
+/// group holds the same parameters. `replicas` lists the dimensions *within
+/// one model replica* (the pp × tp group) over which identical copies exist.
+public struct Placement: Sendable, Equatable {
+    /// A dimension of the global tensor split across a mesh dimension.
+    public struct Shard: Sendable, Equatable {
+        /// Tensor dimension split (0: rows, 1: columns).
+        public var dim: Int
+        /// Mesh dimension whose ranks each hold one part.
+        public var over: MeshDim
+    }
+
+    /// A parameter held by several pipeline stages as one tied tensor (GPT's
+    /// token embedding, also the LM head on the last stage). The tie group
+    /// sums the copies' gradients; `primary` marks the copy that counts.
+    public struct Tie: Sendable, Equatable {
+        /// The process group that sums the copies.
+        public var group: TieGroup
+        /// Whether this is the copy counted in norms and checkpoints.
+        public var primary: Bool
+    }
+
+    /// Groups that sum the gradients of tied copies.
+    public enum TieGroup: Sendable, Hashable {
+        /// The first and the last pipeline stage of one (dp, tp) column (`RankGroups.embedding`).
+        case embedding
+    }
+
+    /// The split dimension, or nil when this rank holds the whole tensor.
+    public var shard: Shard?
+    /// Mesh dimensions of the model replica over which identical copies are
+    /// held, with this rank's coordinate along each (coordinate 0 counts).
+    public var replicas: [MeshDim: Int]
+    /// Mesh dimensions over which this rank's gradient is a partial sum, in
+    /// the order the gradient sync sums them.
+    public var partialSum: [MeshDim]
+    /// The tie, if any.
+    public var tie: Tie?
+
+    /// Held whole by one rank of each model replica; gradient summed over dp.
+    public static let whole = Placement(shard: nil, replicas: [:], partialSum: [.dp], tie: nil)
+
+    /// Split along tensor dimension `dim` over the tensor-parallel group.
+    public static func sharded(dim: Int, over tp: TensorParallel) -> Placement {
+        tp.size == 1 ? .whole : Placement(shard: Shard(dim: dim, over: .tp), replicas: [:], partialSum: [.dp], tie: nil)
+    }
+
+    /// Held whole by every tensor-parallel rank. Such parameters (LayerNorms,
+    /// row-parallel biases, the position embedding) act on the rows outside
+    /// the tensor-parallel region; under sequence parallelism those are this
+    /// rank's sequence chunk, so the gradient is a partial sum over tp
+    /// (Megatron's allreduce_layernorm_grads).
+    public static func replicated(over tp: TensorParallel) -> Placement {
+        guard tp.size > 1 else { return .whole }
+        return Placement(shard: nil, replicas: [.tp: tp.rank],
+                         partialSum: tp.sequenceParallel ? [.tp, .dp] : [.dp], tie: nil)
+    }
+
+    /// This placement, tied through `group` (`primary`: the copy that counts).
+    public func tied(through group: TieGroup, primary: Bool) -> Placement {
+        var p = self
+        p.tie = Tie(group: group, primary: primary)
+        return p
+    }
+
+    /// Whether this rank's copy is the one counted once per model replica
+    /// (global gradient norm, checkpoint gather): every shard, and of
+    /// identical copies the one at replica coordinate 0 and the primary tie.
+    public var isPrimary: Bool { replicas.values.allSatisfy { $0 == 0 } && (tie?.primary ?? true) }
+
+    /// What the gradient sync must do for this parameter: parameters with
+    /// equal keys can share a bucket.
+    var syncKey: SyncKey { SyncKey(partialSum: partialSum, tie: tie?.group, primary: isPrimary) }
+
+    /// The gradient-sync class of a bucket (see `syncKey`).
+    struct SyncKey: Hashable, Sendable {
+        var partialSum: [MeshDim]
+        var tie: TieGroup?
+        var primary: Bool
+    }
+}
