@@ -29,6 +29,13 @@ expect_abort missing-rank "timeout after 3.0s on rank"
 expect_abort size-mismatch "passed 12 elements"
 expect_abort rank-failure "rank 0 failed: injected failure"
 
+# A diverged run exits with the training error's status (3), as on one rank and on threads.
+out=$(timeout 120 "${MPIRUN[@]}" -np 2 "$BIN" train --dp 2 --layers 1 --d-model 32 --heads 2 --seq-len 16 --batch 4 \
+      --steps 30 --lr 1e6 --grad-clip 0 --warmup 0 --sample 0 2>&1)
+status=$?
+if [ $status -eq 3 ] && grep -q "failed: .*became" <<<"$out"; then ok "a diverged run under mpirun exits 3: $(grep -m1 -o 'rank [0-9] failed: [a-z ]*became' <<<"$out")"
+else bad "diverged run under mpirun (exit $status, want 3)" "$out"; fi
+
 # Layouts over MPI processes train exactly like one rank (tessera verify exits 1 otherwise).
 for layout in "4:--dp 2 --tp 2 --sp" "4:--pp 2 --tp 2 --layers 4 --micro-batches 4"; do
   n=${layout%%:*}; flags=${layout#*:}

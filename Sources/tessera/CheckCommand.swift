@@ -60,7 +60,7 @@ struct CheckComm: ParsableCommand {
                 totals.withLock { $0.checks += checks; $0.failures += failures }
             }
         } catch let e as CommError {
-            fail("thread backend: \(e.description)")
+            fail("thread backend: \(e.description)", status: e.kind.exitStatus)
         }
         if fault != nil { fail("the injected fault was not detected") }
         report("thread", ranks, totals.withLock { $0 })
@@ -81,7 +81,8 @@ struct CheckComm: ParsableCommand {
             try world.barrier()
             if fault != nil { MPIGroup.abort("tessera: error: the injected fault was not detected\n") }
         } catch {
-            MPIGroup.abort("tessera: error: rank \(world.worldRank) failed: \(error)\n")
+            let cause = ErrorKind.rankFailure(error, rank: world.worldRank)
+            MPIGroup.abort("tessera: error: \(cause)\n", code: cause.kind.exitStatus)
         }
         MPIGroup.finalize()
     }

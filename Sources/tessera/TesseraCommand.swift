@@ -11,36 +11,29 @@ struct TesseraCommand: ParsableCommand {
                       CheckCommand.self, BenchCommand.self, InfoCommand.self])
 }
 
-/// Runs `body`, turning Tessera's input errors into one clear line on stderr
-/// and exit status 2 (no stack trace, no usage dump). A `ConfigError` comes
-/// from the command line, which every process of an mpirun job reads alike,
-/// so only the job's first process prints it.
+/// Runs `body`, turning every Tessera error into one clear line on stderr
+/// and its kind's exit status (`ErrorKind.exitStatus`; no stack trace, no
+/// usage dump). A `ConfigError` comes from the command line, which every
+/// process of an mpirun job reads alike, so only the job's first process prints it.
 @discardableResult
 func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let e as ConfigError {
         fail(e.description, printed: Launcher.isLeaderProcess)
-    } catch let e as DataError {
-        fail(e.description)
-    } catch let e as CheckpointError {
-        fail(e.description)
-    } catch let e as TrainingError {
-        fail(e.description)
-    } catch let e as OutputError {
-        fail(e.description)
-    } catch let e as CommError {
-        fail(e.description)
+    } catch let e as any TesseraFailure {
+        fail(e.description, status: e.kind.exitStatus)
     }
 }
 
-/// Prints "tessera: error: MESSAGE" (when `printed`) and exits 2. A process
-/// that leaves the printing to rank 0 waits a little first: mpirun ends the
-/// whole job when the first process exits non-zero, which must be rank 0.
-func fail(_ message: String, printed: Bool = true) -> Never {
+/// Prints "tessera: error: MESSAGE" (when `printed`) and exits with `status`
+/// (default: bad input). A process that leaves the printing to rank 0 waits a
+/// little first: mpirun ends the whole job when the first process exits
+/// non-zero, which must be rank 0.
+func fail(_ message: String, status: Int32 = ErrorKind.config.exitStatus, printed: Bool = true) -> Never {
     if printed { FileHandle.standardError.write(Data("tessera: error: \(message)\n".utf8)) }
     else { sleep(5) }
-    exit(2)
+    exit(status)
 }
 
 /// Parses a comma-separated list of names (`dp,tp`, `all_reduce,all_gather`)

@@ -213,9 +213,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
     /// stages sending to each other at once would deadlock.) Completed sends
     /// are freed on later calls and when the group is finished with.
     public func send(_ data: UnsafePointer<Float>, count: Int, to peer: Int, tag: Int) throws {
-        guard (0..<size).contains(peer), peer != rank else {
-            throw CommError("group \(name), send: peer \(peer) must be another group rank in 0..<\(size)")
-        }
+        try checkPointToPoint(peer: peer, tag: tag, "send")
         try completeSends(waiting: false)
         let header = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
         header.pointee = Int64(count)
@@ -251,9 +249,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
     }
 
     public func recv(_ buf: UnsafeMutablePointer<Float>, count: Int, from peer: Int, tag: Int) throws {
-        guard (0..<size).contains(peer), peer != rank else {
-            throw CommError("group \(name), recv: peer \(peer) must be another group rank in 0..<\(size)")
-        }
+        try checkPointToPoint(peer: peer, tag: tag, "recv")
         var header: Int64 = 0
         var rc = watchdog.guarding("\(name) recv header from \(members[peer]) tag \(tag)", seq: seq) {
             MPI_Recv(&header, 1, tessera_mpi_int64(), Int32(peer), Int32(2 * tag), comm, tessera_mpi_status_ignore())

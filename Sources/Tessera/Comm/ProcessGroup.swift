@@ -1,3 +1,12 @@
+/// The point-to-point tag space every backend accepts: 0 ... `max`. MPI
+/// guarantees tags up to 32,767 only, and the MPI backend sends a header and
+/// the data of one message under tags 2·tag and 2·tag + 1.
+public enum MessageTag {
+    /// Largest tag a `send` or `recv` may use.
+    public static let max = 16_383
+
+}
+
 /// How a reduction combines the ranks' values.
 public enum ReduceOp: String, Sendable {
     case sum, average, max
@@ -48,12 +57,6 @@ public protocol ProcessGroup: AnyObject, Sendable {
     func allGather(_ values: [Int]) throws -> [Int]
 }
 
-/// A communication failure; the message names the group, the operation and the ranks involved.
-public struct CommError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ message: String) { description = message }
-}
-
 extension ProcessGroup {
     /// allReduce on a whole tensor.
     public func allReduce(_ t: Tensor, op: ReduceOp = .sum) throws { try allReduce(t.data, count: t.count, op: op) }
@@ -81,6 +84,18 @@ extension ProcessGroup {
         }
         copyAlone(send, into: recv, count: sendCounts[0])
         return true
+    }
+
+    /// What every backend's send and recv check first: the peer is another
+    /// group rank and the tag is within `MessageTag.max`.
+    func checkPointToPoint(peer: Int, tag: Int, _ op: String) throws {
+        guard (0..<size).contains(peer), peer != rank else {
+            throw CommError("group \(name), \(op): peer \(peer) must be another group rank in 0..<\(size)")
+        }
+        guard (0...MessageTag.max).contains(tag) else {
+            throw CommError("group \(name), \(op): tag \(tag) is outside 0...\(MessageTag.max) (MPI guarantees "
+                            + "tags up to 32767 and Tessera uses two per message)")
+        }
     }
 
     /// Boundaries of reduce-scatter chunk `r` of `total` elements.

@@ -150,17 +150,13 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
     private func mailboxKey(from: Int, to: Int, tag: Int) -> String { "\(name)|\(from)>\(to)#\(tag)" }
 
     public func send(_ buf: UnsafePointer<Float>, count: Int, to peer: Int, tag: Int) throws {
-        guard (0..<size).contains(peer), peer != rank else {
-            throw CommError("group \(name), send: peer \(peer) must be another group rank in 0..<\(size)")
-        }
+        try checkPointToPoint(peer: peer, tag: tag, "send")
         if let f = world.abortError { throw CommError("aborted: \(f.description)") }
         world.mailbox.post(mailboxKey(from: rank, to: peer, tag: tag), Array(UnsafeBufferPointer(start: buf, count: count)))
     }
 
     public func recv(_ buf: UnsafeMutablePointer<Float>, count: Int, from peer: Int, tag: Int) throws {
-        guard (0..<size).contains(peer), peer != rank else {
-            throw CommError("group \(name), recv: peer \(peer) must be another group rank in 0..<\(size)")
-        }
+        try checkPointToPoint(peer: peer, tag: tag, "recv")
         let me = members[rank], them = members[peer], timeout = world.timeout
         let message = try world.mailbox.take(
             mailboxKey(from: peer, to: rank, tag: tag), deadline: Date().addingTimeInterval(timeout),

@@ -5,7 +5,8 @@ import Foundation
 /// `ThreadWorld.run(size:)` starts one thread per rank and hands each its
 /// world group. If any rank throws, the world is aborted: every rank waiting
 /// in a collective wakes (within 50 ms) with an error naming the failed rank
-/// and its error, and `run` rethrows the first failure. A rank that does not
+/// and its error, and `run` rethrows the first failure with its kind kept
+/// (a diverged run is a `TrainingError` on threads as on one rank). A rank that does not
 /// arrive at a collective within `timeout` seconds aborts the world with an
 /// error naming the group, the operation, its sequence number and the
 /// missing ranks.
@@ -16,6 +17,7 @@ public final class ThreadWorld: @unchecked Sendable {
     public let timeout: Double
     private let lock = NSLock()
     private var failure: CommError?
+    private var rootCause: (any TesseraFailure)?
     private var rendezvous: [String: Rendezvous] = [:]
     let mailbox: Mailbox
 
@@ -31,7 +33,18 @@ public final class ThreadWorld: @unchecked Sendable {
 
     /// Aborts the world with `error` (the first abort wins).
     public func abort(_ error: CommError) {
-        lock.withLock { if failure == nil { failure = error } }
+        lock.withLock { if failure == nil { failure = error; rootCause = error } }
+    }
+
+    /// Aborts the world because rank `rank` threw `error`: the other ranks
+    /// wake with a communication error naming it; `run` rethrows `error`
+    /// itself, of its own kind (other errors become communication errors).
+    func fail(rank: Int, _ error: Error) {
+        if let e = error as? CommError { return abort(e) }
+        let cause = ErrorKind.rankFailure(error, rank: rank)
+        lock.withLock {
+            if failure == nil { failure = CommError(cause.description); rootCause = cause }
+        }
     }
 
     /// The shared state of the group with these members (created on first use).
@@ -68,10 +81,8 @@ public final class ThreadWorld: @unchecked Sendable {
             let thread = Thread {
                 do {
                     try Compute.withThreads(kernelThreads) { try body(world.worldGroup(rank: r)) }
-                } catch let e as CommError {
-                    world.abort(e)
                 } catch {
-                    world.abort(CommError("rank \(r) failed: \(error)"))
+                    world.fail(rank: r, error)
                 }
                 done.leave()
             }
@@ -79,7 +90,7 @@ public final class ThreadWorld: @unchecked Sendable {
             thread.start()
         }
         done.wait()
-        if let e = world.abortError { throw e }
+        if let e = world.lock.withLock({ world.rootCause }) { throw e }
     }
 }
 

@@ -49,16 +49,13 @@ public struct DropoutSite: Sendable {
 public struct RowCoordinates: Sendable {
     /// Global index of the first sample.
     public var sampleOffset: Int
-    /// Global position of the first row of each sample (context shards).
-    public var positionOffset: Int
     /// Rows per sample.
     public var positions: Int
     /// Index of local row 0 in the full sample-major row layout.
     public var rowOffset: Int
 
-    public init(sampleOffset: Int, positionOffset: Int = 0, positions: Int, rowOffset: Int = 0) {
+    public init(sampleOffset: Int, positions: Int, rowOffset: Int = 0) {
         self.sampleOffset = sampleOffset
-        self.positionOffset = positionOffset
         self.positions = positions
         self.rowOffset = rowOffset
     }
@@ -66,7 +63,7 @@ public struct RowCoordinates: Sendable {
     /// Global sample of local row `i`.
     @inline(__always) public func sample(_ i: Int) -> Int { sampleOffset + (rowOffset + i) / positions }
     /// Global position of local row `i`.
-    @inline(__always) public func position(_ i: Int) -> Int { positionOffset + (rowOffset + i) % positions }
+    @inline(__always) public func position(_ i: Int) -> Int { (rowOffset + i) % positions }
 }
 
 /// In-place dropout of an [rows, c] activation whose columns are global

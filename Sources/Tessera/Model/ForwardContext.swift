@@ -7,7 +7,7 @@ public struct ForwardContext: Sendable {
     public var samples: Int
     /// Rows per sample held locally (the sequence length, or a shard of it).
     public var positions: Int
-    /// Global index of the first sample; global position of the first local row.
+    /// Global index of the first sample, and which rows this rank holds.
     public var coords: RowCoordinates
     /// Optimizer step (dropout masks differ per step).
     public var step: Int
@@ -16,12 +16,10 @@ public struct ForwardContext: Sendable {
     /// Dropout probability; 0 disables every mask (evaluation or dropout off).
     public var dropout: Float
 
-    public init(samples: Int, positions: Int, sampleOffset: Int, positionOffset: Int = 0,
-                step: Int, seed: UInt64, dropout: Float) {
+    public init(samples: Int, positions: Int, sampleOffset: Int, step: Int, seed: UInt64, dropout: Float) {
         self.samples = samples
         self.positions = positions
-        self.coords = RowCoordinates(sampleOffset: sampleOffset, positionOffset: positionOffset,
-                                     positions: positions)
+        self.coords = RowCoordinates(sampleOffset: sampleOffset, positions: positions)
         self.step = step
         self.seed = seed
         self.dropout = dropout

@@ -53,9 +53,3 @@ public struct GPTConfig: Codable, Sendable, Equatable {
         }
     }
 }
-
-/// A bad configuration value: the message names the value and what is valid.
-public struct ConfigError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public init(_ message: String) { description = message }
-}

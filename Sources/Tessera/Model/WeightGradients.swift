@@ -10,9 +10,6 @@ public final class WeightGradients: @unchecked Sendable {
 
     public init() {}
 
-    /// Products recorded and not yet run.
-    public var count: Int { pending.count }
-
     /// Records `product` to run later, or runs it now when `deferred` is nil.
     static func compute(_ deferred: WeightGradients?, _ product: @escaping () -> Void) {
         if let deferred { deferred.pending.append(product) } else { product() }

@@ -67,7 +67,8 @@ public enum Launcher {
     /// have finished, after checking that the ranks on this machine fit in
     /// its memory (`MemoryEstimate`: the one place a run's size is checked). On threads, a rank that throws aborts the others and
     /// the error is rethrown here. Under MPI, a rank that throws stops the
-    /// whole job with a message naming the rank (never a hang).
+    /// whole job with a message naming the rank (never a hang) and the
+    /// error kind's exit status, the same as on threads and on one rank.
     public static func run(config: TrainConfig, backend: Backend, timeout: Double = 60,
                            _ body: @escaping @Sendable (RankGroups) throws -> Void) throws {
         let ranksHere = backend == .threads ? config.worldSize : MPIGroup.launchedOnThisNode
@@ -85,7 +86,8 @@ public enum Launcher {
                 try body(try RankGroups(config: config, world: world))
                 try world.barrier()
             } catch {
-                MPIGroup.abort("tessera: error: rank \(world.worldRank) failed: \(error)\n")
+                let cause = ErrorKind.rankFailure(error, rank: world.worldRank)
+                MPIGroup.abort("tessera: error: \(cause)\n", code: cause.kind.exitStatus)
             }
             MPIGroup.finalize()
         }

@@ -113,9 +113,3 @@ public enum SafeTensors {
         return try decode(data, path: path)
     }
 }
-
-/// A checkpoint that cannot be used; the message names the file and the mismatch.
-public struct CheckpointError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ message: String) { description = message }
-}

@@ -77,9 +77,3 @@ extension TokenDataset {
         try config.data.map { try load(path: $0, seqLen: config.model.seqLen) } ?? builtIn(seqLen: config.model.seqLen)
     }
 }
-
-/// A problem with the training data; the message says what is wrong and what would work.
-public struct DataError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ message: String) { description = message }
-}

@@ -13,12 +13,6 @@ public struct StepResult: Sendable {
     public var seconds: Double
 }
 
-/// A training run that diverged or cannot go on.
-public struct TrainingError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ message: String) { description = message }
-}
-
 /// Training on one rank of a layout (dp × pp × tp, ± sp; one rank by
 /// default): this rank's share of the global batch in `microBatches`
 /// micro-batches, each forward+backward adding its gradient (through the
@@ -38,6 +32,8 @@ public final class Trainer: @unchecked Sendable {
     public let store: ParameterStore
     /// Runs the pipeline schedule (nil when pp = 1).
     public let pipeline: PipelineExecutor?
+    /// Runs the forward-only schedule of evaluation (nil when pp = 1).
+    let evaluator: PipelineExecutor?
     public let optimizer: AdamW
     public let data: TokenDataset
     public let schedule: LRSchedule
@@ -65,12 +61,16 @@ public final class Trainer: @unchecked Sendable {
                 GPT(config.model, seed: config.seed, tp: groups.tp, layers: ranges[s], first: s == 0,
                     last: s == ranges.count - 1)
             }
-            pipeline = PipelineExecutor(schedule: schedule, stages: Dictionary(uniqueKeysWithValues: zip(ids, stages)),
-                                        pp: groups.pp, tp: groups.tp)
+            let byStage = Dictionary(uniqueKeysWithValues: zip(ids, stages))
+            pipeline = PipelineExecutor(schedule: schedule, stages: byStage, pp: groups.pp, tp: groups.tp)
             pipeline!.tracing = config.trace != nil
+            evaluator = PipelineExecutor(schedule: PipelineSchedules.forwardOnly(ranks: config.pp, microBatches: 1,
+                                                                                 chunks: config.ppChunks),
+                                         stages: byStage, pp: groups.pp, tp: groups.tp)
         } else {
             stages = [GPT(config.model, seed: config.seed, tp: groups.tp)]
             pipeline = nil
+            evaluator = nil
         }
         for stage in stages { stage.precision = config.precision }
         parameters = stages.flatMap(\.parameters)
@@ -180,25 +180,11 @@ public final class Trainer: @unchecked Sendable {
         return try groups.dp.sumAcrossRanks(total / Double(config.evalBatches * evalBatch * T))
     }
 
-    /// Summed loss without gradients, stage after stage through the pipeline
-    /// (non-zero on the last stage only).
+    /// Summed loss without gradients: the whole model's, or through the
+    /// pipeline's forward-only schedule (non-zero on the last stage only).
     func pipelineLoss(_ tokens: [Int32], _ targets: [Int32], _ ctx: ForwardContext) throws -> Double {
-        guard config.pp > 1 else { return try model.loss(tokens, targets, ctx) }
-        let S = config.pp * config.ppChunks, d = config.model.dModel
-        var loss = 0.0
-        for (chunk, stage) in stages.enumerated() {
-            let s = chunk * config.pp + groups.pp.rank
-            var input: Tensor?
-            if s > 0 {
-                let buf = Tensor(uninitialized: [groups.tp.outerRows(ctx), d])
-                try groups.pp.recv(buf.data, count: buf.count, from: (s - 1) % config.pp, tag: 1_000_000 + s)
-                input = buf
-            }
-            let (out, l, _) = try stage.stageForward(tokens: tokens, input: input, targets: targets, ctx, gradScale: nil)
-            loss += l
-            if s < S - 1, let out { try groups.pp.send(out.data, count: out.count, to: (s + 1) % config.pp, tag: 1_000_000 + s + 1) }
-        }
-        return loss
+        guard let evaluator else { return try model.loss(tokens, targets, ctx) }
+        return try evaluator.run([(tokens, targets)], contexts: [ctx], gradScale: nil)
     }
 
     /// Every parameter's whole value by name, assembled from the shards and

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import Tessera
 
@@ -145,5 +146,37 @@ import Tessera
         }
         #expect(t.bubbleFraction > 0 && t.bubbleFraction < 1)
         #expect(TestSupport.message { _ = try PipelineTrace.read(path: path + "-missing") }.contains("does not exist"))
+    }
+
+    @Test func pipelineEvaluationRunsTheForwardOnlyScheduleAndEqualsOneRank() throws {
+        Compute.threads = 1
+        var c = Equivalence.defaultConfig
+        c.model.layers = 4
+        c.evalBatches = 2
+        let data = try TokenDataset.builtIn(seqLen: c.model.seqLen)
+        let serial = try Trainer(config: c, data: data).evaluate()
+        c.pp = 2; c.schedule = "interleaved"; c.ppChunks = 2; c.microBatches = 2; c.tp = 2; c.sp = true
+        let config = c, losses = Mutex<[Double]>([])
+        try Launcher.run(config: config, backend: .threads) { groups in
+            let loss = try Trainer(config: config, data: data, groups: groups).evaluate()
+            losses.withLock { $0.append(loss) }
+        }
+        let all = losses.withLock { $0 }
+        #expect(all.count == 4 && all.allSatisfy { abs($0 - serial) <= 1e-5 * serial }, "\(all) vs \(serial)")
+        let schedule = PipelineSchedules.forwardOnly(ranks: 2, microBatches: 1, chunks: 2)
+        #expect(schedule.actions[1].map(\.description) == ["recvF0", "F0", "sendF0", "recvF0", "F0"])
+    }
+
+    @Test func messageTagsStayWithinWhatMPIGuarantees() throws {
+        // The largest tag a schedule uses, 2·stages·micro-batches − 1, fits.
+        let s = try PipelineSchedules.make("1f1b", ranks: 4, microBatches: 64)
+        #expect(s.tag(3, 63, gradient: true) == 2 * 4 * 64 - 1)
+        #expect(TestSupport.message { _ = try PipelineSchedules.make("1f1b", ranks: 8, microBatches: 1100) }
+            .contains("exceed MPI's tag space (at most 8192)"))
+        try ThreadWorld.run(size: 2) { g in
+            let x = Tensor([1])
+            let m = TestSupport.message { try g.send(x.data, count: 1, to: 1 - g.rank, tag: MessageTag.max + 1) }
+            #expect(m.contains("tag 16384 is outside 0...16383"))
+        }
     }
 }

@@ -188,6 +188,18 @@ import Tessera
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs a release build of tessera"))
+    func aDivergedRunExitsWithTheSameStatusOnOneRankAndOnThreads() throws {
+        let diverging = ["train", "--layers", "1", "--d-model", "32", "--heads", "2", "--seq-len", "16", "--batch", "4",
+                         "--steps", "30", "--lr", "1e6", "--grad-clip", "0", "--warmup", "0", "--sample", "0"]
+        let one = try run(diverging + ["--threads", "1"])
+        let threads = try run(diverging + ["--dp", "2"])
+        #expect(one.status == ErrorKind.training.exitStatus && one.output.contains("tessera: error: ") && one.output.contains("became"),
+                "\(one.output)")
+        #expect(threads.status == ErrorKind.training.exitStatus && threads.output.contains("failed: ") && threads.output.contains("became"),
+                "\(threads.output)")
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs a release build of tessera"))
     func layoutTrainingWritesTheSameCheckpointAsOneRank() throws {
         let serialDir = TestSupport.temporaryPath("cli-serial"), layoutDir = TestSupport.temporaryPath("cli-layout")
         defer { for d in [serialDir, layoutDir] { try? FileManager.default.removeItem(atPath: d) } }

@@ -55,6 +55,9 @@ public struct PipelineSchedule: Sendable {
     public var stages: Int { ranks * chunks }
     /// The rank holding virtual stage s.
     public func rank(of stage: Int) -> Int { stage % ranks }
-    /// The chunk index of virtual stage s on its rank.
-    public func chunk(of stage: Int) -> Int { stage / ranks }
+    /// Message tag of the activation (or, with `gradient`, the input
+    /// gradient) leaving `stage` for micro-batch `mb`: unique per message of
+    /// a step, at most 2·stages·microBatches − 1 (`PipelineSchedules.make`
+    /// keeps that within `MessageTag.max`).
+    public func tag(_ stage: Int, _ mb: Int, gradient: Bool) -> Int { 2 * (stage * microBatches + mb) + (gradient ? 1 : 0) }
 }

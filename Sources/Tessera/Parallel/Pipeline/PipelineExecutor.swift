@@ -29,14 +29,12 @@ public final class PipelineExecutor {
         self.schedule = schedule; self.stages = stages; self.pp = pp; self.tp = tp
     }
 
-    /// Message tag of the activation (or gradient) leaving `stage` for micro-batch `mb`.
-    func tag(_ stage: Int, _ mb: Int, gradient: Bool) -> Int { 2 * (stage * schedule.microBatches + mb) + (gradient ? 1 : 0) }
-
     /// Runs the step on `microBatches` (this dp rank's, in order) with the
     /// contexts `contexts[m]`; returns the summed token loss (non-zero on the
-    /// last stage only).
+    /// last stage only). With `gradScale` nil (a forward-only schedule) no
+    /// gradient is computed and no activation is kept.
     public func run(_ microBatches: [(tokens: [Int32], targets: [Int32])], contexts: [ForwardContext],
-                    gradScale: Float) throws -> Double {
+                    gradScale: Float?) throws -> Double {
         var inputs: [PipelineAction: Tensor] = [:], outputs: [PipelineAction: Tensor] = [:]
         var caches: [PipelineAction: GPT.Cache] = [:], weights: [PipelineAction: WeightGradients] = [:]
         var loss = 0.0
@@ -55,22 +53,23 @@ public final class PipelineExecutor {
                 let buf = Tensor(uninitialized: [tp.outerRows(ctx), d])
                 let gradient = a.kind == .recvGradient
                 try pp.recv(buf.data, count: buf.count, from: schedule.rank(of: gradient ? a.stage + 1 : a.stage - 1),
-                            tag: tag(gradient ? a.stage + 1 : a.stage - 1, a.microBatch, gradient: gradient))
+                            tag: schedule.tag(gradient ? a.stage + 1 : a.stage - 1, a.microBatch, gradient: gradient))
                 if gradient { outputs[key] = buf } else { inputs[key] = buf }
             case .sendActivation, .sendGradient:
                 let gradient = a.kind == .sendGradient
                 let buf = gradient ? inputs.removeValue(forKey: key)! : outputs.removeValue(forKey: key)!
                 try pp.send(buf.data, count: buf.count, to: schedule.rank(of: gradient ? a.stage - 1 : a.stage + 1),
-                            tag: tag(a.stage, a.microBatch, gradient: gradient))
+                            tag: schedule.tag(a.stage, a.microBatch, gradient: gradient))
             case .forward:
                 let mb = microBatches[a.microBatch]
                 let (out, l, cache) = try stages[a.stage]!.stageForward(
                     tokens: mb.tokens, input: inputs.removeValue(forKey: key), targets: mb.targets, ctx, gradScale: gradScale)
                 loss += l
+                if let out { outputs[key] = out }
+                guard gradScale != nil else { break }
                 caches[key] = cache
                 liveBytes += cache.bytes
                 peakActivationBytes = max(peakActivationBytes, liveBytes)
-                if let out { outputs[key] = out }
                 peakStashed = max(peakStashed, caches.count + weights.count)
             case .backward:
                 let deferred = schedule.splitBackward ? WeightGradients() : nil

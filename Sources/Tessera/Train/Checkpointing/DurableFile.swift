@@ -35,12 +35,7 @@ public enum DurableFile {
     }
 }
 
-/// An output (checkpoint, trace) that cannot be written: one line naming
-/// the path and the reason.
-public struct OutputError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ message: String) { description = message }
-
+extension TesseraError where Tag == OutputKind {
     /// `what` followed by the current `errno`'s text: "cannot write X: No space left on device".
     static func system(_ what: String) -> OutputError {
         OutputError("\(what): \(String(cString: strerror(errno)))")
