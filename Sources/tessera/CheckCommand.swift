@@ -43,6 +43,7 @@ struct CheckComm: ParsableCommand {
     }
 
     func run() throws {
+        CollectiveChecking.enabled = true  // the fault checks need the agreement check
         try reportingErrors {
             switch backend.resolved {
             case .mpi: try runMPI(fault)

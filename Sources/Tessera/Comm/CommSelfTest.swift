@@ -35,6 +35,17 @@ public enum CommSelfTest {
                 try g.allReduce(t, op: op)
                 expect((0..<n).allSatisfy { same(t[$0], reduced(p, $0, op)) }, "\(label) allReduce \(op): \(t.array)")
             }
+            // Started all-reduces: two in flight, a blocking collective between, waited out of order.
+            let first = Tensor([10], (0..<10).map { value(r, $0) }), second = Tensor([7], (0..<7).map { value(r, $0 + 3) })
+            let firstRequest = try g.startAllReduce(first.data, count: 10, op: .sum)
+            let secondRequest = try g.startAllReduce(second.data, count: 7, op: .max)
+            let between = Tensor([1], [Float(r)])
+            try g.allReduce(between, op: .sum)
+            try secondRequest.wait()
+            try firstRequest.wait()
+            expect((0..<10).allSatisfy { same(first[$0], reduced(p, $0, .sum)) }, "\(label) started allReduce: \(first.array)")
+            expect((0..<7).allSatisfy { same(second[$0], reduced(p, $0 + 3, .max)) }, "\(label) second started allReduce")
+            expect(between[0] == Float(p * (p - 1) / 2), "\(label) allReduce between started ones")
             let send = Tensor([3], (0..<3).map { value(r, $0) }), all = Tensor([3 * p])
             try g.allGather(send.data, count: 3, into: all.data)
             expect((0..<p).allSatisfy { q in (0..<3).allSatisfy { all[q * 3 + $0] == value(q, $0) } }, "\(label) allGather")

@@ -48,6 +48,14 @@ public final class CountingGroup: ProcessGroup, @unchecked Sendable {
     public func allReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws {
         try counted("allReduce", count) { try inner.allReduce(buf, count: count, op: op) }
     }
+    /// Counts the call and its elements as an "allReduce"; the seconds of
+    /// starting it and of waiting for it (the exposed part) as "allReduce"
+    /// and "wait".
+    public func startAllReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws -> CollectiveRequest {
+        let request = try counted("allReduce", count) { try inner.startAllReduce(buf, count: count, op: op) }
+        guard size > 1 else { return request }
+        return CollectiveRequest { [self] in try counted("wait", 0) { try request.wait() } }
+    }
     public func allGather(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {
         try counted("allGather", count * size) { try inner.allGather(send, count: count, into: recv) }
     }

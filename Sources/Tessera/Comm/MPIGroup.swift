@@ -3,9 +3,9 @@ import Foundation
 
 /// Ranks as Open MPI processes (`mpirun -np N tessera …`), one process per rank.
 ///
-/// Every collective first all-gathers the ranks' (operation, size) so that a
-/// size or operation mismatch is a clear error on every rank instead of
-/// undefined MPI behaviour. MPI itself has no timeouts, so a watchdog thread
+/// In checked mode (`CollectiveChecking`) every collective first all-gathers
+/// the ranks' (operation, size) so that a size or operation mismatch is a
+/// clear error on every rank instead of undefined MPI behaviour. MPI itself has no timeouts, so a watchdog thread
 /// watches the operation in progress: one that runs past `timeout` seconds
 /// prints an error naming the rank, group, operation and sequence number and
 /// calls MPI_Abort, which stops every process of the job.
@@ -117,9 +117,14 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         return recv.map(Int.init)
     }
 
-    /// One collective: agree on (op, count), run `call` under the watchdog, check its return code.
+    /// Numbers the next collective and, in checked mode, agrees on (op, count) first.
+    private func next(_ op: String, count: Int) throws {
+        if CollectiveChecking.enabled { try begin(op, count: count) } else { seq += 1 }
+    }
+
+    /// One collective: number it (checking it in checked mode), run `call` under the watchdog, check its return code.
     private func collective(_ op: String, count: Int, _ call: () -> Int32) throws {
-        try begin(op, count: count)
+        try next(op, count: count)
         try check(watchdog.guarding("group \(name) \(op)", seq: seq, call), op)
     }
 
@@ -131,6 +136,23 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
             MPI_Allreduce(tessera_mpi_in_place(), buf, Int32(count), tessera_mpi_float(), mpiOp(op), comm)
         }
         if op == .average { Vector.scale(buf, count, by: 1 / Float(size)) }
+    }
+
+    /// MPI_Iallreduce; `wait()` is MPI_Wait under the watchdog.
+    public func startAllReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws -> CollectiveRequest {
+        if size == 1 { return .completed }
+        try next("allReduce", count: count)
+        var request: MPI_Request? = nil
+        try check(MPI_Iallreduce(tessera_mpi_in_place(), buf, Int32(count), tessera_mpi_float(), mpiOp(op), comm,
+                                 &request), "allReduce")
+        let started = seq, scale = op == .average ? 1 / Float(size) : nil
+        return CollectiveRequest { [self] in
+            var r = request
+            try check(watchdog.guarding("group \(name) allReduce (started)", seq: started) {
+                MPI_Wait(&r, tessera_mpi_status_ignore())
+            }, "allReduce")
+            if let scale { Vector.scale(buf, count, by: scale) }
+        }
     }
 
     public func allGather(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {
@@ -160,12 +182,14 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
     public func allToAll(_ send: UnsafePointer<Float>, sendCounts: [Int], into recv: UnsafeMutablePointer<Float>,
                          recvCounts: [Int]) throws {
         if try allToAllAlone(send, sendCounts: sendCounts, into: recv, recvCounts: recvCounts) { return }
-        try begin("allToAll(v)", count: size)
-        // Every rank learns every send count, so a disagreement is reported on all ranks.
-        let all = try exchangeInts(sendCounts, during: "allToAll(v)")
-        for q in 0..<size where all[q * size + rank] != recvCounts[q] {
-            throw CommError("group \(name), allToAll #\(seq): rank \(members[q]) sends \(all[q * size + rank]) "
-                            + "elements to rank \(worldRank), which expects \(recvCounts[q])")
+        try next("allToAll(v)", count: size)
+        if CollectiveChecking.enabled {
+            // Every rank learns every send count, so a disagreement is reported on all ranks.
+            let all = try exchangeInts(sendCounts, during: "allToAll(v)")
+            for q in 0..<size where all[q * size + rank] != recvCounts[q] {
+                throw CommError("group \(name), allToAll #\(seq): rank \(members[q]) sends \(all[q * size + rank]) "
+                                + "elements to rank \(worldRank), which expects \(recvCounts[q])")
+            }
         }
         var sc = sendCounts.map(Int32.init), rcounts = recvCounts.map(Int32.init)
         var sd = offsets(sendCounts), rd = offsets(recvCounts)
@@ -198,7 +222,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
 
     public func allGather(_ values: [Int]) throws -> [Int] {
         if size == 1 { return values }
-        try begin("allGather(ints)", count: values.count)
+        try next("allGather(ints)", count: values.count)
         return try exchangeInts(values, during: "allGather(ints)")
     }
 

@@ -31,6 +31,12 @@ public protocol ProcessGroup: AnyObject, Sendable {
 
     /// In place: buf[i] ← op over ranks of buf[i]. buf: [count], same count on every rank.
     func allReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws
+    /// `allReduce` started without waiting: returns at once with a request
+    /// whose `wait()` returns when buf holds the result (MPI's non-blocking
+    /// all-reduce; the thread backend runs it off the calling thread).
+    /// Requests on one group complete in the order they were started, and a
+    /// blocking collective on the group waits for them first.
+    func startAllReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws -> CollectiveRequest
     /// recv[q·count ..< (q+1)·count] ← send of rank q. send: [count]; recv: [size·count].
     func allGather(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws
     /// send: [total] on every rank; rank r receives op over ranks of

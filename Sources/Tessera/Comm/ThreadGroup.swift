@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One rank's handle on a group of rank threads (see `ThreadWorld`).
 ///
@@ -15,6 +16,10 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
     let world: ThreadWorld
     let meeting: Rendezvous
     private var seq = 0
+    /// Runs started all-reduces in order, off the rank's own thread.
+    private let worker: DispatchQueue
+    /// Started and not yet drained requests (touched by the rank's thread only).
+    private var pending: [CollectiveRequest] = []
 
     init(world: ThreadWorld, members: [Int], worldRank: Int, name: String) {
         guard let r = members.firstIndex(of: worldRank) else {
@@ -26,9 +31,19 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
         self.size = members.count
         self.name = name
         meeting = world.rendezvous(for: members, name: name)
+        worker = DispatchQueue(label: "tessera.\(name).rank\(worldRank)")
     }
 
-    private func begin(_ op: String, address: UnsafeRawPointer?, count: Int, ints: [Int] = []) throws -> [Post] {
+    /// Waits for every started request, so a blocking collective runs after them (as MPI orders them).
+    private func drain() throws {
+        let started = pending
+        pending = []
+        for r in started { try r.wait() }
+    }
+
+    private func begin(_ op: String, address: UnsafeRawPointer?, count: Int, ints: [Int] = [],
+                       draining: Bool = true) throws -> [Post] {
+        if draining { try drain() }
         seq += 1
         return try meeting.exchange(rank: rank, Post(op: op, seq: seq, address: address.map { UInt(bitPattern: $0) } ?? 0,
                                                      count: count, ints: ints))
@@ -76,7 +91,30 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
     /// until all writes into it are done.
     public func allReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws {
         if size == 1 { return }
-        let posts = try begin("allReduce", address: buf, count: count)
+        try drain()
+        try reduceInPlace(buf, count: count, op: op)
+    }
+
+    /// Queues the all-reduce on this rank's worker: every rank's worker
+    /// meets the others' in the group's rendezvous, in start order.
+    public func startAllReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws -> CollectiveRequest {
+        if size == 1 { return .completed }
+        let done = DispatchSemaphore(value: 0), failure = Mutex<Error?>(nil), address = UInt(bitPattern: buf)
+        worker.async { [self] in
+            do { try reduceInPlace(UnsafeMutablePointer(bitPattern: address)!, count: count, op: op) }
+            catch { failure.withLock { $0 = error } }
+            done.signal()
+        }
+        let request = CollectiveRequest {
+            done.wait()
+            if let e = failure.withLock({ $0 }) { throw e }
+        }
+        pending.append(request)
+        return request
+    }
+
+    private func reduceInPlace(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws {
+        let posts = try begin("allReduce", address: buf, count: count, draining: false)
         try requireEqualCounts(posts, "allReduce")
         let bufs = posts.map { $0.floats() }
         reduce(bufs, chunk(rank, of: count), op: op, into: bufs)

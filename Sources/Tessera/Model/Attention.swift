@@ -63,15 +63,15 @@ public final class CausalSelfAttention: @unchecked Sendable {
 
     /// dout [outer rows, d] → dx [outer rows, d]; accumulates all four parameter gradients.
     public func backward(_ dout: Tensor, _ cache: Cache, _ ctx: ForwardContext,
-                         deferring: WeightGradients? = nil) throws -> Tensor {
-        let dy = try proj.backward(dout, input: cache.y, deferring: deferring)
+                         _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
+        let dy = try proj.backward(dout, input: cache.y, backward)
         let dqkv = Tensor(uninitialized: cache.qkv.shape)
         AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, probs: cache.probs.data, qkv: cache.qkv.data,
                                  shape: shape(ctx), dropout: ctx.site(name + ".probs"),
                                  sampleOffset: ctx.coords.sampleOffset, precision: precision)
-        let dx = try qkv.backward(dqkv, input: cache.x, deferring: deferring)
+        let dx = try qkv.backward(dqkv, input: cache.x, backward)
         // After qkv's bias gradient, which a zero-bubble schedule defers with its dW.
-        WeightGradients.compute(deferring) { [self] in zeroKeyBiasGradient() }
+        backward.weightGradient { [self] in zeroKeyBiasGradient() }
         return dx
     }
 

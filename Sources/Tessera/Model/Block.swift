@@ -73,15 +73,16 @@ public final class Block: @unchecked Sendable {
     }
 
     /// dy [outer rows, d] → dx [outer rows, d]; accumulates every parameter gradient of the block.
-    /// With `deferring`, the linear layers' dW products are recorded there (zero-bubble W).
+    /// `backward` says where the linear layers' dW products go; the block reports its parameters finished.
     public func backward(_ dy: Tensor, _ cache: Cache, _ ctx: ForwardContext,
-                         deferring: WeightGradients? = nil) throws -> Tensor {
-        let dm = try mlp.backward(branchGradient(dy, ".mlp.resid", ctx), cache.mlp, deferring: deferring)
+                         _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
+        let dm = try mlp.backward(branchGradient(dy, ".mlp.resid", ctx), cache.mlp, backward)
         let dx1 = ln2.backward(dm, cache.ln2)
         Elementwise.accumulate(dx1.data, dy.data, n: dx1.count)
-        let da = try attn.backward(branchGradient(dx1, ".attn.resid", ctx), cache.attn, ctx, deferring: deferring)
+        let da = try attn.backward(branchGradient(dx1, ".attn.resid", ctx), cache.attn, ctx, backward)
         let dx = ln1.backward(da, cache.ln1)
         Elementwise.accumulate(dx.data, dx1.data, n: dx.count)
+        backward.finished(parameters)
         return dx
     }
 }

@@ -173,17 +173,18 @@ public final class GPT: @unchecked Sendable {
     /// The stage's backward: `dOutput` [outer rows, d] from the next stage
     /// (nil on the last, whose gradient starts at the cached logits) → the
     /// gradient of the stage's input [outer rows, d] (nil on the first stage).
-    /// Adds every parameter gradient, or with `deferring` records the
-    /// weight-gradient products there (zero-bubble W).
+    /// Adds every parameter gradient, or records the weight-gradient
+    /// products where `backward` says (zero-bubble W), and reports each
+    /// layer's parameters finished as soon as their gradients are complete.
     public func stageBackward(_ cache: Cache, dOutput: Tensor?, _ ctx: ForwardContext,
-                              deferring: WeightGradients? = nil) throws -> Tensor? {
+                              _ backward: BackwardContext = BackwardContext()) throws -> Tensor? {
         let d = config.dModel
         var dh: Tensor
         if let lnf, let dlogits = cache.dlogits, let full = cache.normed, let wte {
             // Tied head (column-parallel over the vocabulary): dwte += dlogitsᵀ·normed; dnormed = reduce(dlogits·wte).
             let v = vocabRange.count, rows = ctx.rows
             let dlogitsOperand = precision.operand(dlogits), precision = self.precision
-            WeightGradients.compute(deferring) {
+            backward.weightGradient {
                 BLAS.gemm(transA: true, transB: false, m: v, n: d, k: rows, a: dlogitsOperand, lda: v,
                           b: precision.operand(full), ldb: d, beta: 1, c: wte.grad.data, ldc: d)
             }
@@ -191,10 +192,11 @@ public final class GPT: @unchecked Sendable {
             BLAS.gemm(transA: false, transB: false, m: ctx.rows, n: d, k: v, a: dlogitsOperand, lda: v,
                       b: headOperand, ldb: d, c: dfull.data, ldc: d)
             dh = lnf.backward(try tp.reduce(dfull), cache.lnf!)
+            backward.finished([lnf.gain, lnf.bias] + (isFirstStage ? [] : [wte]))
         } else {
             dh = dOutput!
         }
-        for (block, c) in zip(blocks, cache.blocks).reversed() { dh = try block.backward(dh, c, ctx, deferring: deferring) }
+        for (block, c) in zip(blocks, cache.blocks).reversed() { dh = try block.backward(dh, c, ctx, backward) }
         guard let wpe, let wte else { return dh }
         let rows = tp.outerRows(ctx), coords = tp.outerCoords(ctx)
         if let site = ctx.site("embed") {
@@ -206,6 +208,7 @@ public final class GPT: @unchecked Sendable {
             EmbeddingKernel.backwardTokens(dwte: wte.grad.data, dx: dx.data, tokens: tok.baseAddress!, rows: ctx.rows,
                                            d: d, vocab: vocabRange)
         }
+        backward.finished([wte, wpe])
         return nil
     }
 
@@ -231,11 +234,11 @@ public final class GPT: @unchecked Sendable {
     /// Gradients of (Σ token losses)·`gradScale` are *added* to every
     /// parameter's grad (so micro-batches accumulate); returns the summed token loss.
     public func forwardBackward(_ tokens: [Int32], _ targets: [Int32], _ ctx: ForwardContext,
-                                gradScale: Float) throws -> Double {
+                                gradScale: Float, _ backward: BackwardContext = BackwardContext()) throws -> Double {
         let (_, loss, cache) = try stageForward(tokens: tokens, input: nil, targets: targets, ctx, gradScale: gradScale)
         lastActivationBytes = cache.bytes
         lastLayerActivationBytes = cache.blocks.first?.bytes ?? 0
-        _ = try stageBackward(cache, dOutput: nil, ctx)
+        _ = try stageBackward(cache, dOutput: nil, ctx, backward)
         return loss
     }
 }

@@ -36,9 +36,9 @@ public final class MLP: @unchecked Sendable {
     }
 
     /// dy [outer rows, d] → dx [outer rows, d]; accumulates the four parameter gradients.
-    public func backward(_ dy: Tensor, _ cache: Cache, deferring: WeightGradients? = nil) throws -> Tensor {
-        let dact = try out.backward(dy, input: cache.act, deferring: deferring)
+    public func backward(_ dy: Tensor, _ cache: Cache, _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
+        let dact = try out.backward(dy, input: cache.act, backward)
         GELUKernel.backward(dx: dact.data, dy: dact.data, x: cache.pre.data, n: dact.count)
-        return try fc.backward(dact, input: cache.x, deferring: deferring)
+        return try fc.backward(dact, input: cache.x, backward)
     }
 }

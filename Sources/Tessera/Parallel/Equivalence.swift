@@ -74,6 +74,7 @@ public enum Equivalence {
                            parameterTolerance: Double? = nil) throws -> EquivalenceReport? {
         let defaults = tolerances(for: config.precision)
         if backend == .mpi { Compute.threads = 1 }
+        CollectiveChecking.enabled = true  // a proof run checks every collective's agreement
         let result = Mutex<(losses: [Double], params: [String: [Float]])?>(nil)
         try Launcher.run(config: config, backend: backend, timeout: Double(config.timeout)) { groups in
             let trainer = try Trainer(config: config, data: data, groups: groups)

@@ -31,10 +31,10 @@ public final class ColumnParallelLinear: @unchecked Sendable {
     /// dy [rows, out/tp], x the forward's input [outer rows, in] → dx
     /// [outer rows, in]; accumulates dW, db. Under SP the input is gathered
     /// again here (Megatron's choice: memory over one more all-gather).
-    /// With `deferring`, dW is recorded there instead of computed (zero-bubble W).
-    public func backward(_ dy: Tensor, input x: Tensor, deferring: WeightGradients? = nil) throws -> Tensor {
+    /// `backward` runs dW now or records it (zero-bubble W).
+    public func backward(_ dy: Tensor, input x: Tensor, _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
         let full = try tp.gather(x), linear = self.linear
-        WeightGradients.compute(deferring) { linear.backwardWeight(dy, input: full) }
+        backward.weightGradient { linear.backwardWeight(dy, input: full) }
         return try tp.reduce(linear.backwardInput(dy))
     }
 }
@@ -69,11 +69,11 @@ public final class RowParallelLinear: @unchecked Sendable {
     /// dy [outer rows, out], x the forward's input [rows, in/tp] → dx [rows, in/tp].
     /// db sums this rank's rows only (a partial sum under SP, reduced with
     /// the other sequence-parallel gradients).
-    public func backward(_ dy: Tensor, input x: Tensor, deferring: WeightGradients? = nil) throws -> Tensor {
+    public func backward(_ dy: Tensor, input x: Tensor, _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
         let bias = linear.bias!, linear = self.linear
         Elementwise.sumRows(into: bias.grad.data, dy.data, rows: dy.count / linear.outFeatures, c: linear.outFeatures)
         let full = try tp.gather(dy)
-        WeightGradients.compute(deferring) { linear.backwardWeight(full, input: x, includeBias: false) }
+        backward.weightGradient { linear.backwardWeight(full, input: x, includeBias: false) }
         return linear.backwardInput(full)
     }
 }

@@ -39,7 +39,8 @@ public final class Trainer: @unchecked Sendable {
     public let schedule: LRSchedule
     /// The groups this rank trains with.
     public let groups: RankGroups
-    let gradientSync: GradientSync
+    /// Sums the gradients across ranks (overlapped with the last backward unless `overlap` is off).
+    public let gradientSync: GradientSync
     /// Completed steps (the next step's index).
     public private(set) var step = 0
 
@@ -125,21 +126,24 @@ public final class Trainer: @unchecked Sendable {
             offset += tokens.count / T
         }
         var lossSum = 0.0
+        let gradientReady = gradientSync.beginStep()
         if let pipeline {
             lossSum = try pipeline.run(microBatches, contexts: contexts, gradScale: 1 / Float(totalTokens))
-            lossSum = try groups.pp.sumAcrossRanks(lossSum)  // only the last stage computes the loss
         } else {
-            for ((tokens, targets), ctx) in zip(microBatches, contexts) {
-                lossSum += try model.forwardBackward(tokens, targets, ctx, gradScale: 1 / Float(totalTokens))
+            for (m, ((tokens, targets), ctx)) in zip(microBatches, contexts).enumerated() {
+                // The last micro-batch's backward completes each gradient: its buckets sync while backward goes on.
+                let backward = BackwardContext(gradientReady: m == microBatches.count - 1 ? gradientReady : nil)
+                lossSum += try model.forwardBackward(tokens, targets, ctx, gradScale: 1 / Float(totalTokens), backward)
             }
         }
+        try gradientSync.finish()
+        if pipeline != nil { lossSum = try groups.pp.sumAcrossRanks(lossSum) }  // only the last stage computes the loss
         try FaultInjection.step(rank: groups.worldRank, step: step + 1)
         let loss = try groups.dp.sumAcrossRanks(lossSum / Double(totalTokens))
         guard loss.isFinite else {
             throw TrainingError("loss became \(loss) at step \(step + 1) (lr \(lr)); lower --lr (now \(config.lr)) "
                                 + "or keep --grad-clip above 0 (now \(config.gradClip))")
         }
-        try gradientSync.run()
         let norm = try gradientNormSquared().squareRoot()
         guard norm.isFinite else {
             throw TrainingError("gradient norm became \(norm) at step \(step + 1) (loss \(loss)); lower --lr (now \(config.lr))")

@@ -77,7 +77,7 @@ public final class PipelineExecutor {
                 liveBytes -= cache.bytes
                 let dIn = try stages[a.stage]!.stageBackward(cache,
                                                               dOutput: outputs.removeValue(forKey: key), ctx,
-                                                              deferring: deferred)
+                                                              BackwardContext(deferredWeights: deferred))
                 if let deferred { weights[key] = deferred }
                 if let dIn { inputs[key] = dIn }
             case .weight:
