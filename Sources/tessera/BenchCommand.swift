@@ -60,10 +60,12 @@ struct BenchParallel: ParsableCommand {
     var layouts = "dp2,tp2,tp2+sp"
     @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step).") var steps = 5
     @Option(parsing: .unconditional, help: "Global batch in sequences.") var batch = 16
+    @Flag(help: "Compare the data-parallel gradient sync during and after backward (always under mpirun, one layout).")
+    var overlap = false
     /// The layouts `validate()` read and checked, on the benchmark shape.
     var configs: [TrainConfig] = []
 
-    enum CodingKeys: CodingKey { case layouts, steps, batch }
+    enum CodingKeys: CodingKey { case layouts, steps, batch, overlap }
 
     mutating func validate() throws {
         configs = try reportingErrors {
@@ -76,6 +78,19 @@ struct BenchParallel: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if Launcher.Backend.automatic == .mpi || overlap {
+                // Under mpirun the job is one layout; compare its gradient sync during and after backward.
+                for c in configs {
+                    guard let (on, off) = try ParallelBenchmark.overlapComparison(config: c, steps: steps,
+                                                                                  backend: .automatic) else { continue }
+                    for (r, mode) in [(on, "during backward"), (off, "after backward")] {
+                        say(String(format: "tessera %@ layout=%@ ranks=%d grad-sync %@: step=%.0fms tokens/s=%.0f exposed-comm-share=%.1f%%",
+                                   Launcher.Backend.automatic.rawValue, r.layout, r.ranks, mode,
+                                   r.medianStepSeconds * 1e3, r.tokensPerSecond, 100 * r.commShare))
+                    }
+                }
+                return
+            }
             var first: Double?
             for c in configs {
                 let r = try ParallelBenchmark.run(config: c, steps: steps)

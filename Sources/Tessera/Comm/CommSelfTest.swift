@@ -86,6 +86,15 @@ public enum CommSelfTest {
                     try g.send(msg.data, count: 5, to: next, tag: 3)
                 }
                 expect((0..<5).allSatisfy { inbox[$0] == value(prev, $0) }, "\(label) send/recv ring")
+                // The same ring as one paired step on every rank at once, then a batch both ways.
+                let paired = Tensor([5])
+                try g.sendRecv(msg.data, count: 5, to: next, into: paired.data, from: prev, tag: 4)
+                expect(paired.array == inbox.array, "\(label) paired send/recv ring")
+                let fromNext = Tensor([5]), fromPrev = Tensor([5])
+                try g.exchange([.recv(fromNext.data, count: 5, from: next, tag: 5), .send(msg.data, count: 5, to: prev, tag: 5),
+                                .send(msg.data, count: 5, to: next, tag: 6), .recv(fromPrev.data, count: 5, from: prev, tag: 6)])
+                expect(fromNext.array == (0..<5).map { value(next, $0) } && fromPrev.array == inbox.array,
+                       "\(label) batched point-to-point both ways")
             }
         }
 
