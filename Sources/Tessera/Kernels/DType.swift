@@ -31,11 +31,9 @@ public final class FlatBuffer: @unchecked Sendable {
         precondition(count >= 0, "FlatBuffer: negative count \(count)")
         self.dtype = dtype
         self.count = count
-        var p: UnsafeMutableRawPointer?
         let bytes = max(count * dtype.size, 64)
-        guard posix_memalign(&p, 64, bytes) == 0, let p else { fatalError("FlatBuffer: cannot allocate \(bytes) bytes") }
-        memset(p, 0, bytes)
-        raw = p
+        raw = TensorPool.allocate(bytes: bytes)
+        memset(raw, 0, bytes)
     }
 
     deinit { free(raw) }

@@ -14,8 +14,16 @@ public final class Tensor: @unchecked Sendable {
     /// The storage; valid for `count` elements while the tensor lives.
     public let data: UnsafeMutablePointer<Float>
 
-    /// The buffer a view keeps alive (nil: the tensor owns pooled storage).
-    private let viewed: FlatBuffer?
+    /// Where the storage comes from and goes back to.
+    private enum Storage {
+        /// `TensorPool` (activations: the same shapes come back every step).
+        case pooled
+        /// malloc'd and freed with the tensor (short-lived one-offs the pool should not keep).
+        case owned
+        /// Part of a buffer, kept alive by the view.
+        case view(FlatBuffer)
+    }
+    private let storage: Storage
 
     /// A tensor of `shape`, filled with zeros.
     public convenience init(_ shape: [Int]) {
@@ -25,13 +33,26 @@ public final class Tensor: @unchecked Sendable {
 
     /// A tensor of `shape` whose contents are unspecified: for outputs a
     /// kernel overwrites completely (saves a memset per activation).
-    public init(uninitialized shape: [Int]) {
+    public convenience init(uninitialized shape: [Int]) {
+        self.init(uninitialized: shape, pooled: true)
+    }
+
+    /// A zeroed tensor of `shape` whose storage is freed with it rather
+    /// than kept in `TensorPool` (a parameter's storage before a
+    /// `ParameterStore` moves it into a bucket).
+    public convenience init(unpooled shape: [Int]) {
+        self.init(uninitialized: shape, pooled: false)
+        data.update(repeating: 0, count: count)
+    }
+
+    private init(uninitialized shape: [Int], pooled: Bool) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         self.count = shape.reduce(1, *)
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        data = TensorPool.take(bytes: bytes).bindMemory(to: Float.self, capacity: max(count, 1))
-        viewed = nil
+        data = (pooled ? TensorPool.take(bytes: bytes) : TensorPool.allocate(bytes: bytes))
+            .bindMemory(to: Float.self, capacity: max(count, 1))
+        storage = pooled ? .pooled : .owned
     }
 
     /// A view of `shape` on float32 `buffer` from element `offset` (no copy;
@@ -42,7 +63,7 @@ public final class Tensor: @unchecked Sendable {
         precondition(offset >= 0 && offset + count <= buffer.count,
                      "Tensor view [\(offset), \(offset + count)) outside a buffer of \(buffer.count)")
         data = buffer.floats + offset
-        viewed = buffer
+        storage = .view(buffer)
     }
 
     /// A tensor of `shape` holding `values` (row-major; count must match).
@@ -52,8 +73,12 @@ public final class Tensor: @unchecked Sendable {
     }
 
     deinit {
-        guard viewed == nil else { return }
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        switch storage {
+        case .view: return
+        case .owned: return free(data)
+        case .pooled: break
+        }
         TensorPool.give(UnsafeMutableRawPointer(data), bytes: bytes)
     }
 
@@ -109,6 +134,11 @@ public enum TensorPool {
             return p
         }
         if let reused, let p = UnsafeMutableRawPointer(bitPattern: reused) { return p }
+        return allocate(bytes: bytes)
+    }
+
+    /// A fresh 64-byte-aligned block of `bytes` (released with `free`).
+    static func allocate(bytes: Int) -> UnsafeMutableRawPointer {
         var raw: UnsafeMutableRawPointer?
         guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
             fatalError("Tensor: cannot allocate \(bytes) bytes")

@@ -39,8 +39,8 @@ public final class Parameter: @unchecked Sendable {
     public init(name: String, shape: [Int], rule: InitRule, placement: Placement = .whole, globalShape: [Int]? = nil,
                 globalIndex: @escaping @Sendable (Int) -> Int = { $0 }) {
         self.name = name
-        self.value = Tensor(shape)
-        self.grad = Tensor(shape)
+        self.value = Tensor(unpooled: shape)
+        self.grad = Tensor(unpooled: shape)
         self.rule = rule
         self.placement = placement
         self.decay = shape.count >= 2
