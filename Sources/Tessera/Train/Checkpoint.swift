@@ -1,8 +1,8 @@
 import Foundation
 
 /// A training checkpoint: a directory with `model.safetensors` (parameters,
-/// plus metadata: the run's config as JSON and the completed step, which is
-/// also the data position) and `optimizer.safetensors` (AdamW moments `m.<name>`, `v.<name>`).
+/// plus metadata: the run's config as JSON, the completed step, the data
+/// position) and `optimizer.safetensors` (AdamW moments `m.<name>`, `v.<name>`).
 ///
 /// Saving and loading are crash-safe and checked: see `save(to:)`,
 /// `load(from:)`, `CheckpointDirectory` and `CheckpointReader`.
@@ -67,7 +67,7 @@ public struct Checkpoint: Sendable {
         saved.trace = nil
         let configJSON = String(decoding: try JSONEncoder().encode(saved), as: UTF8.self)
         var model = SafeTensors.File(metadata: ["format": Self.format, "config": configJSON, "step": "\(step)",
-                                                "optimizer-t": "\(optimizerT)"])
+                                                "data-position": "\(step)", "optimizer-t": "\(optimizerT)"])
         var opt = SafeTensors.File(metadata: ["format": Self.format])
         for (name, p) in parameters {
             model.arrays[name] = .f32(shape: p.shape, values: p.values)

@@ -73,10 +73,11 @@ public final class Trainer: @unchecked Sendable {
             pipeline = nil
             evaluator = nil
         }
-        for stage in stages { stage.precision = config.precision }
         parameters = stages.flatMap(\.parameters)
         store = ParameterStore(parameters: parameters, bucketBytes: Int(config.bucketMB * 1_048_576),
                                shards: groups.dp.size)
+        // After the store: working copies are made from the weights' final (bucket) storage.
+        for stage in stages { stage.precision = config.precision }
         optimizer = AdamW(store: store, beta1: config.beta1, beta2: config.beta2, weightDecay: config.weightDecay)
         schedule = LRSchedule(peak: config.lr, warmup: config.warmup, total: config.steps, minRatio: config.minLRRatio)
         gradientSync = GradientSync(store: store, groups: groups)
