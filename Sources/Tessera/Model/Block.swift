@@ -4,14 +4,16 @@
 /// LayerNorms, dropouts and residuals run on the rows this rank holds outside
 /// the tensor-parallel region: all rows under TP, a sequence chunk under SP.
 public final class Block: @unchecked Sendable {
-    public let ln1: LayerNorm, attn: CausalSelfAttention, ln2: LayerNorm, mlp: MLP
+    public let ln1: LayerNorm, attn: CausalSelfAttention, ln2: LayerNorm
+    /// The feed-forward layer (dense MLP; a mixture of experts is another `FeedForward`).
+    public let mlp: any FeedForward
     let name: String
     let tp: TensorParallel
 
     /// Saved state of one forward pass.
     public struct Cache {
         let ln1: LayerNorm.Cache, attn: CausalSelfAttention.Cache
-        let ln2: LayerNorm.Cache, mlp: MLP.Cache
+        let ln2: LayerNorm.Cache, mlp: any LayerCache
 
         /// Every saved tensor, each once.
         var tensors: [Tensor] {
@@ -23,14 +25,15 @@ public final class Block: @unchecked Sendable {
         public var bytes: Int { tensors.reduce(0) { $0 + $1.byteCount } }
     }
 
-    /// Block `index` of a model of `config`'s shape; this rank's shard of it under `tp`.
-    public init(index: Int, config: GPTConfig, tp: TensorParallel) {
+    /// Block `index` of a model of `config`'s shape; this rank's shard of it
+    /// under `tp`, with a dense MLP unless `feedForward` is given.
+    public init(index: Int, config: GPTConfig, tp: TensorParallel, feedForward: (any FeedForward)? = nil) {
         name = "h.\(index)"
         let d = config.dModel
         ln1 = LayerNorm(name: name + ".ln1", width: d, tp: tp)
         attn = CausalSelfAttention(name: name + ".attn", dModel: d, heads: config.heads, layers: config.layers, tp: tp)
         ln2 = LayerNorm(name: name + ".ln2", width: d, tp: tp)
-        mlp = MLP(name: name + ".mlp", dModel: d, layers: config.layers, tp: tp)
+        mlp = feedForward ?? MLP(name: name + ".mlp", dModel: d, layers: config.layers, tp: tp)
         self.tp = tp
     }
 
@@ -40,7 +43,7 @@ public final class Block: @unchecked Sendable {
     }
 
     /// The block's linear layers (attention's qkv and proj, the MLP's fc and out).
-    public var linears: [Linear] { [attn.qkv.linear, attn.proj.linear, mlp.fc.linear, mlp.out.linear] }
+    public var linears: [Linear] { [attn.qkv.linear, attn.proj.linear] + mlp.linears }
 
     /// Residual dropout on a branch output [outer rows, d], in place.
     func residualDropout(_ t: Tensor, _ site: String, _ ctx: ForwardContext) {
@@ -66,7 +69,7 @@ public final class Block: @unchecked Sendable {
         residualDropout(o, ".attn.resid", ctx)
         Elementwise.add(o.data, o.data, x.data, n: o.count)  // o becomes x₁
         let (m, c2) = ln2.forward(o)
-        let (f, cm) = try mlp.forward(m)
+        let (f, cm) = try mlp.forward(m, ctx)
         residualDropout(f, ".mlp.resid", ctx)
         Elementwise.add(f.data, f.data, o.data, n: f.count)
         return (f, Cache(ln1: c1, attn: ca, ln2: c2, mlp: cm))
@@ -76,7 +79,7 @@ public final class Block: @unchecked Sendable {
     /// `backward` says where the linear layers' dW products go; the block reports its parameters finished.
     public func backward(_ dy: Tensor, _ cache: Cache, _ ctx: ForwardContext,
                          _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
-        let dm = try mlp.backward(branchGradient(dy, ".mlp.resid", ctx), cache.mlp, backward)
+        let dm = try mlp.backward(branchGradient(dy, ".mlp.resid", ctx), cache.mlp, ctx, backward)
         let dx1 = ln2.backward(dm, cache.ln2)
         Elementwise.accumulate(dx1.data, dy.data, n: dx1.count)
         let da = try attn.backward(branchGradient(dx1, ".attn.resid", ctx), cache.attn, ctx, backward)

@@ -56,6 +56,10 @@ public final class GPT: @unchecked Sendable {
         if let wte { headWeight?.refresh(from: wte.value) }
     }
 
+    /// Shape of the activation that crosses a pipeline stage boundary for a
+    /// micro-batch of `ctx` (and of its gradient): [outer rows, d].
+    public func boundaryShape(_ ctx: ForwardContext) -> [Int] { [tp.outerRows(ctx), config.dModel] }
+
     /// Whether this stage embeds tokens (the first) and computes the loss (the last).
     public var isFirstStage: Bool { wpe != nil }
     public var isLastStage: Bool { lnf != nil }

@@ -1,8 +1,8 @@
 /// Position-wise feed-forward: out = GELU(x·W_fcᵀ + b_fc)·W_outᵀ + b_out,
 /// hidden width 4d. Under tensor parallelism fc is column-parallel and out
 /// row-parallel, so each rank holds 4d/tp hidden units and the MLP
-/// communicates once forward and once backward.
-public final class MLP: @unchecked Sendable {
+/// communicates once forward and once backward. The dense `FeedForward`.
+public final class MLP: FeedForward, @unchecked Sendable {
     /// Up projection, weight [4d/tp, d].
     public let fc: ColumnParallelLinear
     /// Down projection, weight [d, 4d/tp].
@@ -10,9 +10,9 @@ public final class MLP: @unchecked Sendable {
 
     /// Saved activations: the input (outer rows), the pre-activation and the
     /// GELU output ([rows, 4d/tp] each).
-    public struct Cache {
+    public struct Cache: LayerCache {
         let x: Tensor, pre: Tensor, act: Tensor
-        var tensors: [Tensor] { [x, pre, act] }
+        public var tensors: [Tensor] { [x, pre, act] }
     }
 
     public init(name: String, dModel: Int, layers: Int, tp: TensorParallel) {
@@ -25,6 +25,15 @@ public final class MLP: @unchecked Sendable {
     /// Parameters in checkpoint order.
     public var parameters: [Parameter] {
         [fc.linear.weight, fc.linear.bias!, out.linear.weight, out.linear.bias!]
+    }
+
+    public var linears: [Linear] { [fc.linear, out.linear] }
+
+    public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> (Tensor, any LayerCache) { try forward(x) }
+
+    public func backward(_ dy: Tensor, _ cache: any LayerCache, _ ctx: ForwardContext,
+                         _ backward: BackwardContext) throws -> Tensor {
+        try self.backward(dy, cache as! Cache, backward)
     }
 
     /// x [outer rows, d] → y [outer rows, d].

@@ -63,11 +63,11 @@ public final class Trainer: @unchecked Sendable {
                     last: s == ranges.count - 1)
             }
             let byStage = Dictionary(uniqueKeysWithValues: zip(ids, stages))
-            pipeline = PipelineExecutor(schedule: schedule, stages: byStage, pp: groups.pp, tp: groups.tp)
+            pipeline = PipelineExecutor(schedule: schedule, stages: byStage, pp: groups.pp)
             pipeline!.tracing = config.trace != nil
             evaluator = PipelineExecutor(schedule: PipelineSchedules.forwardOnly(ranks: config.pp, microBatches: 1,
                                                                                  chunks: config.ppChunks),
-                                         stages: byStage, pp: groups.pp, tp: groups.tp)
+                                         stages: byStage, pp: groups.pp)
         } else {
             stages = [GPT(config.model, seed: config.seed, tp: groups.tp)]
             pipeline = nil

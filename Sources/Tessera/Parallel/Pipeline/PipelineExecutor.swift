@@ -16,7 +16,6 @@ public final class PipelineExecutor {
     /// This rank's stage modules by virtual stage.
     let stages: [Int: GPT]
     let pp: ProcessGroup
-    let tp: TensorParallel
     /// Largest number of micro-batches whose activations were held at once (last step).
     public private(set) var peakStashed = 0
     /// Largest activation bytes held in saved caches at once (last step).
@@ -25,8 +24,8 @@ public final class PipelineExecutor {
     public private(set) var trace: [TraceEntry] = []
     public var tracing = false
 
-    public init(schedule: PipelineSchedule, stages: [Int: GPT], pp: ProcessGroup, tp: TensorParallel) {
-        self.schedule = schedule; self.stages = stages; self.pp = pp; self.tp = tp
+    public init(schedule: PipelineSchedule, stages: [Int: GPT], pp: ProcessGroup) {
+        self.schedule = schedule; self.stages = stages; self.pp = pp
     }
 
     /// Runs the step on `microBatches` (this dp rank's, in order) with the
@@ -38,7 +37,6 @@ public final class PipelineExecutor {
         var inputs: [PipelineAction: Tensor] = [:], outputs: [PipelineAction: Tensor] = [:]
         var caches: [PipelineAction: GPT.Cache] = [:], weights: [PipelineAction: WeightGradients] = [:]
         var loss = 0.0
-        let d = stages.values.first!.config.dModel
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         peakStashed = 0
         peakActivationBytes = 0
@@ -50,7 +48,8 @@ public final class PipelineExecutor {
             let t0 = tracing ? now() : 0
             switch a.kind {
             case .recvActivation, .recvGradient:
-                let buf = Tensor(uninitialized: [tp.outerRows(ctx), d])
+                // The boundary's shape is the receiving stage's to say (rows held, width).
+                let buf = Tensor(uninitialized: stages[a.stage]!.boundaryShape(ctx))
                 let gradient = a.kind == .recvGradient
                 try pp.recv(buf.data, count: buf.count, from: schedule.rank(of: gradient ? a.stage + 1 : a.stage - 1),
                             tag: schedule.tag(gradient ? a.stage + 1 : a.stage - 1, a.microBatch, gradient: gradient))
