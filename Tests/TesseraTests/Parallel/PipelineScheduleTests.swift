@@ -155,7 +155,7 @@ import Tessera
         c.evalBatches = 2
         let data = try TokenDataset.builtIn(seqLen: c.model.seqLen)
         let serial = try Trainer(config: c, data: data).evaluate()
-        c.pp = 2; c.schedule = "interleaved"; c.ppChunks = 2; c.microBatches = 2; c.tp = 2; c.sp = true
+        c.pp = 2; c.schedule = .interleaved; c.ppChunks = 2; c.microBatches = 2; c.tp = 2; c.sp = true
         let config = c, losses = Mutex<[Double]>([])
         try Launcher.run(config: config, backend: .threads) { groups in
             let loss = try Trainer(config: config, data: data, groups: groups).evaluate()
@@ -169,9 +169,9 @@ import Tessera
 
     @Test func messageTagsStayWithinWhatMPIGuarantees() throws {
         // The largest tag a schedule uses, 2·stages·micro-batches − 1, fits.
-        let s = try PipelineSchedules.make("1f1b", ranks: 4, microBatches: 64)
+        let s = try PipelineSchedules.make(.oneFOneB, ranks: 4, microBatches: 64)
         #expect(s.tag(3, 63, gradient: true) == 2 * 4 * 64 - 1)
-        #expect(TestSupport.message { _ = try PipelineSchedules.make("1f1b", ranks: 8, microBatches: 1100) }
+        #expect(TestSupport.message { _ = try PipelineSchedules.make(.oneFOneB, ranks: 8, microBatches: 1100) }
             .contains("exceed MPI's tag space (at most 8192)"))
         try ThreadWorld.run(size: 2) { g in
             let x = Tensor([1])
