@@ -33,8 +33,13 @@ enum BF16MatrixProduct {
     private static let built = Mutex<[Shape: Built]>([:])
 
     /// Whether this CPU (under any DNNL_MAX_CPU_ISA cap) multiplies bf16
-    /// natively: oneDNN builds a non-reference bf16 product.
+    /// natively: its ISA includes AVX512_BF16 (AMX does too) and oneDNN
+    /// builds a non-reference bf16 product. (On plain AVX-512 oneDNN would
+    /// emulate bf16 more slowly than float32 runs; bf16-rounded float32 is
+    /// faster there.)
     static let isAvailable: Bool = {
+        let bf16ISA = dnnl_cpu_isa_avx512_core_bf16.rawValue
+        guard dnnl_get_effective_cpu_isa().rawValue & bf16ISA == bf16ISA else { return false }
         var bytes = 0
         guard let p = tessera_bf16_product_create(engine, 0, 1, 64, 64, 64, 64, 64, 64, 0, &bytes) else { return false }
         dnnl_primitive_destroy(p)
