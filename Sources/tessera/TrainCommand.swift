@@ -21,21 +21,20 @@ struct TrainCommand: ParsableCommand {
     mutating func validate() throws {
         prepared = try reportingErrors {
             let given = try settings.given(TrainConfig.table)
-            guard let dir = try given.applied(to: TrainConfig()).resume else {
-                let config = try given.applied(to: TrainConfig())
-                try config.validate()
-                return (config, nil)
+            let fresh = try given.applied(to: TrainConfig())
+            guard let dir = fresh.resume else {
+                try fresh.validate()
+                return (fresh, nil)
             }
             // A resumed run keeps the saved layout unless layout settings are given; then it takes exactly those.
             let ckpt = try Checkpoint.load(from: dir)
             var base = ckpt.config
             if (given.file + given.flags).contains(where: { Layout.table.setting($0.key) != nil }) { base.layout = Layout() }
-            let config = try given.applied(to: base)
+            var config = try given.applied(to: base)
             try config.validate()
             try config.requireSteps(after: ckpt.step, resuming: dir)
-            var resumed = config
-            if resumed.checkpoint == nil { resumed.checkpoint = dir }  // a resumed run saves where it came from
-            return (resumed, (ckpt, dir))
+            if config.checkpoint == nil { config.checkpoint = dir }  // a resumed run saves where it came from
+            return (config, (ckpt, dir))
         }
     }
 

@@ -24,10 +24,13 @@ public enum ActivationMemory {
         public var korthikanti: Double
     }
 
-    /// Tessera's per-layer bytes for shape (s, b, h, a) at tp size t.
-    public static func tesseraFormula(s: Int, b: Int, h: Int, a: Int, t: Int, sp: Bool) -> Int {
-        let sbh = s * b * h, attn = a * s * s * b / t
-        let floats = sp ? 16 * sbh / t + attn + 4 * s * b / t : 4 * sbh + 12 * sbh / t + attn + 4 * s * b
+    /// Tessera's per-layer bytes for shape (s, b, h, a) at tp size t, in
+    /// `Double` so that sizes far beyond memory (the launch-time estimate)
+    /// cannot overflow; exact for any valid layout, where t divides a, h
+    /// and (under SP) s, so every term is a whole number.
+    public static func tesseraFormula(s: Double, b: Double, h: Double, a: Double, t: Int, sp: Bool) -> Double {
+        let T = Double(t), sbh = s * b * h, attn = a * s * s * b / T
+        let floats = sp ? 16 * sbh / T + attn + 4 * s * b / T : 4 * sbh + 12 * sbh / T + attn + 4 * s * b
         return 4 * floats
     }
 
@@ -52,7 +55,8 @@ public enum ActivationMemory {
         }
         let (s, b, h, a) = (config.seqLen, batch, config.dModel, config.heads)
         return Row(tp: tp, sp: sp && tp > 1, measured: bytes.withLock { $0 },
-                   tesseraFormula: tesseraFormula(s: s, b: b, h: h, a: a, t: tp, sp: sp && tp > 1),
+                   tesseraFormula: Int(tesseraFormula(s: Double(s), b: Double(b), h: Double(h), a: Double(a), t: tp,
+                                                      sp: sp && tp > 1)),
                    korthikanti: korthikanti(s: s, b: b, h: h, a: a, t: tp, sp: sp && tp > 1))
     }
 }

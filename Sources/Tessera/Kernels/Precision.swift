@@ -54,11 +54,12 @@ public struct ProductOperand: @unchecked Sendable {
     }
 
     /// Re-rounds `x` into this operand's storage (same element count): a
-    /// working copy refreshed in place after the master weights change.
+    /// working copy refreshed in place after the master weights change. An
+    /// fp32 operand is `x` itself, so there is nothing to do.
     public func refresh(from x: Tensor) {
         precondition(x.count == count, "refresh from \(x.count) elements into an operand of \(count)")
         switch (precision, isPackedBF16) {
-        case (.fp32, _): if storage !== x { storage.data.update(from: x.data, count: count) }
+        case (.fp32, _): precondition(storage === x, "an fp32 operand is its tensor; refresh it from that tensor")
         case (.bf16, true): BF16.pack(x.data, into: packed, count: count)
         case (.bf16, false): BF16.round(x.data, into: storage.data, count: count)
         }

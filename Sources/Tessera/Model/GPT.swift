@@ -35,26 +35,20 @@ public final class GPT: @unchecked Sendable {
     /// The precision of the model's matrix products: every block's linear
     /// layers and the tied head (fp32 unless set; `Precision` says what bf16 rounds).
     public var precision: Precision = .fp32 {
-        didSet {
-            for block in blocks { for linear in block.linears { linear.precision = precision } }
-            headWeight = nil
-        }
+        didSet { for w in workingWeights { w.precision = precision } }
     }
-    /// wte as the head's products read it: itself (fp32) or its bf16 working copy.
-    private var headWeight: ProductOperand?
-    private var headOperand: ProductOperand {
-        if let w = headWeight { return w }
-        let w = precision.operand(wte!.value)
-        headWeight = w
-        return w
+    /// wte as the head's products read it (last stage).
+    private let headWeight: WorkingWeight?
+    private var headOperand: ProductOperand { headWeight!.operand }
+
+    /// Every weight the model's products read: the blocks' linear layers and the head.
+    var workingWeights: [WorkingWeight] {
+        blocks.flatMap { $0.linears.map(\.workingWeight) } + (headWeight.map { [$0] } ?? [])
     }
 
     /// Re-rounds every bf16 working copy from the float32 weights; the
     /// optimizer calls it once per step, after updating them.
-    public func refreshWorkingWeights() {
-        for block in blocks { for linear in block.linears { linear.refreshWorkingWeight() } }
-        if let wte { headWeight?.refresh(from: wte.value) }
-    }
+    public func refreshWorkingWeights() { for w in workingWeights { w.refresh() } }
 
     /// Shape of the activation that crosses a pipeline stage boundary for a
     /// micro-batch of `ctx` (and of its gradient): [outer rows, d].
@@ -99,6 +93,7 @@ public final class GPT: @unchecked Sendable {
                                 placement: .replicated(over: tp)) : nil
         blocks = (layers ?? 0..<config.layers).map { Block(index: $0, config: config, tp: tp) }
         lnf = last ? LayerNorm(name: "lnf", width: d, tp: tp) : nil
+        headWeight = last ? wte.map(WorkingWeight.init) : nil
         parameters = [wte, wpe].compactMap { $0 } + blocks.flatMap(\.parameters) + (lnf.map { [$0.gain, $0.bias] } ?? [])
         for p in parameters { p.initialize(seed: seed) }
     }

@@ -7,33 +7,26 @@
 /// Its three products run at `precision`: under bf16 the inputs (x, dy) are
 /// rounded to bf16 as they enter a product and the weight is read from a
 /// bf16 working copy, made on first use and refreshed once per optimizer step
-/// (`refreshWorkingWeight`); outputs, dW and db stay float32.
+/// (`workingWeight`); outputs, dW and db stay float32.
 public final class Linear: @unchecked Sendable {
     /// Weight [out, in].
     public let weight: Parameter
     /// Bias [out], or nil.
     public let bias: Parameter?
-    /// The precision of this layer's products (the model sets it).
-    public var precision: Precision = .fp32 { didSet { workingWeight = nil } }
-    /// The weight as the products read it: the value itself (fp32) or its bf16 copy.
-    private var workingWeight: ProductOperand?
+    /// The weight as this layer's products read it.
+    public let workingWeight: WorkingWeight
 
     public init(weight: Parameter, bias: Parameter?) {
         self.weight = weight
         self.bias = bias
+        workingWeight = WorkingWeight(weight)
     }
 
-    /// The weight as this layer's products read it.
-    var weightOperand: ProductOperand {
-        if let w = workingWeight { return w }
-        let w = precision.operand(weight.value)
-        workingWeight = w
-        return w
+    /// The precision of this layer's products (the model sets it).
+    public var precision: Precision {
+        get { workingWeight.precision }
+        set { workingWeight.precision = newValue }
     }
-
-    /// Re-rounds the bf16 working copy from the float32 weight (after an
-    /// optimizer step has changed it); nothing to do under fp32.
-    public func refreshWorkingWeight() { workingWeight?.refresh(from: weight.value) }
 
     /// Input features (columns of W).
     public var inFeatures: Int { weight.shape[1] }
@@ -50,7 +43,7 @@ public final class Linear: @unchecked Sendable {
             for i in 0..<n { (y.data + i * outFeatures).update(from: bias.value.data, count: outFeatures) }
         }
         BLAS.gemm(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures,
-                  a: precision.operand(x), lda: inFeatures, b: weightOperand, ldb: inFeatures,
+                  a: precision.operand(x), lda: inFeatures, b: workingWeight.operand, ldb: inFeatures,
                   beta: bias == nil ? 0 : 1, c: y.data, ldc: outFeatures)
         return y
     }
@@ -60,7 +53,7 @@ public final class Linear: @unchecked Sendable {
         let n = dy.count / outFeatures
         let dx = Tensor(uninitialized: [n, inFeatures])
         BLAS.gemm(transA: false, transB: false, m: n, n: inFeatures, k: outFeatures,
-                  a: precision.operand(dy), lda: outFeatures, b: weightOperand, ldb: inFeatures,
+                  a: precision.operand(dy), lda: outFeatures, b: workingWeight.operand, ldb: inFeatures,
                   c: dx.data, ldc: inFeatures)
         return dx
     }

@@ -34,22 +34,11 @@ public struct MemoryEstimate: Sendable {
         let inFlight: Double = config.pp == 1 ? 1
             : [.gpipe, .naive].contains(config.layout.schedule) ? Double(config.microBatches)
             : min(Double(config.microBatches), pp)
-        let perLayer = Self.layerActivationBytes(s: T, b: b, h: d, a: h, t: config.tp, sp: config.sp && config.tp > 1)
+        let perLayer = ActivationMemory.tesseraFormula(s: T, b: b, h: d, a: h, t: config.tp, sp: config.sp && config.tp > 1)
         let logits = 2 * 4 * b * T * paddedVocab / tp
         perRank = MemoryBreakdown(weightBytes: 4 * params, activationBytes: inFlight * (stageLayers * perLayer + logits))
         self.ranksHere = ranksHere
         microBatchSamples = samples
-    }
-
-    /// Per-layer activation bytes by `ActivationMemory.tesseraFormula`, whose
-    /// integer arithmetic is used only where its products cannot overflow;
-    /// beyond that the same formula in `Double`.
-    static func layerActivationBytes(s: Double, b: Double, h: Double, a: Double, t: Int, sp: Bool) -> Double {
-        if max(a * s * s * b, 16 * s * b * h) < 1e15 {
-            return Double(ActivationMemory.tesseraFormula(s: Int(s), b: Int(b), h: Int(h), a: Int(a), t: t, sp: sp))
-        }
-        let T = Double(t), sbh = s * b * h, attn = a * s * s * b / T
-        return 4 * (sp ? 16 * sbh / T + attn + 4 * s * b / T : 4 * sbh + 12 * sbh / T + attn + 4 * s * b)
     }
 
     /// Bytes the job needs on this machine.
