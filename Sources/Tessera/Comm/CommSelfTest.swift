@@ -1,6 +1,7 @@
 import Foundation
 
-/// Checks every collective of a backend against values computed directly.
+/// Checks every collective of a backend against values computed directly
+/// (float32 here, every dtype in `TypedCommSelfTest`).
 /// The same checks run on rank threads (the Swift tests) and on MPI
 /// processes (`mpirun -np N tessera check comm`), so both backends are held
 /// to one definition of correct.
@@ -96,6 +97,7 @@ public enum CommSelfTest {
                 expect(fromNext.array == (0..<5).map { value(next, $0) } && fromPrev.array == inbox.array,
                        "\(label) batched point-to-point both ways")
             }
+            try TypedCommSelfTest.run(g, label) { ok, what in expect(ok, what) }
         }
 
         try collectives(world, "world(\(world.size))")

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A `ProcessGroup` that forwards every call to another and counts it: calls,
-/// float32 elements moved and seconds spent, per operation. Tests read the
+/// elements and bytes moved and seconds spent, per operation. Tests read the
 /// counts to prove what a layer communicates (Megatron's one all-reduce per
 /// attention and per MLP); benchmarks read the seconds to report the share
 /// of a step spent in communication. Groups of one rank are not counted:
@@ -10,8 +10,10 @@ public final class CountingGroup: ProcessGroup, @unchecked Sendable {
     /// Totals of one kind of operation.
     public struct Tally: Sendable, Equatable {
         public var calls = 0
-        /// float32 elements in this rank's buffer (the reduced or gathered size).
+        /// Elements in this rank's buffer (the reduced or gathered size), of any dtype.
         public var elements = 0
+        /// Bytes of those elements.
+        public var bytes = 0
         public var seconds = 0.0
     }
 
@@ -32,55 +34,52 @@ public final class CountingGroup: ProcessGroup, @unchecked Sendable {
     /// Forgets every count.
     public func reset() { tallies = [:] }
 
-    private func counted<T>(_ op: String, _ elements: Int, _ body: () throws -> T) rethrows -> T {
+    private func counted<T>(_ op: String, _ buffer: CommBuffer?, _ body: () throws -> T) rethrows -> T {
         guard size > 1 else { return try body() }
         let start = DispatchTime.now().uptimeNanoseconds
         defer {
             var t = tallies[op] ?? Tally()
             t.calls += 1
-            t.elements += elements
+            t.elements += buffer?.count ?? 0
+            t.bytes += buffer?.byteCount ?? 0
             t.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             tallies[op] = t
         }
         return try body()
     }
 
-    public func allReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws {
-        try counted("allReduce", count) { try inner.allReduce(buf, count: count, op: op) }
+    public func allReduce(_ buf: CommBuffer, op: ReduceOp) throws {
+        try counted("allReduce", buf) { try inner.allReduce(buf, op: op) }
     }
     /// Counts the call and its elements as an "allReduce"; the seconds of
     /// starting it and of waiting for it (the exposed part) as "allReduce"
     /// and "wait".
-    public func startAllReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws -> CollectiveRequest {
-        let request = try counted("allReduce", count) { try inner.startAllReduce(buf, count: count, op: op) }
+    public func startAllReduce(_ buf: CommBuffer, op: ReduceOp) throws -> CollectiveRequest {
+        let request = try counted("allReduce", buf) { try inner.startAllReduce(buf, op: op) }
         guard size > 1 else { return request }
-        return CollectiveRequest { [self] in try counted("wait", 0) { try request.wait() } }
+        return CollectiveRequest { [self] in try counted("wait", nil) { try request.wait() } }
     }
-    public func allGather(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {
-        try counted("allGather", count * size) { try inner.allGather(send, count: count, into: recv) }
+    public func allGather(_ send: CommBuffer, into recv: CommBuffer) throws {
+        try counted("allGather", recv) { try inner.allGather(send, into: recv) }
     }
-    public func reduceScatter(_ send: UnsafePointer<Float>, total: Int, into recv: UnsafeMutablePointer<Float>,
-                              op: ReduceOp) throws {
-        try counted("reduceScatter", total) { try inner.reduceScatter(send, total: total, into: recv, op: op) }
+    public func reduceScatter(_ send: CommBuffer, into recv: CommBuffer, op: ReduceOp) throws {
+        try counted("reduceScatter", send) { try inner.reduceScatter(send, into: recv, op: op) }
     }
-    public func allToAll(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {
-        try counted("allToAll", count * size) { try inner.allToAll(send, count: count, into: recv) }
+    public func allToAll(_ send: CommBuffer, into recv: CommBuffer) throws {
+        try counted("allToAll", send) { try inner.allToAll(send, into: recv) }
     }
-    public func allToAll(_ send: UnsafePointer<Float>, sendCounts: [Int], into recv: UnsafeMutablePointer<Float>,
-                         recvCounts: [Int]) throws {
-        try counted("allToAll", recvCounts.reduce(0, +)) {
-            try inner.allToAll(send, sendCounts: sendCounts, into: recv, recvCounts: recvCounts)
-        }
+    public func allToAll(_ send: CommBuffer, sendCounts: [Int], into recv: CommBuffer, recvCounts: [Int]) throws {
+        try counted("allToAll", recv) { try inner.allToAll(send, sendCounts: sendCounts, into: recv, recvCounts: recvCounts) }
     }
-    public func broadcast(_ buf: UnsafeMutablePointer<Float>, count: Int, root: Int) throws {
-        try counted("broadcast", count) { try inner.broadcast(buf, count: count, root: root) }
+    public func broadcast(_ buf: CommBuffer, root: Int) throws {
+        try counted("broadcast", buf) { try inner.broadcast(buf, root: root) }
     }
-    public func send(_ buf: UnsafePointer<Float>, count: Int, to peer: Int, tag: Int) throws {
-        try counted("send", count) { try inner.send(buf, count: count, to: peer, tag: tag) }
+    public func send(_ buf: CommBuffer, to peer: Int, tag: Int) throws {
+        try counted("send", buf) { try inner.send(buf, to: peer, tag: tag) }
     }
-    public func recv(_ buf: UnsafeMutablePointer<Float>, count: Int, from peer: Int, tag: Int) throws {
-        try counted("recv", count) { try inner.recv(buf, count: count, from: peer, tag: tag) }
+    public func recv(_ buf: CommBuffer, from peer: Int, tag: Int) throws {
+        try counted("recv", buf) { try inner.recv(buf, from: peer, tag: tag) }
     }
-    public func barrier() throws { try counted("barrier", 0) { try inner.barrier() } }
+    public func barrier() throws { try counted("barrier", nil) { try inner.barrier() } }
     public func allGather(_ values: [Int]) throws -> [Int] { try inner.allGather(values) }
 }

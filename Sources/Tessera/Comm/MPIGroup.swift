@@ -89,15 +89,16 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         }
     }
 
-    /// Agrees on (operation, size) across the group before a collective.
-    private func begin(_ op: String, count: Int) throws {
+    /// Agrees on (operation, dtype, size) across the group before a collective.
+    private func begin(_ op: String, count: Int, dtype: DType = .int64) throws {
         seq += 1
-        let tag = Int(fnv1a64(op) & 0xffff_ffff)
+        let tag = Int(fnv1a64(op + "/" + dtype.rawValue) & 0xffff_ffff)
         let all = try exchangeInts([tag, count], during: op)
         for q in 0..<size {
             if all[2 * q] != tag {
                 throw CommError("group \(name): rank \(members[q]) called a different collective than \(op) #\(seq) "
-                                + "on rank \(worldRank); every member must issue the same collectives in the same order")
+                                + "of \(dtype) on rank \(worldRank); every member must issue the same collectives "
+                                + "(and dtypes) in the same order")
             }
             if all[2 * q + 1] != count {
                 throw CommError("group \(name), \(op) #\(seq): rank \(members[q]) passed \(all[2 * q + 1]) elements but "
@@ -117,72 +118,74 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         return recv.map(Int.init)
     }
 
-    /// Numbers the next collective and, in checked mode, agrees on (op, count) first.
-    private func next(_ op: String, count: Int) throws {
-        if CollectiveChecking.enabled { try begin(op, count: count) } else { seq += 1 }
+    /// Numbers the next collective and, in checked mode, agrees on (op, dtype, count) first.
+    private func next(_ op: String, count: Int, dtype: DType) throws {
+        if CollectiveChecking.enabled { try begin(op, count: count, dtype: dtype) } else { seq += 1 }
     }
 
     /// One collective: number it (checking it in checked mode), run `call` under the watchdog, check its return code.
-    private func collective(_ op: String, count: Int, _ call: () -> Int32) throws {
-        try next(op, count: count)
+    private func collective(_ op: String, _ buf: CommBuffer, _ call: () -> Int32) throws {
+        try next(op, count: buf.count, dtype: buf.dtype)
         try check(watchdog.guarding("group \(name) \(op)", seq: seq, call), op)
     }
 
-    private func mpiOp(_ op: ReduceOp) -> MPI_Op { op == .max ? tessera_mpi_max() : tessera_mpi_sum() }
-
-    public func allReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws {
+    public func allReduce(_ buf: CommBuffer, op: ReduceOp) throws {
+        try checkReduction(op, buf, "allReduce")
         if size == 1 { return }
-        try collective("allReduce", count: count) {
-            MPI_Allreduce(tessera_mpi_in_place(), buf, Int32(count), tessera_mpi_float(), mpiOp(op), comm)
+        try collective("allReduce", buf) {
+            MPI_Allreduce(tessera_mpi_in_place(), buf.raw, Int32(buf.count), MPIType.of(buf.dtype),
+                          MPIType.op(op, buf.dtype), comm)
         }
-        if op == .average { Vector.scale(buf, count, by: 1 / Float(size)) }
+        if op == .average { ElementReduction.divide(buf.raw, count: buf.count, dtype: buf.dtype, by: size) }
     }
 
     /// MPI_Iallreduce; `wait()` is MPI_Wait under the watchdog.
-    public func startAllReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws -> CollectiveRequest {
+    public func startAllReduce(_ buf: CommBuffer, op: ReduceOp) throws -> CollectiveRequest {
+        try checkReduction(op, buf, "allReduce")
         if size == 1 { return .completed }
-        try next("allReduce", count: count)
+        try next("allReduce", count: buf.count, dtype: buf.dtype)
         var request: MPI_Request? = nil
-        try check(MPI_Iallreduce(tessera_mpi_in_place(), buf, Int32(count), tessera_mpi_float(), mpiOp(op), comm,
-                                 &request), "allReduce")
-        let started = seq, scale = op == .average ? 1 / Float(size) : nil
+        try check(MPI_Iallreduce(tessera_mpi_in_place(), buf.raw, Int32(buf.count), MPIType.of(buf.dtype),
+                                 MPIType.op(op, buf.dtype), comm, &request), "allReduce")
+        let started = seq, ranks = size
         return CollectiveRequest { [self] in
             var r = request
             try check(watchdog.guarding("group \(name) allReduce (started)", seq: started) {
                 MPI_Wait(&r, tessera_mpi_status_ignore())
             }, "allReduce")
-            if let scale { Vector.scale(buf, count, by: scale) }
+            if op == .average { ElementReduction.divide(buf.raw, count: buf.count, dtype: buf.dtype, by: ranks) }
         }
     }
 
-    public func allGather(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {
-        if size == 1 { return copyAlone(send, into: recv, count: count) }
-        try collective("allGather", count: count) {
-            MPI_Allgather(send, Int32(count), tessera_mpi_float(), recv, Int32(count), tessera_mpi_float(), comm)
+    public func allGather(_ send: CommBuffer, into recv: CommBuffer) throws {
+        try checkAllGather(send, recv)
+        if size == 1 { return copyAlone(send, into: recv) }
+        let type = MPIType.of(send.dtype)
+        try collective("allGather", send) {
+            MPI_Allgather(send.raw, Int32(send.count), type, recv.raw, Int32(send.count), type, comm)
         }
     }
 
-    public func reduceScatter(_ send: UnsafePointer<Float>, total: Int, into recv: UnsafeMutablePointer<Float>,
-                              op: ReduceOp) throws {
-        if size == 1 { return copyAlone(send, into: recv, count: total) }
-        var counts = (0..<size).map { Int32(chunk($0, of: total).count) }
-        try collective("reduceScatter", count: total) {
-            MPI_Reduce_scatter(send, recv, &counts, tessera_mpi_float(), mpiOp(op), comm)
+    public func reduceScatter(_ send: CommBuffer, into recv: CommBuffer, op: ReduceOp) throws {
+        try checkReduceScatter(send, recv, op)
+        if size == 1 { return copyAlone(send, into: recv) }
+        var counts = (0..<size).map { Int32(chunk($0, of: send.count).count) }
+        try collective("reduceScatter", send) {
+            MPI_Reduce_scatter(send.raw, recv.raw, &counts, MPIType.of(send.dtype), MPIType.op(op, send.dtype), comm)
         }
-        if op == .average { Vector.scale(recv, Int(counts[rank]), by: 1 / Float(size)) }
+        if op == .average { ElementReduction.divide(recv.raw, count: recv.count, dtype: recv.dtype, by: size) }
     }
 
-    public func allToAll(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {
-        if size == 1 { return copyAlone(send, into: recv, count: count) }
-        try collective("allToAll", count: count) {
-            MPI_Alltoall(send, Int32(count), tessera_mpi_float(), recv, Int32(count), tessera_mpi_float(), comm)
-        }
+    public func allToAll(_ send: CommBuffer, into recv: CommBuffer) throws {
+        try checkAllToAll(send, recv)
+        if size == 1 { return copyAlone(send, into: recv) }
+        let type = MPIType.of(send.dtype), n = Int32(send.count / size)
+        try collective("allToAll", send) { MPI_Alltoall(send.raw, n, type, recv.raw, n, type, comm) }
     }
 
-    public func allToAll(_ send: UnsafePointer<Float>, sendCounts: [Int], into recv: UnsafeMutablePointer<Float>,
-                         recvCounts: [Int]) throws {
+    public func allToAll(_ send: CommBuffer, sendCounts: [Int], into recv: CommBuffer, recvCounts: [Int]) throws {
         if try allToAllAlone(send, sendCounts: sendCounts, into: recv, recvCounts: recvCounts) { return }
-        try next("allToAll(v)", count: size)
+        try next("allToAll(v)", count: size, dtype: send.dtype)
         if CollectiveChecking.enabled {
             // Every rank learns every send count, so a disagreement is reported on all ranks.
             let all = try exchangeInts(sendCounts, during: "allToAll(v)")
@@ -193,8 +196,9 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         }
         var sc = sendCounts.map(Int32.init), rcounts = recvCounts.map(Int32.init)
         var sd = offsets(sendCounts), rd = offsets(recvCounts)
+        let type = MPIType.of(send.dtype)
         try check(watchdog.guarding("group \(name) allToAll(v)", seq: seq) {
-            MPI_Alltoallv(send, &sc, &sd, tessera_mpi_float(), recv, &rcounts, &rd, tessera_mpi_float(), comm)
+            MPI_Alltoallv(send.raw, &sc, &sd, type, recv.raw, &rcounts, &rd, type, comm)
         }, "allToAll(v)")
     }
 
@@ -204,13 +208,11 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         return out
     }
 
-    public func broadcast(_ buf: UnsafeMutablePointer<Float>, count: Int, root: Int) throws {
-        guard (0..<size).contains(root) else {
-            throw CommError("group \(name), broadcast: root \(root) is not a group rank (0..<\(size))")
-        }
+    public func broadcast(_ buf: CommBuffer, root: Int) throws {
+        try checkRoot(root)
         if size == 1 { return }
-        try collective("broadcast", count: count) {
-            MPI_Bcast(buf, Int32(count), tessera_mpi_float(), Int32(root), comm)
+        try collective("broadcast", buf) {
+            MPI_Bcast(buf.raw, Int32(buf.count), MPIType.of(buf.dtype), Int32(root), comm)
         }
     }
 
@@ -222,35 +224,37 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
 
     public func allGather(_ values: [Int]) throws -> [Int] {
         if size == 1 { return values }
-        try next("allGather(ints)", count: values.count)
+        try next("allGather(ints)", count: values.count, dtype: .int64)
         return try exchangeInts(values, during: "allGather(ints)")
     }
 
     /// A send in flight: its two requests and the copies they read from.
     private typealias PendingSend = (requests: [MPI_Request?], header: UnsafeMutablePointer<Int64>,
-                                     data: UnsafeMutablePointer<Float>)
+                                     data: UnsafeMutableRawPointer)
     private var inFlight: [PendingSend] = []
 
     /// Eager, like the thread backend's: the data is copied and handed to
     /// MPI_Isend, so a send never waits for its receive. (A blocking MPI_Send
     /// of a large message waits for the matching receive, and two pipeline
-    /// stages sending to each other at once would deadlock.) Completed sends
-    /// are freed on later calls and when the group is finished with.
-    public func send(_ data: UnsafePointer<Float>, count: Int, to peer: Int, tag: Int) throws {
+    /// stages sending to each other at once would deadlock.) A header of
+    /// (count, dtype) goes first, so a receive of another size or dtype is
+    /// a clear error. Completed sends are freed on later calls and when the
+    /// group is finished with.
+    public func send(_ buf: CommBuffer, to peer: Int, tag: Int) throws {
         try checkPointToPoint(peer: peer, tag: tag, "send")
         try completeSends(waiting: false)
-        let header = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
-        header.pointee = Int64(count)
-        let copy = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-        copy.update(from: data, count: count)
+        let header = UnsafeMutablePointer<Int64>.allocate(capacity: 2)
+        header[0] = Int64(buf.count)
+        header[1] = Int64(MPIType.code(buf.dtype))
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: max(buf.byteCount, 8), alignment: 64)
+        copy.copyMemory(from: buf.raw, byteCount: buf.byteCount)
         var requests: [MPI_Request?] = [nil, nil]
-        var rc = MPI_Isend(header, 1, tessera_mpi_int64(), Int32(peer), Int32(2 * tag), comm, &requests[0])
+        var rc = MPI_Isend(header, 2, tessera_mpi_int64(), Int32(peer), Int32(2 * tag), comm, &requests[0])
         try check(rc, "send")
-        rc = MPI_Isend(copy, Int32(count), tessera_mpi_float(), Int32(peer), Int32(2 * tag + 1), comm, &requests[1])
+        rc = MPI_Isend(copy, Int32(buf.count), MPIType.of(buf.dtype), Int32(peer), Int32(2 * tag + 1), comm, &requests[1])
         try check(rc, "send")
         inFlight.append((requests, header, copy))
     }
-
     /// Frees the sends that have completed; with `waiting`, waits for all
     /// (under the watchdog, so a receiver that never comes aborts the job).
     public func completeSends(waiting: Bool) throws {
@@ -272,64 +276,22 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         inFlight = still
     }
 
-    public func recv(_ buf: UnsafeMutablePointer<Float>, count: Int, from peer: Int, tag: Int) throws {
+    public func recv(_ buf: CommBuffer, from peer: Int, tag: Int) throws {
         try checkPointToPoint(peer: peer, tag: tag, "recv")
-        var header: Int64 = 0
+        var header: [Int64] = [0, 0]
         var rc = watchdog.guarding("\(name) recv header from \(members[peer]) tag \(tag)", seq: seq) {
-            MPI_Recv(&header, 1, tessera_mpi_int64(), Int32(peer), Int32(2 * tag), comm, tessera_mpi_status_ignore())
+            MPI_Recv(&header, 2, tessera_mpi_int64(), Int32(peer), Int32(2 * tag), comm, tessera_mpi_status_ignore())
         }
         try check(rc, "recv")
-        guard header == count else {
-            throw CommError("group \(name): rank \(members[peer]) sent \(header) elements with tag \(tag) but rank "
-                            + "\(worldRank) expected \(count)")
+        guard header[0] == buf.count, header[1] == MPIType.code(buf.dtype) else {
+            let sent = DType.allCases.indices.contains(Int(header[1])) ? "\(DType.allCases[Int(header[1])])" : "?"
+            throw CommError("group \(name): rank \(members[peer]) sent \(header[0]) \(sent) elements with tag \(tag) but "
+                            + "rank \(worldRank) expected \(buf.count) \(buf.dtype)")
         }
         rc = watchdog.guarding("\(name) recv from \(members[peer]) tag \(tag)", seq: seq) {
-            MPI_Recv(buf, Int32(count), tessera_mpi_float(), Int32(peer), Int32(2 * tag + 1), comm,
+            MPI_Recv(buf.raw, Int32(buf.count), MPIType.of(buf.dtype), Int32(peer), Int32(2 * tag + 1), comm,
                      tessera_mpi_status_ignore())
         }
         try check(rc, "recv")
-    }
-}
-
-/// Aborts the MPI job when one operation runs longer than the timeout.
-final class MPIWatchdog: @unchecked Sendable {
-    let worldRank: Int
-    let timeout: Double
-    private let lock = NSLock()
-    private var current: (what: String, seq: Int, since: Date)?
-    private var started = false
-
-    init(worldRank: Int, timeout: Double) {
-        self.worldRank = worldRank
-        self.timeout = timeout
-    }
-
-    /// Runs `body` (a blocking MPI call) under the watchdog.
-    func guarding<T>(_ what: String, seq: Int, _ body: () -> T) -> T {
-        lock.withLock {
-            current = (what, seq, Date())
-            if !started { started = true; startThread() }
-        }
-        defer { lock.withLock { current = nil } }
-        return body()
-    }
-
-    private func startThread() {
-        let t = Thread { [self] in
-            while true {
-                Thread.sleep(forTimeInterval: 0.1)
-                let stuck: (String, Int)? = lock.withLock {
-                    guard let c = current, Date().timeIntervalSince(c.since) > timeout else { return nil }
-                    return (c.what, c.seq)
-                }
-                if let (what, seq) = stuck {
-                    let msg = "tessera: error: timeout after \(timeout)s on rank \(worldRank): \(what) #\(seq) did not "
-                        + "complete (another rank is missing or failed); aborting the MPI job\n"
-                    FileHandle.standardError.write(Data(msg.utf8))
-                    MPI_Abort(tessera_mpi_comm_world(), 3)
-                }
-            }
-        }
-        t.start()
     }
 }

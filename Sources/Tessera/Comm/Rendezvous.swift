@@ -1,15 +1,17 @@
 import Foundation
 
 /// What a rank brings to a collective: the operation, its sequence number,
-/// a buffer address and size, and optional integers (counts, metadata).
+/// a buffer address, size and dtype, and optional integers (counts, metadata).
 struct Post: Sendable {
     var op: String
     var seq: Int
     var address: UInt = 0
     var count: Int = 0
+    var dtype: DType = .float32
     var ints: [Int] = []
 
-    func floats() -> UnsafeMutablePointer<Float> { UnsafeMutablePointer(bitPattern: address)! }
+    /// The posted buffer.
+    var buffer: CommBuffer { CommBuffer(UnsafeMutableRawPointer(bitPattern: address)!, dtype, count: count) }
 }
 
 /// The meeting point of one group's members: a generation-counted barrier

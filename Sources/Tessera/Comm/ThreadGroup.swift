@@ -41,45 +41,45 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
         for r in started { try r.wait() }
     }
 
-    private func begin(_ op: String, address: UnsafeRawPointer?, count: Int, ints: [Int] = [],
-                       draining: Bool = true) throws -> [Post] {
+    private func begin(_ op: String, _ buf: CommBuffer?, ints: [Int] = [], draining: Bool = true) throws -> [Post] {
         if draining { try drain() }
         seq += 1
-        return try meeting.exchange(rank: rank, Post(op: op, seq: seq, address: address.map { UInt(bitPattern: $0) } ?? 0,
-                                                     count: count, ints: ints))
+        let address = buf.map { UInt(bitPattern: $0.raw) } ?? 0
+        return try meeting.exchange(rank: rank, Post(op: op, seq: seq, address: address, count: buf?.count ?? ints.count,
+                                                     dtype: buf?.dtype ?? .int64, ints: ints))
     }
 
     private func sync(_ op: String) throws { try meeting.barrier(rank: rank, op: op, seq: seq) }
 
     private func requireEqualCounts(_ posts: [Post], _ op: String) throws {
-        for (q, p) in posts.enumerated() where p.count != posts[rank].count {
-            throw CommError("group \(name), \(op) #\(seq): rank \(members[q]) passed \(p.count) elements but rank "
-                            + "\(members[rank]) passed \(posts[rank].count); all ranks must pass the same size")
+        let mine = posts[rank]
+        for (q, p) in posts.enumerated() where p.count != mine.count || p.dtype != mine.dtype {
+            throw CommError("group \(name), \(op) #\(seq): rank \(members[q]) passed \(p.count) elements"
+                            + (p.dtype == mine.dtype ? "" : " of \(p.dtype)") + " but rank \(members[rank]) passed "
+                            + "\(mine.count)" + (p.dtype == mine.dtype ? "" : " of \(mine.dtype)")
+                            + "; all ranks must pass the same size and dtype")
         }
     }
 
     /// For i in `range`: every output[i − outputBase] ← op over q of
-    /// inputs[q][i], combined in rank order. Works block by block through a
-    /// 16 KiB scratch that is filled from every input before any output is
-    /// written, so outputs may be the inputs themselves (outputBase 0).
-    private func reduce(_ inputs: [UnsafeMutablePointer<Float>], _ range: Range<Int>, op: ReduceOp,
-                        into outputs: [UnsafeMutablePointer<Float>], outputBase: Int = 0) {
-        let block = 4096, scale = 1 / Float(inputs.count)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { scratch in
+    /// inputs[q][i], combined in rank order (`ElementReduction`). Works block
+    /// by block through a 16 KiB scratch that is filled from every input
+    /// before any output is written, so outputs may be the inputs themselves
+    /// (outputBase 0).
+    private func reduce(_ inputs: [CommBuffer], _ range: Range<Int>, op: ReduceOp, into outputs: [CommBuffer],
+                        outputBase: Int = 0) {
+        let dtype = inputs[0].dtype, width = dtype.size, block = 16384 / width
+        withUnsafeTemporaryAllocation(byteCount: block * width, alignment: 64) { scratch in
             let acc = scratch.baseAddress!
             var start = range.lowerBound
             while start < range.upperBound {
                 let n = Swift.min(block, range.upperBound - start)
-                acc.update(from: inputs[0] + start, count: n)
+                acc.copyMemory(from: inputs[0].raw + start * width, byteCount: n * width)
                 for q in 1..<inputs.count {
-                    let src = inputs[q] + start
-                    switch op {
-                    case .sum, .average: for i in 0..<n { acc[i] += src[i] }
-                    case .max: for i in 0..<n { acc[i] = Swift.max(acc[i], src[i]) }
-                    }
+                    ElementReduction.combine(inputs[q].raw + start * width, into: acc, count: n, dtype: dtype, op: op)
                 }
-                if op == .average { Vector.scale(acc, n, by: scale) }
-                for out in outputs { (out + (start - outputBase)).update(from: acc, count: n) }
+                if op == .average { ElementReduction.divide(acc, count: n, dtype: dtype, by: inputs.count) }
+                for out in outputs { (out.raw + (start - outputBase) * width).copyMemory(from: acc, byteCount: n * width) }
                 start += n
             }
         }
@@ -89,20 +89,21 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
     /// into every member's buffer (each byte is read once and written once
     /// per rank, like a memcpy); a final barrier keeps every buffer alive
     /// until all writes into it are done.
-    public func allReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws {
+    public func allReduce(_ buf: CommBuffer, op: ReduceOp) throws {
+        try checkReduction(op, buf, "allReduce")
         if size == 1 { return }
         try drain()
-        try reduceInPlace(buf, count: count, op: op)
+        try reduceInPlace(buf, op: op)
     }
 
     /// Queues the all-reduce on this rank's worker: every rank's worker
     /// meets the others' in the group's rendezvous, in start order.
-    public func startAllReduce(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws -> CollectiveRequest {
+    public func startAllReduce(_ buf: CommBuffer, op: ReduceOp) throws -> CollectiveRequest {
+        try checkReduction(op, buf, "allReduce")
         if size == 1 { return .completed }
-        let done = DispatchSemaphore(value: 0), failure = Mutex<Error?>(nil), address = UInt(bitPattern: buf)
+        let done = DispatchSemaphore(value: 0), failure = Mutex<Error?>(nil)
         worker.async { [self] in
-            do { try reduceInPlace(UnsafeMutablePointer(bitPattern: address)!, count: count, op: op) }
-            catch { failure.withLock { $0 = error } }
+            do { try reduceInPlace(buf, op: op) } catch { failure.withLock { $0 = error } }
             done.signal()
         }
         let request = CollectiveRequest {
@@ -113,87 +114,88 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
         return request
     }
 
-    private func reduceInPlace(_ buf: UnsafeMutablePointer<Float>, count: Int, op: ReduceOp) throws {
-        let posts = try begin("allReduce", address: buf, count: count, draining: false)
+    private func reduceInPlace(_ buf: CommBuffer, op: ReduceOp) throws {
+        let posts = try begin("allReduce", buf, draining: false)
         try requireEqualCounts(posts, "allReduce")
-        let bufs = posts.map { $0.floats() }
-        reduce(bufs, chunk(rank, of: count), op: op, into: bufs)
+        let bufs = posts.map(\.buffer)
+        reduce(bufs, chunk(rank, of: buf.count), op: op, into: bufs)
         try sync("allReduce")
     }
 
-    public func allGather(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {
-        if size == 1 { return copyAlone(send, into: recv, count: count) }
-        let posts = try begin("allGather", address: send, count: count)
+    public func allGather(_ send: CommBuffer, into recv: CommBuffer) throws {
+        try checkAllGather(send, recv)
+        if size == 1 { return copyAlone(send, into: recv) }
+        let posts = try begin("allGather", send)
         try requireEqualCounts(posts, "allGather")
-        for q in 0..<size { (recv + q * count).update(from: posts[q].floats(), count: count) }
+        for q in 0..<size { posts[q].buffer.copy(into: recv.slice(q * send.count..<(q + 1) * send.count)) }
         try sync("allGather")
     }
 
-    public func reduceScatter(_ send: UnsafePointer<Float>, total: Int, into recv: UnsafeMutablePointer<Float>,
-                              op: ReduceOp) throws {
-        if size == 1 { return copyAlone(send, into: recv, count: total) }
-        let posts = try begin("reduceScatter", address: send, count: total)
+    public func reduceScatter(_ send: CommBuffer, into recv: CommBuffer, op: ReduceOp) throws {
+        try checkReduceScatter(send, recv, op)
+        if size == 1 { return copyAlone(send, into: recv) }
+        let posts = try begin("reduceScatter", send)
         try requireEqualCounts(posts, "reduceScatter")
-        let mine = chunk(rank, of: total)
-        reduce(posts.map { $0.floats() }, mine, op: op, into: [recv], outputBase: mine.lowerBound)
+        let mine = chunk(rank, of: send.count)
+        reduce(posts.map(\.buffer), mine, op: op, into: [recv], outputBase: mine.lowerBound)
         try sync("reduceScatter")
     }
 
-    public func allToAll(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {
-        try allToAll(send, sendCounts: Array(repeating: count, count: size), into: recv,
-                     recvCounts: Array(repeating: count, count: size))
+    public func allToAll(_ send: CommBuffer, into recv: CommBuffer) throws {
+        try checkAllToAll(send, recv)
+        let n = send.count / size
+        try allToAll(send, sendCounts: Array(repeating: n, count: size), into: recv, recvCounts: Array(repeating: n, count: size))
     }
 
-    public func allToAll(_ send: UnsafePointer<Float>, sendCounts: [Int], into recv: UnsafeMutablePointer<Float>,
-                         recvCounts: [Int]) throws {
+    public func allToAll(_ send: CommBuffer, sendCounts: [Int], into recv: CommBuffer, recvCounts: [Int]) throws {
         if try allToAllAlone(send, sendCounts: sendCounts, into: recv, recvCounts: recvCounts) { return }
-        let posts = try begin("allToAll", address: send, count: sendCounts.reduce(0, +), ints: sendCounts)
+        let posts = try begin("allToAll", send, ints: sendCounts)
         var offset = 0
         for q in 0..<size {
             let theirs = posts[q].ints
-            guard theirs[rank] == recvCounts[q] else {
-                throw CommError("group \(name), allToAll #\(seq): rank \(members[q]) sends \(theirs[rank]) elements "
-                                + "to rank \(members[rank]), which expects \(recvCounts[q])")
+            guard theirs[rank] == recvCounts[q], posts[q].dtype == recv.dtype else {
+                throw CommError("group \(name), allToAll #\(seq): rank \(members[q]) sends \(theirs[rank]) "
+                                + "\(posts[q].dtype) elements to rank \(members[rank]), which expects \(recvCounts[q]) "
+                                + "\(recv.dtype)")
             }
             let from = theirs[..<rank].reduce(0, +)
-            (recv + offset).update(from: posts[q].floats() + from, count: recvCounts[q])
+            posts[q].buffer.slice(from..<from + recvCounts[q]).copy(into: recv.slice(offset..<offset + recvCounts[q]))
             offset += recvCounts[q]
         }
         try sync("allToAll")
     }
 
-    public func broadcast(_ buf: UnsafeMutablePointer<Float>, count: Int, root: Int) throws {
-        guard (0..<size).contains(root) else {
-            throw CommError("group \(name), broadcast: root \(root) is not a group rank (0..<\(size))")
-        }
+    public func broadcast(_ buf: CommBuffer, root: Int) throws {
+        try checkRoot(root)
         if size == 1 { return }
-        let posts = try begin("broadcast", address: buf, count: count, ints: [root])
+        let posts = try begin("broadcast", buf, ints: [root])
         try requireEqualCounts(posts, "broadcast")
-        if rank != root { buf.update(from: posts[root].floats(), count: count) }
+        if rank != root { posts[root].buffer.copy(into: buf) }
         try sync("broadcast")
     }
 
     public func barrier() throws {
         if size == 1 { return }
-        _ = try begin("barrier", address: nil, count: 0)
+        _ = try begin("barrier", nil)
     }
 
     public func allGather(_ values: [Int]) throws -> [Int] {
         if size == 1 { return values }
-        let posts = try begin("allGather(ints)", address: nil, count: values.count, ints: values)
+        let posts = try begin("allGather(ints)", nil, ints: values)
         try requireEqualCounts(posts, "allGather(ints)")
         return posts.flatMap(\.ints)
     }
 
     private func mailboxKey(from: Int, to: Int, tag: Int) -> String { "\(name)|\(from)>\(to)#\(tag)" }
 
-    public func send(_ buf: UnsafePointer<Float>, count: Int, to peer: Int, tag: Int) throws {
+    public func send(_ buf: CommBuffer, to peer: Int, tag: Int) throws {
         try checkPointToPoint(peer: peer, tag: tag, "send")
         if let f = world.abortError { throw CommError("aborted: \(f.description)") }
-        world.mailbox.post(mailboxKey(from: rank, to: peer, tag: tag), Array(UnsafeBufferPointer(start: buf, count: count)))
+        let bytes = [UInt8](UnsafeRawBufferPointer(start: buf.raw, count: buf.byteCount))
+        world.mailbox.post(mailboxKey(from: rank, to: peer, tag: tag), Message(dtype: buf.dtype, count: buf.count, bytes: bytes))
     }
 
-    public func recv(_ buf: UnsafeMutablePointer<Float>, count: Int, from peer: Int, tag: Int) throws {
+    public func recv(_ buf: CommBuffer, from peer: Int, tag: Int) throws {
         try checkPointToPoint(peer: peer, tag: tag, "recv")
         let me = members[rank], them = members[peer], timeout = world.timeout
         let message = try world.mailbox.take(
@@ -205,12 +207,12 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
                 self.world.abort(e)
                 return e
             })
-        guard message.count == count else {
-            let e = CommError("group \(name): rank \(them) sent \(message.count) elements with tag \(tag) but rank "
-                              + "\(me) expected \(count)")
+        guard message.count == buf.count, message.dtype == buf.dtype else {
+            let e = CommError("group \(name): rank \(them) sent \(message.count) \(message.dtype) elements with tag \(tag) "
+                              + "but rank \(me) expected \(buf.count) \(buf.dtype)")
             world.abort(e)
             throw e
         }
-        message.withUnsafeBufferPointer { buf.update(from: $0.baseAddress!, count: count) }
+        if buf.byteCount > 0 { message.bytes.withUnsafeBytes { buf.raw.copyMemory(from: $0.baseAddress!, byteCount: buf.byteCount) } }
     }
 }

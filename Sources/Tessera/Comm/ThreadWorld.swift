@@ -98,9 +98,9 @@ public final class ThreadWorld: @unchecked Sendable {
 /// copied into the mailbox), blocking receives with the world's timeout.
 final class Mailbox: @unchecked Sendable {
     private let cond = NSCondition()
-    private var queues: [String: [[Float]]] = [:]
+    private var queues: [String: [Message]] = [:]
 
-    func post(_ key: String, _ data: [Float]) {
+    func post(_ key: String, _ data: Message) {
         cond.lock()
         queues[key, default: []].append(data)
         cond.broadcast()
@@ -108,7 +108,7 @@ final class Mailbox: @unchecked Sendable {
     }
 
     /// Waits for a message under `key`; `failure` is polled so an abort wakes the receiver.
-    func take(_ key: String, deadline: Date, failure: () -> CommError?, timeoutError: () -> CommError) throws -> [Float] {
+    func take(_ key: String, deadline: Date, failure: () -> CommError?, timeoutError: () -> CommError) throws -> Message {
         cond.lock()
         defer { cond.unlock() }
         while true {
@@ -122,4 +122,11 @@ final class Mailbox: @unchecked Sendable {
             _ = cond.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
         }
     }
+}
+
+/// One point-to-point message between rank threads: a copy of the sent elements.
+struct Message: Sendable {
+    let dtype: DType
+    let count: Int
+    let bytes: [UInt8]
 }

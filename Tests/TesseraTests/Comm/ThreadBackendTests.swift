@@ -88,6 +88,35 @@ final class Failures: Sendable {
         }
     }
 
+    @Test func disagreeingDTypesAreAnErrorNamingBoth() {
+        do {
+            try ThreadWorld.run(size: 2, timeout: 5) { g in
+                let ints = [Int32](repeating: 1, count: 4), floats = Tensor([4])
+                try ints.withUnsafeBufferPointer { p in
+                    try g.allReduce(g.rank == 0 ? CommBuffer(p.baseAddress!, count: 4) : CommBuffer(floats), op: .sum)
+                }
+            }
+            Issue.record("expected a dtype mismatch")
+        } catch {
+            #expect("\(error)".contains("int32") && "\(error)".contains("float32") && "\(error)".contains("allReduce"), "\(error)")
+        }
+    }
+
+    @Test func typedBuffersOfTheWrongShapeAreRefusedBeforeCommunicating() {
+        let sizes = [Int64](repeating: 0, count: 3), halves = [UInt16](repeating: 0, count: 4)
+        sizes.withUnsafeBufferPointer { s in
+            halves.withUnsafeBufferPointer { h in
+                let gather = CommBuffer(s.baseAddress!, count: 3), wrong = CommBuffer(bfloat16: h.baseAddress!, count: 4)
+                #expect(throws: CommError.self) {
+                    try ThreadWorld.run(size: 2, timeout: 5) { g in try g.allGather(gather.slice(0..<2), into: wrong) }
+                }
+                #expect(throws: CommError.self) {
+                    try ThreadWorld.run(size: 2, timeout: 5) { g in try g.allGather(gather.slice(0..<1), into: gather) }
+                }
+            }
+        }
+    }
+
     @Test func mismatchedOperationsAreAnError() {
         do {
             try ThreadWorld.run(size: 2, timeout: 5) { g in
