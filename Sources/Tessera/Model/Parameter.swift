@@ -31,7 +31,9 @@ public final class Parameter: @unchecked Sendable {
     public let rule: InitRule
     /// Whether AdamW applies weight decay (2-D weights only).
     public let decay: Bool
-    /// Shape of the full, unsharded tensor.
+    /// Local shape.
+    public let shape: [Int]
+    /// Shape of the full, unsharded tensor (from the placement unless given).
     public let globalShape: [Int]
     /// Local element index → global element index.
     public let globalIndex: @Sendable (Int) -> Int
@@ -39,17 +41,26 @@ public final class Parameter: @unchecked Sendable {
     public init(name: String, shape: [Int], rule: InitRule, placement: Placement = .whole, globalShape: [Int]? = nil,
                 globalIndex: @escaping @Sendable (Int) -> Int = { $0 }) {
         self.name = name
-        self.value = Tensor(unpooled: shape)
-        self.grad = Tensor(unpooled: shape)
+        self.shape = shape
+        let storage = Parameter.declaringOnly ? [0] : shape
+        self.value = Tensor(unpooled: storage)
+        self.grad = Tensor(unpooled: storage)
         self.rule = rule
         self.placement = placement
         self.decay = shape.count >= 2
-        self.globalShape = globalShape ?? shape
+        self.globalShape = globalShape ?? placement.globalShape(local: shape)
         self.globalIndex = globalIndex
     }
 
-    /// Local shape.
-    public var shape: [Int] { value.shape }
+    /// Whether parameters built now only declare themselves (see `declaring`).
+    @TaskLocal static var declaringOnly = false
+
+    /// Runs `build` with parameters that have a name, shape and placement but
+    /// no storage (empty value and gradient): what `GPT.parameterLayout(_:)`
+    /// reads without allocating a model.
+    public static func declaring<T>(_ build: () throws -> T) rethrows -> T {
+        try $declaringOnly.withValue(true, operation: build)
+    }
 
     /// Draws the initial values for `seed`.
     public func initialize(seed: UInt64) {

@@ -13,6 +13,11 @@ public struct Placement: Sendable, Equatable {
         public var dim: Int
         /// Mesh dimension whose ranks each hold one part.
         public var over: MeshDim
+        /// Number of parts (the size of the group along `over`); every part has the local extent.
+        public var parts: Int
+        /// Trailing elements of the split dimension, past the global tensor's
+        /// end, that the last parts hold as padding (the padded vocabulary).
+        public var padding = 0
     }
 
     /// A parameter held by several pipeline stages as one tied tensor (GPT's
@@ -47,7 +52,24 @@ public struct Placement: Sendable, Equatable {
 
     /// Split along tensor dimension `dim` over the tensor-parallel group.
     public static func sharded(dim: Int, over tp: TensorParallel) -> Placement {
-        tp.size == 1 ? .whole : Placement(shard: Shard(dim: dim, over: .tp), replicas: [:], partialSum: [.dp], tie: nil)
+        tp.size == 1 ? .whole
+            : Placement(shard: Shard(dim: dim, over: .tp, parts: tp.size), replicas: [:], partialSum: [.dp], tie: nil)
+    }
+
+    /// The global tensor's shape for a local `shape` held under this
+    /// placement: the split dimension times the number of parts, less padding.
+    public func globalShape(local shape: [Int]) -> [Int] {
+        guard let shard else { return shape }
+        var global = shape
+        global[shard.dim] = shape[shard.dim] * shard.parts - shard.padding
+        return global
+    }
+
+    /// This placement with `padding` trailing elements of the split dimension (none when unsplit).
+    func padded(_ padding: Int) -> Placement {
+        var p = self
+        p.shard?.padding = padding
+        return p
     }
 
     /// Held whole by every tensor-parallel rank. Such parameters (LayerNorms,

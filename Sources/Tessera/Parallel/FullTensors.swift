@@ -22,18 +22,14 @@ public enum FullTensors {
 }
 
 extension GPT {
+    /// This rank's parameters as (name, global shape), each global shape
+    /// from the parameter's placement (`Placement.globalShape(local:)`).
+    public var heldLayout: [(name: String, shape: [Int])] { parameters.map { ($0.name, $0.globalShape) } }
+
     /// Every parameter of the whole model of `config`: name and global
-    /// shape, in checkpoint order (the one-rank model's `parameters`).
+    /// shape, in checkpoint order. Read from the one-rank model as its
+    /// layers build it, declared without storage (`Parameter.declaring`).
     public static func parameterLayout(_ config: GPTConfig) -> [(name: String, shape: [Int])] {
-        let d = config.dModel
-        var out = [("wte", [config.vocab, d]), ("wpe", [config.seqLen, d])]
-        for i in 0..<config.layers {
-            let p = "h.\(i)."
-            out += [(p + "ln1.weight", [d]), (p + "ln1.bias", [d]), (p + "attn.qkv.weight", [3 * d, d]),
-                    (p + "attn.qkv.bias", [3 * d]), (p + "attn.proj.weight", [d, d]), (p + "attn.proj.bias", [d]),
-                    (p + "ln2.weight", [d]), (p + "ln2.bias", [d]), (p + "mlp.fc.weight", [4 * d, d]),
-                    (p + "mlp.fc.bias", [4 * d]), (p + "mlp.out.weight", [d, 4 * d]), (p + "mlp.out.bias", [d])]
-        }
-        return out + [("lnf.weight", [d]), ("lnf.bias", [d])]
+        Parameter.declaring { GPT(config, seed: 0) }.heldLayout
     }
 }

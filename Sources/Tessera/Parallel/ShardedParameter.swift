@@ -16,7 +16,10 @@ extension Parameter {
         let localRows = ends.last ?? 0
         let shape = global.count > 1 ? [localRows, localCols] : [localRows]
         let colStart = cols.lowerBound
-        return Parameter(name: name, shape: shape, rule: rule, placement: placement, globalShape: global) { i in
+        let parts = placement.shard?.parts ?? 1, split = placement.shard?.dim ?? 0
+        let padded = placement.padded(shape[split] * parts - global[split])
+        precondition(padded.globalShape(local: shape) == global, "\(name): \(shape) under \(placement) is not part of \(global)")
+        return Parameter(name: name, shape: shape, rule: rule, placement: padded) { i in
             let r = i / localCols, c = i % localCols
             var k = 0
             while r >= ends[k] { k += 1 }
