@@ -39,13 +39,13 @@ public struct BackwardContext {
     }
 
     /// Runs the weight-gradient `product` now, or records it when deferring.
-    func weightGradient(_ product: @escaping () -> Void) {
+    public func weightGradient(_ product: @escaping () -> Void) {
         if let deferredWeights { deferredWeights.record(product) } else { product() }
     }
 
     /// Reports `parameters` as having their final gradient. Not while
     /// deferring: their weight gradients come only with the later W.
-    func finished(_ parameters: [Parameter]) {
+    public func finished(_ parameters: [Parameter]) {
         guard deferredWeights == nil, let gradientReady else { return }
         gradientReady(parameters)
     }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Runs one rank's list of a `PipelineSchedule` for one optimizer step:
-/// forwards, backwards and weight gradients of its stage modules, and the
+/// forwards, backwards and weight gradients of its stage modules (any
+/// `PipelineStage`), and the
 /// point-to-point sends and receives between neighbouring stages over the
 /// pipeline group. A stage's saved activations are dropped as soon as its
 /// backward (B) has run; zero-bubble W's keep only what their products need.
@@ -14,7 +15,7 @@ public final class PipelineExecutor {
 
     let schedule: PipelineSchedule
     /// This rank's stage modules by virtual stage.
-    let stages: [Int: GPT]
+    let stages: [Int: any PipelineStage]
     let pp: ProcessGroup
     /// Largest number of micro-batches whose activations were held at once (last step).
     public private(set) var peakStashed = 0
@@ -24,7 +25,7 @@ public final class PipelineExecutor {
     public private(set) var trace: [TraceEntry] = []
     public var tracing = false
 
-    public init(schedule: PipelineSchedule, stages: [Int: GPT], pp: ProcessGroup) {
+    public init(schedule: PipelineSchedule, stages: [Int: any PipelineStage], pp: ProcessGroup) {
         self.schedule = schedule; self.stages = stages; self.pp = pp
     }
 
@@ -35,7 +36,7 @@ public final class PipelineExecutor {
     public func run(_ microBatches: [(tokens: [Int32], targets: [Int32])], contexts: [ForwardContext],
                     gradScale: Float?) throws -> Double {
         var inputs: [PipelineAction: Tensor] = [:], outputs: [PipelineAction: Tensor] = [:]
-        var caches: [PipelineAction: GPT.Cache] = [:], weights: [PipelineAction: WeightGradients] = [:]
+        var caches: [PipelineAction: any StageCache] = [:], weights: [PipelineAction: WeightGradients] = [:]
         var loss = 0.0
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         peakStashed = 0
@@ -61,7 +62,7 @@ public final class PipelineExecutor {
                             tag: schedule.tag(a.stage, a.microBatch, gradient: gradient))
             case .forward:
                 let mb = microBatches[a.microBatch]
-                let (out, l, cache) = try stages[a.stage]!.stageForward(
+                let (out, l, cache) = try stages[a.stage]!.erasedForward(
                     tokens: mb.tokens, input: inputs.removeValue(forKey: key), targets: mb.targets, ctx, gradScale: gradScale)
                 loss += l
                 if let out { outputs[key] = out }
@@ -74,7 +75,7 @@ public final class PipelineExecutor {
                 let deferred = schedule.splitBackward ? WeightGradients() : nil
                 let cache = caches.removeValue(forKey: key)!
                 liveBytes -= cache.bytes
-                let dIn = try stages[a.stage]!.stageBackward(cache,
+                let dIn = try stages[a.stage]!.erasedBackward(cache,
                                                               dOutput: outputs.removeValue(forKey: key), ctx,
                                                               BackwardContext(deferredWeights: deferred))
                 if let deferred { weights[key] = deferred }
