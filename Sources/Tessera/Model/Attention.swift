@@ -6,7 +6,7 @@
 /// column-parallel (a rank computes the q, k, v of its heads), proj is
 /// row-parallel, so the block communicates once forward (proj's reduce) and
 /// once backward (qkv's input-gradient reduce).
-public final class CausalSelfAttention: @unchecked Sendable {
+public final class CausalSelfAttention: Layer, @unchecked Sendable {
     /// Fused projection to [Q | K | V] of this rank's heads, weight [3·dl, d].
     public let qkv: ColumnParallelLinear
     /// Output projection, weight [d, dl].
@@ -42,8 +42,8 @@ public final class CausalSelfAttention: @unchecked Sendable {
         [qkv.linear.weight, qkv.linear.bias!, proj.linear.weight, proj.linear.bias!]
     }
 
-    /// The precision of the attention core's products: its projections'.
-    var precision: Precision { qkv.linear.precision }
+    /// The projections' working weights; the attention core's products run at their precision.
+    public var workingWeights: [WorkingWeight] { [qkv.linear.workingWeight, proj.linear.workingWeight] }
 
     func shape(_ ctx: ForwardContext) -> AttentionKernel.Shape {
         AttentionKernel.Shape(batch: ctx.samples, seq: ctx.positions, heads: heads, headDim: headDim,

@@ -3,7 +3,7 @@
 ///
 /// LayerNorms, dropouts and residuals run on the rows this rank holds outside
 /// the tensor-parallel region: all rows under TP, a sequence chunk under SP.
-public final class Block: @unchecked Sendable {
+public final class Block: Layer, @unchecked Sendable {
     public let ln1: LayerNorm, attn: CausalSelfAttention, ln2: LayerNorm
     /// The feed-forward layer (dense MLP; a mixture of experts is another `FeedForward`).
     public let mlp: any FeedForward
@@ -44,6 +44,9 @@ public final class Block: @unchecked Sendable {
 
     /// The block's linear layers (attention's qkv and proj, the MLP's fc and out).
     public var linears: [Linear] { [attn.qkv.linear, attn.proj.linear] + mlp.linears }
+
+    /// Its layers' working weights: attention's, then the feed-forward's.
+    public var workingWeights: [WorkingWeight] { attn.workingWeights + mlp.workingWeights }
 
     /// Residual dropout on a branch output [outer rows, d], in place.
     func residualDropout(_ t: Tensor, _ site: String, _ ctx: ForwardContext) {

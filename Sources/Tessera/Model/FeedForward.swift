@@ -5,17 +5,17 @@ public protocol LayerCache {
     var tensors: [Tensor] { get }
 }
 
-/// A block's position-wise feed-forward layer as a forward/backward pair:
-/// x [outer rows, d] → y [outer rows, d]. Dense (`MLP`) today; a mixture of
-/// experts plugs in here with its own cache and its all-to-alls inside.
-public protocol FeedForward: AnyObject, Sendable {
-    /// Parameters in checkpoint order.
-    var parameters: [Parameter] { get }
+/// A block's position-wise feed-forward layer, a `Layer` with a type-erased
+/// cache: x [outer rows, d] → y [outer rows, d]; backward dy → dx, adding the
+/// layer's parameter gradients as the `BackwardContext` says. Dense (`MLP`)
+/// today; a mixture of experts plugs in here with its own cache and its
+/// all-to-alls inside.
+public protocol FeedForward: Layer, Sendable where Input == Tensor, InputGradient == Tensor, Saved == any LayerCache {
     /// The linear layers whose products the model's precision governs.
     var linears: [Linear] { get }
-    /// x [outer rows, d] → (y [outer rows, d], what backward needs).
-    func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> (Tensor, any LayerCache)
-    /// dy [outer rows, d] → dx [outer rows, d]; accumulates the layer's parameter gradients as `backward` says.
-    func backward(_ dy: Tensor, _ cache: any LayerCache, _ ctx: ForwardContext,
-                  _ backward: BackwardContext) throws -> Tensor
+}
+
+extension FeedForward {
+    /// The linear layers' working weights.
+    public var workingWeights: [WorkingWeight] { linears.map(\.workingWeight) }
 }

@@ -32,19 +32,23 @@ public final class GPT: @unchecked Sendable {
     /// Every parameter held, in checkpoint order.
     public let parameters: [Parameter]
 
-    /// The precision of the model's matrix products: every block's linear
-    /// layers and the tied head (fp32 unless set; `Precision` says what bf16 rounds).
+    /// Token and position embedding (first stage).
+    public let embedding: VocabParallelEmbedding?
+    /// The LM head tied to wte (last stage).
+    public let tiedHead: TiedHead?
+
+    /// The precision of the model's matrix products (fp32 unless set;
+    /// `Precision` says what bf16 rounds): set once here, it fills every
+    /// layer's precision slot (the blocks' and the tied head's).
     public var precision: Precision = .fp32 {
-        didSet { for w in workingWeights { w.precision = precision } }
+        didSet {
+            for block in blocks { block.precision = precision }
+            tiedHead?.precision = precision
+        }
     }
-    /// wte as the head's products read it (last stage).
-    private let headWeight: WorkingWeight?
-    private var headOperand: ProductOperand { headWeight!.operand }
 
     /// Every weight the model's products read: the blocks' linear layers and the head.
-    var workingWeights: [WorkingWeight] {
-        blocks.flatMap { $0.linears.map(\.workingWeight) } + (headWeight.map { [$0] } ?? [])
-    }
+    var workingWeights: [WorkingWeight] { blocks.flatMap(\.workingWeights) + (tiedHead?.workingWeights ?? []) }
 
     /// Re-rounds every bf16 working copy from the float32 weights; the
     /// optimizer calls it once per step, after updating them.
@@ -84,16 +88,17 @@ public final class GPT: @unchecked Sendable {
         let d = config.dModel
         vocabRange = tp.part(Self.paddedVocab(config.vocab, tp: tp.size))
         // A stage holding only one end of a pipeline shares wte with the other end; the first stage's copy counts.
-        let embedding = Placement.sharded(dim: 0, over: tp)
+        let vocabParallel = Placement.sharded(dim: 0, over: tp)
         wte = first || last ? .shard(name: "wte", global: [config.vocab, d], rowRanges: [vocabRange], cols: 0..<d,
                                      rule: .normal(0.02),
-                                     placement: first == last ? embedding
-                                         : embedding.tied(through: .embedding, primary: first)) : nil
+                                     placement: first == last ? vocabParallel
+                                         : vocabParallel.tied(through: .embedding, primary: first)) : nil
         wpe = first ? Parameter(name: "wpe", shape: [config.seqLen, d], rule: .normal(0.02),
                                 placement: .replicated(over: tp)) : nil
         blocks = (layers ?? 0..<config.layers).map { Block(index: $0, config: config, tp: tp) }
         lnf = last ? LayerNorm(name: "lnf", width: d, tp: tp) : nil
-        headWeight = last ? wte.map(WorkingWeight.init) : nil
+        embedding = first ? VocabParallelEmbedding(wte: wte!, wpe: wpe!, vocabRange: vocabRange, tp: tp) : nil
+        tiedHead = last ? TiedHead(wte: wte!, tp: tp) : nil
         parameters = [wte, wpe].compactMap { $0 } + blocks.flatMap(\.parameters) + (lnf.map { [$0.gain, $0.bias] } ?? [])
         for p in parameters { p.initialize(seed: seed) }
     }
@@ -104,34 +109,14 @@ public final class GPT: @unchecked Sendable {
     /// Local vocabulary columns that are real ids (the rest is padding).
     var validVocabColumns: Int { max(0, min(config.vocab, vocabRange.upperBound) - vocabRange.lowerBound) }
 
-    /// Embedding: tokens [rows] → x [outer rows, d] (vocab-parallel lookup,
-    /// reduced out of the region, then positions and dropout on the rows held).
-    func embed(_ tokens: [Int32], _ ctx: ForwardContext) throws -> Tensor {
-        let d = config.dModel, wte = wte!, wpe = wpe!
-        let full = Tensor(uninitialized: [ctx.rows, d])
-        tokens.withUnsafeBufferPointer { tok in
-            EmbeddingKernel.lookup(x: full.data, tokens: tok.baseAddress!, wte: wte.value.data, rows: ctx.rows, d: d,
-                                   vocab: vocabRange)
-        }
-        let x = try tp.reduce(full)
-        let rows = tp.outerRows(ctx), coords = tp.outerCoords(ctx)
-        EmbeddingKernel.addPositions(x: x.data, wpe: wpe.value.data, rows: rows, d: d, coords: coords)
-        if let site = ctx.site("embed") {
-            DropoutKernel.apply(x.data, rows: rows, c: d, featureBase: 0, coords: coords, site: site)
-        }
-        return x
-    }
+    /// Embedding: tokens [rows] → x [outer rows, d] (the `VocabParallelEmbedding` layer).
+    func embed(_ tokens: [Int32], _ ctx: ForwardContext) throws -> Tensor { try embedding!.forward(tokens, ctx).0 }
 
     /// Head: normed [outer rows, d] → (gathered normed [rows, d], local logits
-    /// [rows, paddedVocab/tp] = normed · wte_localᵀ).
-    func head(_ normed: Tensor) throws -> (Tensor, Tensor) {
-        let full = try tp.gather(normed), wte = wte!
-        let rows = full.count / config.dModel, v = vocabRange.count
-        let logits = Tensor(uninitialized: [rows, v])
-        BLAS.gemm(transA: false, transB: true, m: rows, n: v, k: config.dModel,
-                  a: precision.operand(full), lda: config.dModel, b: headOperand, ldb: config.dModel,
-                  c: logits.data, ldc: v)
-        return (full, logits)
+    /// [rows, paddedVocab/tp] = normed · wte_localᵀ) (the `TiedHead` layer).
+    func head(_ normed: Tensor, _ ctx: ForwardContext) throws -> (Tensor, Tensor) {
+        let (logits, cache) = try tiedHead!.forward(normed, ctx)
+        return (cache.normed, logits)
     }
 
     /// Vocab-parallel cross-entropy of local logits; with `gradScale` they become their gradient.
@@ -163,7 +148,7 @@ public final class GPT: @unchecked Sendable {
             return (h, 0, Cache(tokens: tokens, blocks: caches, lnf: nil, normed: nil, dlogits: nil))
         }
         let (normed, cf) = lnf.forward(h)
-        let (full, logits) = try head(normed)
+        let (full, logits) = try head(normed, ctx)
         let loss = try crossEntropy(logits, targets, rows: ctx.rows, gradScale: gradScale)
         return (nil, loss, Cache(tokens: tokens, blocks: caches, lnf: cf, normed: full,
                                  dlogits: gradScale == nil ? nil : logits))
@@ -177,38 +162,17 @@ public final class GPT: @unchecked Sendable {
     /// layer's parameters finished as soon as their gradients are complete.
     public func stageBackward(_ cache: Cache, dOutput: Tensor?, _ ctx: ForwardContext,
                               _ backward: BackwardContext = BackwardContext()) throws -> Tensor? {
-        let d = config.dModel
         var dh: Tensor
-        if let lnf, let dlogits = cache.dlogits, let full = cache.normed, let wte {
-            // Tied head (column-parallel over the vocabulary): dwte += dlogitsᵀ·normed; dnormed = reduce(dlogits·wte).
-            let v = vocabRange.count, rows = ctx.rows
-            let dlogitsOperand = precision.operand(dlogits), precision = self.precision
-            backward.weightGradient {
-                BLAS.gemm(transA: true, transB: false, m: v, n: d, k: rows, a: dlogitsOperand, lda: v,
-                          b: precision.operand(full), ldb: d, beta: 1, c: wte.grad.data, ldc: d)
-            }
-            let dfull = Tensor(uninitialized: [ctx.rows, d])
-            BLAS.gemm(transA: false, transB: false, m: ctx.rows, n: d, k: v, a: dlogitsOperand, lda: v,
-                      b: headOperand, ldb: d, c: dfull.data, ldc: d)
-            dh = lnf.backward(try tp.reduce(dfull), cache.lnf!)
+        if let lnf, let dlogits = cache.dlogits, let full = cache.normed, let tiedHead, let wte {
+            let dnormed = try tiedHead.backward(dlogits, TiedHead.Cache(normed: full), ctx, backward)
+            dh = lnf.backward(dnormed, cache.lnf!)
             backward.finished([lnf.gain, lnf.bias] + (isFirstStage ? [] : [wte]))
         } else {
             dh = dOutput!
         }
         for (block, c) in zip(blocks, cache.blocks).reversed() { dh = try block.backward(dh, c, ctx, backward) }
-        guard let wpe, let wte else { return dh }
-        let rows = tp.outerRows(ctx), coords = tp.outerCoords(ctx)
-        if let site = ctx.site("embed") {
-            DropoutKernel.apply(dh.data, rows: rows, c: d, featureBase: 0, coords: coords, site: site)
-        }
-        EmbeddingKernel.backwardPositions(dwpe: wpe.grad.data, dx: dh.data, rows: rows, d: d, coords: coords)
-        let dx = try tp.gather(dh)
-        cache.tokens.withUnsafeBufferPointer { tok in
-            EmbeddingKernel.backwardTokens(dwte: wte.grad.data, dx: dx.data, tokens: tok.baseAddress!, rows: ctx.rows,
-                                           d: d, vocab: vocabRange)
-        }
-        backward.finished([wte, wpe])
-        return nil
+        try embedding?.backward(dh, VocabParallelEmbedding.Cache(tokens: cache.tokens), ctx, backward)
+        return embedding == nil ? dh : nil
     }
 
     /// Logits [samples·positions, vocab] for `tokens` (no gradient; one rank only).
@@ -216,7 +180,7 @@ public final class GPT: @unchecked Sendable {
         precondition(tp.size == 1 && isFirstStage && isLastStage, "full logits exist on a one-rank model only")
         var h = try embed(tokens, ctx)
         for block in blocks { h = try block.forward(h, ctx).0 }
-        return try head(lnf!.forward(h).0).1
+        return try head(lnf!.forward(h).0, ctx).1
     }
 
     /// Summed cross-entropy of `targets` given `tokens` (no gradient), the
