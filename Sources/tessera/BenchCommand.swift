@@ -83,7 +83,9 @@ struct BenchParallel: ParsableCommand {
                 for c in configs {
                     guard let (on, off) = try ParallelBenchmark.overlapComparison(config: c, steps: steps,
                                                                                   backend: .automatic) else { continue }
-                    for (r, mode) in [(on, "during backward"), (off, "after backward")] {
+                    let progress = Launcher.Backend.automatic != .mpi ? ""
+                        : MPIGroup.progressesInBackground ? " (mpi progress thread)" : " (no mpi progress thread)"
+                    for (r, mode) in [(on, "during backward" + progress), (off, "after backward")] {
                         say(String(format: "tessera %@ layout=%@ ranks=%d grad-sync %@: step=%.0fms tokens/s=%.0f exposed-comm-share=%.1f%%",
                                    Launcher.Backend.automatic.rawValue, r.layout, r.ranks, mode,
                                    r.medianStepSeconds * 1e3, r.tokensPerSecond, 100 * r.commShare))

@@ -3,8 +3,12 @@ import Foundation
 
 /// Ranks as Open MPI processes (`mpirun -np N tessera …`), one process per rank.
 ///
+/// Typed buffers map to MPI datatypes and operations through `MPIType`
+/// (bfloat16 as 16-bit words with user-defined operations). Started
+/// all-reduces are progressed by `MPIProgress` when MPI allows threads.
+///
 /// In checked mode (`CollectiveChecking`) every collective first all-gathers
-/// the ranks' (operation, size) so that a size or operation mismatch is a
+/// the ranks' (operation and dtype, size) so that a size, dtype or operation mismatch is a
 /// clear error on every rank instead of undefined MPI behaviour. MPI itself has no timeouts, so a watchdog thread
 /// watches the operation in progress: one that runs past `timeout` seconds
 /// prints an error naming the rank, group, operation and sequence number and
@@ -46,6 +50,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
             guard rc == MPI_SUCCESS else { throw CommError("MPI_Init_thread failed with code \(rc)") }
         }
         Compute.threads = 1  // one process per rank: one kernel/BLAS thread each
+        if progress == nil { progress = MPIProgress.start() }
         let comm: MPI_Comm = tessera_mpi_comm_world()!
         _ = tessera_mpi_errors_return(comm)
         var r: Int32 = 0, n: Int32 = 0
@@ -139,7 +144,15 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         if op == .average { ElementReduction.divide(buf.raw, count: buf.count, dtype: buf.dtype, by: size) }
     }
 
-    /// MPI_Iallreduce; `wait()` is MPI_Wait under the watchdog.
+    /// The helper thread that progresses started operations (nil: MPI lacks
+    /// MPI_THREAD_MULTIPLE or it is turned off; see `MPIProgress`).
+    nonisolated(unsafe) static var progress: MPIProgress?
+
+    /// Whether started operations progress on a helper thread while the rank computes.
+    public static var progressesInBackground: Bool { progress != nil }
+
+    /// MPI_Iallreduce, handed to the progress thread when there is one;
+    /// `wait()` waits for it (or is MPI_Wait) under the watchdog.
     public func startAllReduce(_ buf: CommBuffer, op: ReduceOp) throws -> CollectiveRequest {
         try checkReduction(op, buf, "allReduce")
         if size == 1 { return .completed }
@@ -147,11 +160,12 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         var request: MPI_Request? = nil
         try check(MPI_Iallreduce(tessera_mpi_in_place(), buf.raw, Int32(buf.count), MPIType.of(buf.dtype),
                                  MPIType.op(op, buf.dtype), comm, &request), "allReduce")
-        let started = seq, ranks = size
+        let started = seq, ranks = size, progress = MPIGroup.progress, tracked = progress?.track(request)
         return CollectiveRequest { [self] in
             var r = request
             try check(watchdog.guarding("group \(name) allReduce (started)", seq: started) {
-                MPI_Wait(&r, tessera_mpi_status_ignore())
+                if let progress, let tracked { return progress.wait(tracked) }
+                return MPI_Wait(&r, tessera_mpi_status_ignore())
             }, "allReduce")
             if op == .average { ElementReduction.divide(buf.raw, count: buf.count, dtype: buf.dtype, by: ranks) }
         }

@@ -114,8 +114,8 @@ public final class GPT: @unchecked Sendable {
 
     /// Head: normed [outer rows, d] → (gathered normed [rows, d], local logits
     /// [rows, paddedVocab/tp] = normed · wte_localᵀ) (the `TiedHead` layer).
-    func head(_ normed: Tensor, _ ctx: ForwardContext) throws -> (Tensor, Tensor) {
-        let (logits, cache) = try tiedHead!.forward(normed, ctx)
+    func head(_ normed: Tensor) throws -> (Tensor, Tensor) {
+        let (logits, cache) = try tiedHead!.logits(normed)
         return (cache.normed, logits)
     }
 
@@ -148,7 +148,7 @@ public final class GPT: @unchecked Sendable {
             return (h, 0, Cache(tokens: tokens, blocks: caches, lnf: nil, normed: nil, dlogits: nil))
         }
         let (normed, cf) = lnf.forward(h)
-        let (full, logits) = try head(normed, ctx)
+        let (full, logits) = try head(normed)
         let loss = try crossEntropy(logits, targets, rows: ctx.rows, gradScale: gradScale)
         return (nil, loss, Cache(tokens: tokens, blocks: caches, lnf: cf, normed: full,
                                  dlogits: gradScale == nil ? nil : logits))
@@ -180,7 +180,7 @@ public final class GPT: @unchecked Sendable {
         precondition(tp.size == 1 && isFirstStage && isLastStage, "full logits exist on a one-rank model only")
         var h = try embed(tokens, ctx)
         for block in blocks { h = try block.forward(h, ctx).0 }
-        return try head(lnf!.forward(h).0, ctx).1
+        return try head(lnf!.forward(h).0).1
     }
 
     /// Summed cross-entropy of `targets` given `tokens` (no gradient), the

@@ -24,7 +24,10 @@ public final class TiedHead: Layer, @unchecked Sendable {
     var wte: Parameter { weight.parameter }
 
     /// normed [outer rows, d] → logits [rows, paddedVocab/tp].
-    public func forward(_ normed: Tensor, _ ctx: ForwardContext) throws -> (Tensor, Cache) {
+    public func forward(_ normed: Tensor, _ ctx: ForwardContext) throws -> (Tensor, Cache) { try logits(normed) }
+
+    /// `forward`, which needs nothing of the micro-batch's context.
+    public func logits(_ normed: Tensor) throws -> (Tensor, Cache) {
         let full = try tp.gather(normed), d = wte.shape[1]
         let rows = full.count / d, v = wte.shape[0]
         let logits = Tensor(uninitialized: [rows, v])
