@@ -11,10 +11,12 @@ import Synchronization
 /// How Tessera's layer maps onto theirs: activations are float32 (×2 per
 /// entry); dropout masks are regenerated from Philox, never stored (their
 /// 2sbh residual-mask bytes and as²b probability-mask bytes are 0 here); the
-/// dropped attention probabilities are rebuilt from the saved softmax and the
-/// mask (their 2as²b is 0 here); LayerNorm saves its per-row mean and 1/σ
-/// (4 floats per token, which they leave out). So per layer, in floats:
-/// TP sbh(4 + 12/t) + as²b/t + 4sb; TP+SP sbh·16/t + as²b/t + 4sb/t.
+/// attention core is blockwise (`BlockwiseAttention`): it saves one
+/// log-sum-exp per (row, head) and recomputes the probabilities in backward,
+/// so their 2as²b softmax and 2as²b dropout-output bytes become asb/t floats;
+/// LayerNorm saves its per-row mean and 1/σ (4 floats per token, which they
+/// leave out). So per layer, in floats:
+/// TP sbh(4 + 12/t) + asb/t + 4sb; TP+SP sbh·16/t + asb/t + 4sb/t.
 public enum ActivationMemory {
     /// One layout's figures, in bytes per layer per rank.
     public struct Row: Sendable {
@@ -29,7 +31,7 @@ public enum ActivationMemory {
     /// cannot overflow; exact for any valid layout, where t divides a, h
     /// and (under SP) s, so every term is a whole number.
     public static func tesseraFormula(s: Double, b: Double, h: Double, a: Double, t: Int, sp: Bool) -> Double {
-        let T = Double(t), sbh = s * b * h, attn = a * s * s * b / T
+        let T = Double(t), sbh = s * b * h, attn = a * s * b / T
         let floats = sp ? 16 * sbh / T + attn + 4 * s * b / T : 4 * sbh + 12 * sbh / T + attn + 4 * s * b
         return 4 * floats
     }

@@ -18,10 +18,11 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
     let name: String
 
     /// Saved activations for backward: the input (outer rows), qkv [rows, 3·dl],
-    /// probabilities [b, heads, t, t] and the head outputs y [rows, dl].
+    /// the head outputs y [rows, dl] and each row's log-sum-exp [b, heads, t]
+    /// (the probabilities are recomputed, never stored).
     public struct Cache {
-        let x: Tensor, qkv: Tensor, probs: Tensor, y: Tensor
-        var tensors: [Tensor] { [x, qkv, probs, y] }
+        let x: Tensor, qkv: Tensor, y: Tensor, lse: Tensor
+        var tensors: [Tensor] { [x, qkv, y, lse] }
     }
 
     /// `heads` and `headDim` of the whole model; this rank keeps tp.part(heads).
@@ -54,11 +55,11 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> (Tensor, Cache) {
         let qkvOut = try qkv.forward(x)
         let y = Tensor(uninitialized: [ctx.rows, heads * headDim])
-        let probs = Tensor(uninitialized: [ctx.samples, heads, ctx.positions, ctx.positions])
-        AttentionKernel.forward(y: y.data, probs: probs.data, qkv: qkvOut.data, shape: shape(ctx),
+        let lse = Tensor(uninitialized: [ctx.samples, heads, ctx.positions])
+        AttentionKernel.forward(y: y.data, lse: lse.data, qkv: qkvOut.data, shape: shape(ctx),
                                 dropout: ctx.site(name + ".probs"), sampleOffset: ctx.coords.sampleOffset,
                                 precision: precision)
-        return (try proj.forward(y), Cache(x: x, qkv: qkvOut, probs: probs, y: y))
+        return (try proj.forward(y), Cache(x: x, qkv: qkvOut, y: y, lse: lse))
     }
 
     /// dout [outer rows, d] → dx [outer rows, d]; accumulates all four parameter gradients.
@@ -66,7 +67,7 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
                          _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
         let dy = try proj.backward(dout, input: cache.y, backward)
         let dqkv = Tensor(uninitialized: cache.qkv.shape)
-        AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, probs: cache.probs.data, qkv: cache.qkv.data,
+        AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, y: cache.y.data, lse: cache.lse.data, qkv: cache.qkv.data,
                                  shape: shape(ctx), dropout: ctx.site(name + ".probs"),
                                  sampleOffset: ctx.coords.sampleOffset, precision: precision)
         let dx = try qkv.backward(dqkv, input: cache.x, backward)

@@ -73,8 +73,10 @@ import Tessera
     // MARK: Attention
 
     /// y[b,t,h·hd+e] = Σ_j drop(softmax_j(q·k/√hd))·v, causal, in double.
-    /// `probability` maps each (masked) probability before it multiplies V
-    /// (identity, or bf16 rounding for the bf16 kernel).
+    /// `probability` maps each (masked) unnormalised weight e^(s_j − max s)
+    /// before it multiplies V and the sum divides it (identity, or bf16
+    /// rounding for the bf16 kernel, which rounds exactly these when all keys
+    /// fit one key tile).
     static func attentionRef(_ qkv: [Double], b B: Int, t T: Int, heads H: Int, hd: Int,
                              mask: (Int, Int, Int, Int) -> Double,
                              probability: (Double) -> Double = { $0 }) -> [Double] {
@@ -92,7 +94,7 @@ import Tessera
                     let mx = s.max()!
                     let ex = s.map { Foundation.exp($0 - mx) }, sum = ex.reduce(0, +)
                     for j in 0...i {
-                        let p = probability(ex[j] / sum * mask(b, h, i, j))
+                        let p = probability(ex[j] * mask(b, h, i, j)) / sum
                         for e in 0..<hd { y[(b * T + i) * dl + h * hd + e] += p * qkv[(b * T + j) * ld + 2 * dl + h * hd + e] }
                     }
                 }
@@ -107,8 +109,8 @@ import Tessera
         let w = TestSupport.randomFloats(B * T * dl, seed: 7)
         let site: DropoutSite? = p > 0 ? DropoutSite(seed: 9, name: "h.0.attn.probs", step: 2, p: p) : nil
         let shape = AttentionKernel.Shape(batch: B, seq: T, heads: H, headDim: hd)
-        let y = Tensor([B * T, dl]), probs = Tensor([B, H, T, T]), qt = Tensor([B * T, 3 * dl], qkv)
-        AttentionKernel.forward(y: y.data, probs: probs.data, qkv: qt.data, shape: shape, dropout: site, sampleOffset: 0)
+        let y = Tensor([B * T, dl]), lse = Tensor([B, H, T]), qt = Tensor([B * T, 3 * dl], qkv)
+        AttentionKernel.forward(y: y.data, lse: lse.data, qkv: qt.data, shape: shape, dropout: site, sampleOffset: 0)
         // The reference reads the mask the kernel uses: the site applied to a row of ones.
         var maskRows: [[Float]] = []
         for b in 0..<B { for h in 0..<H { for i in 0..<T {
@@ -121,7 +123,7 @@ import Tessera
         #expect(TestSupport.relativeError(y.array, ref.map(Float.init)) < 1e-5)
 
         let dqkv = Tensor([B * T, 3 * dl]), dy = Tensor([B * T, dl], w)
-        AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, probs: probs.data, qkv: qt.data, shape: shape,
+        AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, y: y.data, lse: lse.data, qkv: qt.data, shape: shape,
                                  dropout: site, sampleOffset: 0)
         let wd = w.map(Double.init)
         let numeric = TestSupport.numericGradient(qkv.map(Double.init)) { q in
@@ -142,11 +144,11 @@ import Tessera
         let shape = AttentionKernel.Shape(batch: B, seq: T, heads: H, headDim: hd)
         let qt = Tensor([B * T, 3 * dl], qkv), dy = Tensor([B * T, dl], TestSupport.randomFloats(B * T * dl, seed: 17))
         func run(_ precision: Precision) -> (y: [Float], dqkv: [Float]) {
-            let y = Tensor([B * T, dl]), probs = Tensor([B, H, T, T]), dqkv = Tensor([B * T, 3 * dl])
-            AttentionKernel.forward(y: y.data, probs: probs.data, qkv: qt.data, shape: shape, dropout: nil,
+            let y = Tensor([B * T, dl]), lse = Tensor([B, H, T]), dqkv = Tensor([B * T, 3 * dl])
+            AttentionKernel.forward(y: y.data, lse: lse.data, qkv: qt.data, shape: shape, dropout: nil,
                                     sampleOffset: 0, precision: precision)
-            AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, probs: probs.data, qkv: qt.data, shape: shape,
-                                     dropout: nil, sampleOffset: 0, precision: precision)
+            AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, y: y.data, lse: lse.data, qkv: qt.data,
+                                     shape: shape, dropout: nil, sampleOffset: 0, precision: precision)
             return (y.array, dqkv.array)
         }
         let bf16 = run(.bf16), fp32 = run(.fp32)

@@ -79,8 +79,9 @@ import Tessera
         let config = GPTConfig(vocab: 256, seqLen: 32, layers: 1, dModel: 64, heads: 4, dropout: 0.1)
         let row = try ActivationMemory.measure(config: config, batch: 2, tp: tp, sp: sp)
         #expect(row.measured == row.tesseraFormula)
-        // s=32 b=2 h=64 a=4: TP sbh(4 + 12/t) + as²b/t + 4sb floats; SP sbh·16/t + as²b/t + 4sb/t.
-        let sbh = 32 * 2 * 64, attn = 4 * 32 * 32 * 2 / tp
+        // s=32 b=2 h=64 a=4: TP sbh(4 + 12/t) + asb/t + 4sb floats; SP sbh·16/t + asb/t + 4sb/t
+        // (the attention core keeps one log-sum-exp per row and head, no s² term).
+        let sbh = 32 * 2 * 64, attn = 4 * 32 * 2 / tp
         let floats = sp ? 16 * sbh / tp + attn + 4 * 64 / tp : (4 + 12 / tp) * sbh + attn + 4 * 64
         #expect(row.measured == 4 * floats)
     }
