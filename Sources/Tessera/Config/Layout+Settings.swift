@@ -4,7 +4,10 @@ extension Layout {
     public static let table = SettingTable<Layout>([
         .int("dp", \.dp, 1...65536, .layout, help: "Data-parallel ranks."),
         .int("pp", \.pp, 1...65536, .layout, help: "Pipeline ranks (blocks split into stages)."),
-        .int("cp", \.cp, 1...65536, .layout, help: "Context-parallel ranks (mesh only today; training takes 1)."),
+        .int("cp", \.cp, 1...65536, .layout,
+             help: "Context-parallel ranks: each sequence cut into 2·cp chunks, rank r holding r and 2·cp−1−r."),
+        .choice("cp-mode", \.cpMode, .layout,
+                help: "Context-parallel attention: ring (K/V passed around) or ulysses (all-to-all to heads)."),
         .int("tp", \.tp, 1...65536, .layout, help: "Tensor-parallel ranks (must divide heads)."),
         .int("ep", \.ep, 1...65536, .layout, help: "Expert-parallel ranks (training takes 1 today)."),
         .bool("sp", \.sp, .layout, help: "Sequence parallelism in the tensor-parallel group (needs tp > 1)."),
@@ -43,8 +46,7 @@ extension Layout {
     /// micro-batches divides the batch, pp × chunks stages fit the blocks.
     public func validate(model: GPTConfig, batch: Int) throws {
         try validateMesh()
-        for (key, value, valid, what) in [("cp", cp, 1, "context parallelism (ring attention)"),
-                                         ("ep", ep, 1, "expert parallelism (mixture of experts)"),
+        for (key, value, valid, what) in [("ep", ep, 1, "expert parallelism (mixture of experts)"),
                                          ("zero", zero, 0, "ZeRO optimizer-state sharding")] where value != valid {
             throw ConfigError("\(key) \(value) cannot train: \(what) is not part of Tessera's trainer yet; valid \(key): \(valid)")
         }
@@ -69,10 +71,14 @@ extension Layout {
             throw ConfigError("tp \(tp) does not divide \(what); valid tp for heads \(model.heads): "
                               + list(divisors(model.heads).filter { (4 * d) % $0 == 0 }))
         }
-        if sp && model.seqLen % tp != 0 {
-            let near = [model.seqLen / tp * tp, (model.seqLen / tp + 1) * tp].filter { $0 > 0 }
-            throw ConfigError("sequence parallelism needs seq-len divisible by tp: seq-len \(model.seqLen), tp \(tp); "
-                              + "nearest valid seq-len: \(list(near)), or tp in \(list(divisors(model.seqLen).filter { model.heads % $0 == 0 }))")
+        if cp > 1 { try validateContextParallel(model: model) }
+        let local = model.seqLen / cp  // positions per sample on one context-parallel rank
+        if sp && local % tp != 0 {
+            let unit = tp * cp
+            let near = [model.seqLen / unit * unit, (model.seqLen / unit + 1) * unit].filter { $0 > 0 }
+            throw ConfigError("sequence parallelism needs the positions a rank holds (seq-len / cp = \(local)) divisible "
+                              + "by tp \(tp); nearest valid seq-len: \(list(near)), or tp in "
+                              + "\(list(divisors(local).filter { model.heads % $0 == 0 }))")
         }
         let unit = dp * microBatches
         if batch % unit != 0 {
@@ -80,6 +86,25 @@ extension Layout {
             throw ConfigError("batch \(batch) is not divisible by dp \(dp) × micro-batches \(microBatches) = \(unit); "
                               + "nearest valid batch: \(list(near)); with this batch, dp × micro-batches must divide "
                               + "\(batch): \(list(divisors(batch)))")
+        }
+    }
+
+    /// Context parallelism's constraints: seq-len cut into 2·cp equal chunks,
+    /// and under Ulysses heads divisible by tp · cp.
+    func validateContextParallel(model: GPTConfig) throws {
+        func valid(_ ok: (Int) -> Bool) -> String {
+            (1...max(1, model.seqLen / 2)).filter(ok).map(String.init).joined(separator: ", ")
+        }
+        if model.seqLen % (2 * cp) != 0 {
+            throw ConfigError("context parallelism cuts each sequence into 2·cp = \(2 * cp) chunks, but seq-len "
+                              + "\(model.seqLen) is not divisible by \(2 * cp); valid cp for seq-len \(model.seqLen): "
+                              + valid { model.seqLen % (2 * $0) == 0 })
+        }
+        if cpMode == .ulysses && model.heads % (tp * cp) != 0 {
+            throw ConfigError("ulysses splits heads over tp × cp = \(tp * cp), but heads \(model.heads) is not divisible "
+                              + "by it; valid cp with tp \(tp): "
+                              + valid { model.heads % (tp * $0) == 0 && model.seqLen % (2 * $0) == 0 }
+                              + " (or --cp-mode ring)")
         }
     }
 
@@ -98,9 +123,9 @@ extension Layout {
     /// Throws unless the job's `ranks` (started by mpirun, or not) is the layout's world size.
     public func requireWorldSize(_ ranks: Int, underMPI: Bool) throws {
         guard ranks != worldSize else { return }
-        throw ConfigError("layout \(name) needs dp \(dp) × pp \(pp) × tp \(tp) = \(worldSize) ranks, but "
+        throw ConfigError("layout \(name) needs dp \(dp) × pp \(pp) × cp \(cp) × tp \(tp) = \(worldSize) ranks, but "
                           + (underMPI ? "mpirun started \(ranks); use mpirun -np \(worldSize)"
                                       : "the job has \(ranks); start \(worldSize) ranks")
-                          + " or change --dp/--pp/--tp")
+                          + " or change --dp/--pp/--cp/--tp")
     }
 }

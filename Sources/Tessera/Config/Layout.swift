@@ -8,8 +8,10 @@ public struct Layout: Sendable, Equatable {
     public var dp = 1
     /// Pipeline ranks (blocks split into stages; micro-batches are the pipeline's).
     public var pp = 1
-    /// Context-parallel ranks (the sequence split across ranks, ring attention). Only 1 trains today.
+    /// Context-parallel ranks (each sequence split across ranks in 2·cp load-balanced chunks).
     public var cp = 1
+    /// How context-parallel ranks compute attention: ring (default) or Ulysses all-to-all.
+    public var cpMode = ContextParallelMode.ring
     /// Tensor-parallel ranks (heads, MLP units and vocabulary split across them).
     public var tp = 1
     /// Expert-parallel ranks (mixture-of-experts layers). Only 1 trains today.
@@ -40,7 +42,7 @@ public struct Layout: Sendable, Equatable {
         var parts: [String] = []
         if dp > 1 { parts.append("dp\(dp)") }
         if pp > 1 { parts.append("pp\(pp)" + (ppChunks > 1 ? "v\(ppChunks)" : "") + "(\(schedule.rawValue))") }
-        if cp > 1 { parts.append("cp\(cp)") }
+        if cp > 1 { parts.append("cp\(cp)" + (cpMode == .ring ? "" : "(\(cpMode.rawValue))")) }
         if tp > 1 { parts.append("tp\(tp)") }
         if ep > 1 { parts.append("ep\(ep)") }
         var name = parts.isEmpty ? "serial" : parts.joined(separator: "×")
@@ -70,8 +72,8 @@ public struct Layout: Sendable, Equatable {
                 throw Self.nameError(name, "'\(part)' is not dpN, ppN, cpN, tpN or epN")
             }
             var rest = part.dropFirst(2)
-            if key == "pp", let open = rest.firstIndex(of: "("), rest.hasSuffix(")") {
-                add("schedule", rest[rest.index(after: open)..<rest.index(before: rest.endIndex)])
+            if key == "pp" || key == "cp", let open = rest.firstIndex(of: "("), rest.hasSuffix(")") {
+                add(key == "pp" ? "schedule" : "cp-mode", rest[rest.index(after: open)..<rest.index(before: rest.endIndex)])
                 rest = rest[..<open]
             }
             if key == "pp", let v = rest.firstIndex(of: "v") {
@@ -86,7 +88,7 @@ public struct Layout: Sendable, Equatable {
     }
 
     static func nameError(_ name: String, _ what: String) -> ConfigError {
-        ConfigError("layout '\(name)': \(what); layouts look like dp2, tp2+sp, dp2xtp2, pp2v2(interleaved), serial")
+        ConfigError("layout '\(name)': \(what); layouts look like dp2, tp2+sp, dp2xtp2, pp2v2(interleaved), cp2(ulysses), serial")
     }
 }
 

@@ -46,24 +46,36 @@ public struct DropoutSite: Sendable {
 /// holds: rows are sample-major, `positions` consecutive rows per sample.
 /// A sequence-parallel shard holds a contiguous slice of those rows starting
 /// at `rowOffset`, so local row i is row `rowOffset + i` of the full layout.
+/// A context-parallel rank holds `positions` = 2c of each sample's positions,
+/// its two chunks (`ContextParallel.chunks`): local position q < c is global
+/// cpRank·c + q, the others (2·cpSize − 1 − cpRank)·c + q − c.
 public struct RowCoordinates: Sendable {
     /// Global index of the first sample.
     public var sampleOffset: Int
-    /// Rows per sample.
+    /// Rows per sample held by this (context-parallel) rank.
     public var positions: Int
     /// Index of local row 0 in the full sample-major row layout.
     public var rowOffset: Int
+    /// Context-parallel rank and group size (0 and 1 without context parallelism).
+    public var cpRank: Int, cpSize: Int
 
-    public init(sampleOffset: Int, positions: Int, rowOffset: Int = 0) {
+    public init(sampleOffset: Int, positions: Int, rowOffset: Int = 0, cpRank: Int = 0, cpSize: Int = 1) {
         self.sampleOffset = sampleOffset
         self.positions = positions
         self.rowOffset = rowOffset
+        self.cpRank = cpRank
+        self.cpSize = cpSize
     }
 
     /// Global sample of local row `i`.
     @inline(__always) public func sample(_ i: Int) -> Int { sampleOffset + (rowOffset + i) / positions }
     /// Global position of local row `i`.
-    @inline(__always) public func position(_ i: Int) -> Int { (rowOffset + i) % positions }
+    @inline(__always) public func position(_ i: Int) -> Int {
+        let local = (rowOffset + i) % positions
+        guard cpSize > 1 else { return local }
+        let c = positions / 2
+        return local < c ? cpRank * c + local : (2 * cpSize - 1 - cpRank) * c + local - c
+    }
 }
 
 /// In-place dropout of an [rows, c] activation whose columns are global

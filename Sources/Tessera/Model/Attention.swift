@@ -19,10 +19,13 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
 
     /// Saved activations for backward: the input (outer rows), qkv [rows, 3·dl],
     /// the head outputs y [rows, dl] and each row's log-sum-exp [b, heads, t]
-    /// (the probabilities are recomputed, never stored).
+    /// (the probabilities are recomputed, never stored). Under Ulysses
+    /// context parallelism the core's own inputs and outputs (whole
+    /// sequences of fewer heads) replace qkv and lse.
     public struct Cache {
-        let x: Tensor, qkv: Tensor, y: Tensor, lse: Tensor
-        var tensors: [Tensor] { [x, qkv, y, lse] }
+        let x: Tensor, qkv: Tensor?, y: Tensor, lse: Tensor?
+        let ulysses: UlyssesAttention.Saved?
+        var tensors: [Tensor] { [x, y] + [qkv, lse].compactMap { $0 } + (ulysses?.tensors ?? []) }
     }
 
     /// `heads` and `headDim` of the whole model; this rank keeps tp.part(heads).
@@ -51,25 +54,48 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
                               headOffset: headOffset)
     }
 
-    /// x [outer rows, d] → out [outer rows, d].
+    /// x [outer rows, d] → out [outer rows, d]. Under context parallelism the
+    /// rows are this rank's chunks of each sample and the core runs as ring
+    /// or Ulysses attention over the cp group.
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> (Tensor, Cache) {
         let qkvOut = try qkv.forward(x)
         let y = Tensor(uninitialized: [ctx.rows, heads * headDim])
+        let site = ctx.site(name + ".probs"), offset = ctx.coords.sampleOffset
+        if let cp = ctx.contextParallel, cp.mode == .ulysses {
+            let saved = try UlyssesAttention.forward(y: y.data, qkv: qkvOut.data, shape: shape(ctx), seqLen: ctx.seqLen,
+                                                     cp: cp, dropout: site, sampleOffset: offset, precision: precision)
+            return (try proj.forward(y), Cache(x: x, qkv: nil, y: y, lse: nil, ulysses: saved))
+        }
         let lse = Tensor(uninitialized: [ctx.samples, heads, ctx.positions])
-        AttentionKernel.forward(y: y.data, lse: lse.data, qkv: qkvOut.data, shape: shape(ctx),
-                                dropout: ctx.site(name + ".probs"), sampleOffset: ctx.coords.sampleOffset,
-                                precision: precision)
-        return (try proj.forward(y), Cache(x: x, qkv: qkvOut, y: y, lse: lse))
+        if let cp = ctx.contextParallel {
+            try RingAttention.forward(y: y.data, lse: lse.data, qkv: qkvOut.data, shape: shape(ctx), seqLen: ctx.seqLen,
+                                      cp: cp, dropout: site, sampleOffset: offset, precision: precision)
+        } else {
+            AttentionKernel.forward(y: y.data, lse: lse.data, qkv: qkvOut.data, shape: shape(ctx), dropout: site,
+                                    sampleOffset: offset, precision: precision)
+        }
+        return (try proj.forward(y), Cache(x: x, qkv: qkvOut, y: y, lse: lse, ulysses: nil))
     }
 
     /// dout [outer rows, d] → dx [outer rows, d]; accumulates all four parameter gradients.
     public func backward(_ dout: Tensor, _ cache: Cache, _ ctx: ForwardContext,
                          _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
         let dy = try proj.backward(dout, input: cache.y, backward)
-        let dqkv = Tensor(uninitialized: cache.qkv.shape)
-        AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, y: cache.y.data, lse: cache.lse.data, qkv: cache.qkv.data,
-                                 shape: shape(ctx), dropout: ctx.site(name + ".probs"),
-                                 sampleOffset: ctx.coords.sampleOffset, precision: precision)
+        let dqkv = Tensor(uninitialized: [ctx.rows, 3 * heads * headDim])
+        let site = ctx.site(name + ".probs"), offset = ctx.coords.sampleOffset
+        if let cp = ctx.contextParallel, let saved = cache.ulysses {
+            try UlyssesAttention.backward(dqkv: dqkv.data, dy: dy.data, saved: saved, shape: shape(ctx),
+                                          seqLen: ctx.seqLen, cp: cp, dropout: site, sampleOffset: offset,
+                                          precision: precision)
+        } else if let cp = ctx.contextParallel {
+            try RingAttention.backward(dqkv: dqkv.data, dy: dy.data, y: cache.y.data, lse: cache.lse!.data,
+                                       qkv: cache.qkv!.data, shape: shape(ctx), seqLen: ctx.seqLen, cp: cp,
+                                       dropout: site, sampleOffset: offset, precision: precision)
+        } else {
+            AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, y: cache.y.data, lse: cache.lse!.data,
+                                     qkv: cache.qkv!.data, shape: shape(ctx), dropout: site, sampleOffset: offset,
+                                     precision: precision)
+        }
         let dx = try qkv.backward(dqkv, input: cache.x, backward)
         // After qkv's bias gradient, which a zero-bubble schedule defers with its dW.
         backward.weightGradient { [self] in zeroKeyBiasGradient() }

@@ -5,8 +5,13 @@
 public struct ForwardContext: Sendable {
     /// Samples in this micro-batch (rows = samples · positions).
     public var samples: Int
-    /// Rows per sample held locally (the sequence length, or a shard of it).
+    /// Rows per sample held locally: the sequence length, or under context
+    /// parallelism this rank's 2 chunks of it (seqLen / cp).
     public var positions: Int
+    /// Positions of a whole sample (the sequence length).
+    public var seqLen: Int
+    /// The context-parallel group, when the sequence is split over one.
+    public var contextParallel: ContextParallel?
     /// Global index of the first sample, and which rows this rank holds.
     public var coords: RowCoordinates
     /// Optimizer step (dropout masks differ per step).
@@ -16,10 +21,17 @@ public struct ForwardContext: Sendable {
     /// Dropout probability; 0 disables every mask (evaluation or dropout off).
     public var dropout: Float
 
-    public init(samples: Int, positions: Int, sampleOffset: Int, step: Int, seed: UInt64, dropout: Float) {
+    /// A micro-batch of `samples` sequences of `positions` tokens each (the
+    /// whole sequence length; a context-parallel rank holds positions / cp).
+    public init(samples: Int, positions: Int, sampleOffset: Int, step: Int, seed: UInt64, dropout: Float,
+                contextParallel: ContextParallel? = nil) {
+        let cp = contextParallel.map { $0.size > 1 ? $0 : nil } ?? nil
         self.samples = samples
-        self.positions = positions
-        self.coords = RowCoordinates(sampleOffset: sampleOffset, positions: positions)
+        self.seqLen = positions
+        self.positions = positions / (cp?.size ?? 1)
+        self.contextParallel = cp
+        self.coords = RowCoordinates(sampleOffset: sampleOffset, positions: self.positions, cpRank: cp?.rank ?? 0,
+                                     cpSize: cp?.size ?? 1)
         self.step = step
         self.seed = seed
         self.dropout = dropout

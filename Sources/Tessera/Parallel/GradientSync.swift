@@ -32,10 +32,11 @@ public final class GradientSync: @unchecked Sendable {
     public init(store: ParameterStore, groups: RankGroups) {
         func group(_ d: MeshDim) -> ProcessGroup {
             switch d {
-            case .dp: groups.dp
+            // Data-parallel partial sums span the context-parallel ranks too: each holds other tokens.
+            case .dp: groups.dpcp
             case .tp: groups.tp.group
             case .pp: groups.pp
-            case .cp: preconditionFailure("no context-parallel group yet")
+            case .cp: groups.cp.group
             }
         }
         func tieGroup(_ tie: Placement.TieGroup) -> ProcessGroup {

@@ -9,8 +9,14 @@ public struct RankGroups: Sendable {
     public let mesh: DeviceMesh
     /// The tensor-parallel group and whether sequence parallelism is on.
     public let tp: TensorParallel
-    /// The data-parallel group (gradient averaging), counted.
+    /// The data-parallel group (each rank reads its share of the batch), counted.
     public let dp: CountingGroup
+    /// The context-parallel group and its attention mode.
+    public let cp: ContextParallel
+    /// The data- and context-parallel ranks (dp × cp): every rank holding
+    /// the same parameters, whose gradients and losses are partial sums over
+    /// different tokens (Megatron's data-parallel group with context parallelism).
+    public let dpcp: CountingGroup
     /// The pipeline group (point-to-point between stages), counted.
     public let pp: CountingGroup
     /// The model-parallel group (pp × tp): every rank holding part of one model replica.
@@ -20,13 +26,15 @@ public struct RankGroups: Sendable {
     public let embedding: ProcessGroup
 
     /// Cuts the groups of `config`'s layout from `world` (collective: every
-    /// rank calls it). `world.size` must equal dp · pp · tp.
+    /// rank calls it). `world.size` must equal dp · pp · cp · tp.
     public init(config: TrainConfig, world: ProcessGroup & ProcessGroupFactory) throws {
         try config.requireWorldSize(world.size, underMPI: false)
         self.world = world
         mesh = try DeviceMesh(config.layout)
         tp = TensorParallel(group: mesh.group([.tp], world: world), sequenceParallel: config.sp)
         dp = CountingGroup(mesh.group([.dp], world: world))
+        cp = ContextParallel(group: mesh.group([.cp], world: world), mode: config.layout.cpMode)
+        dpcp = config.layout.cp == 1 ? dp : CountingGroup(mesh.group([.dp, .cp], world: world))
         let ppGroup = CountingGroup(mesh.group([.pp], world: world))
         pp = ppGroup
         model = mesh.group([.pp, .tp], world: world)
@@ -44,10 +52,12 @@ public struct RankGroups: Sendable {
     public var worldRank: Int { world.members[world.rank] }
 
     /// Seconds spent in tensor- and data-parallel collectives since the last reset.
-    public var commSeconds: Double { tp.group.seconds + dp.seconds + pp.seconds }
+    public var commSeconds: Double {
+        tp.group.seconds + dpcp.seconds + pp.seconds + (cp.size > 1 ? cp.group.seconds : 0)
+    }
 
     /// Forgets the communication counts of the counted groups.
-    public func resetCounts() { tp.group.reset(); dp.reset(); pp.reset() }
+    public func resetCounts() { tp.group.reset(); dp.reset(); dpcp.reset(); cp.group.reset(); pp.reset() }
 }
 
 /// Starts the ranks of a layout: threads of this process, or the processes

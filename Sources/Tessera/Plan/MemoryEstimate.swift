@@ -34,8 +34,10 @@ public struct MemoryEstimate: Sendable {
         let inFlight: Double = config.pp == 1 ? 1
             : [.gpipe, .naive].contains(config.layout.schedule) ? Double(config.microBatches)
             : min(Double(config.microBatches), pp)
-        let perLayer = ActivationMemory.tesseraFormula(s: T, b: b, h: d, a: h, t: config.tp, sp: config.sp && config.tp > 1)
-        let logits = 2 * 4 * b * T * paddedVocab / tp
+        let local = T / Double(config.layout.cp)  // positions per sample a context-parallel rank holds
+        let perLayer = ActivationMemory.tesseraFormula(s: local, b: b, h: d, a: h, t: config.tp,
+                                                       sp: config.sp && config.tp > 1)
+        let logits = 2 * 4 * b * local * paddedVocab / tp
         perRank = MemoryBreakdown(weightBytes: 4 * params, activationBytes: inFlight * (stageLayers * perLayer + logits))
         self.ranksHere = ranksHere
         microBatchSamples = samples

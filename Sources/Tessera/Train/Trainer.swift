@@ -13,7 +13,7 @@ public struct StepResult: Sendable {
     public var seconds: Double
 }
 
-/// Training on one rank of a layout (dp × pp × tp, ± sp; one rank by
+/// Training on one rank of a layout (dp × pp × cp × tp, ± sp; one rank by
 /// default): this rank's share of the global batch in `microBatches`
 /// micro-batches, each forward+backward adding its gradient (through the
 /// pipeline schedule when pp > 1), then the gradient sync (tied-embedding,
@@ -75,7 +75,7 @@ public final class Trainer: @unchecked Sendable {
         }
         parameters = stages.flatMap(\.parameters)
         store = ParameterStore(parameters: parameters, bucketBytes: Int(config.bucketMB * 1_048_576),
-                               shards: groups.dp.size)
+                               shards: groups.dpcp.size)
         // After the store: working copies are made from the weights' final (bucket) storage.
         for stage in stages { stage.precision = config.precision }
         optimizer = AdamW(store: store, beta1: config.beta1, beta2: config.beta2, weightDecay: config.weightDecay)
@@ -103,21 +103,31 @@ public final class Trainer: @unchecked Sendable {
         let T = config.model.seqLen, micro = localSamples.count / config.microBatches
         let batches = (0..<config.microBatches).map { mb in
             let first = localSamples.lowerBound + mb * micro
-            return data.batch(step: step, samples: first..<(first + micro), seqLen: T, seed: config.seed)
+            return localShare(data.batch(step: step, samples: first..<(first + micro), seqLen: T, seed: config.seed))
         }
         return try trainStep(microBatches: batches, sampleOffset: localSamples.lowerBound,
                              globalTokens: tokensPerStep)
     }
 
-    /// One optimizer step on the given micro-batches (each [micro·seqLen]
-    /// tokens and targets, consecutive in global-batch order from sample
+    /// This rank's positions of whole-sequence tokens and targets: all of
+    /// them, or under context parallelism its two chunks of each sample.
+    func localShare(_ batch: (tokens: [Int32], targets: [Int32])) -> (tokens: [Int32], targets: [Int32]) {
+        let T = config.model.seqLen
+        return (groups.cp.shard(batch.tokens, seqLen: T), groups.cp.shard(batch.targets, seqLen: T))
+    }
+
+    /// Positions per sample this rank holds (seq-len / cp).
+    var localPositions: Int { config.model.seqLen / groups.cp.size }
+
+    /// One optimizer step on the given micro-batches (each [micro·seqLen/cp]
+    /// tokens and targets, this rank's positions of samples consecutive in global-batch order from sample
     /// `sampleOffset`): accumulate gradients of the mean token loss over
     /// `globalTokens` (default: these micro-batches' tokens), sync them
     /// across ranks, clip the global norm, apply AdamW.
     public func trainStep(microBatches: [(tokens: [Int32], targets: [Int32])], sampleOffset: Int = 0,
                           globalTokens: Int? = nil) throws -> StepResult {
         let start = DispatchTime.now().uptimeNanoseconds
-        let T = config.model.seqLen
+        let T = localPositions
         let lr = schedule.rate(at: step)
         let totalTokens = globalTokens ?? microBatches.reduce(0) { $0 + $1.tokens.count }
         store.zeroGradients()
@@ -140,7 +150,7 @@ public final class Trainer: @unchecked Sendable {
         try gradientSync.finish()
         if pipeline != nil { lossSum = try groups.pp.sumAcrossRanks(lossSum) }  // only the last stage computes the loss
         try FaultInjection.step(rank: groups.worldRank, step: step + 1)
-        let loss = try groups.dp.sumAcrossRanks(lossSum / Double(totalTokens))
+        let loss = try groups.dpcp.sumAcrossRanks(lossSum / Double(totalTokens))
         guard loss.isFinite else {
             throw TrainingError("loss became \(loss) at step \(step + 1) (lr \(lr)); lower --lr (now \(config.lr)) "
                                 + "or keep --grad-clip above 0 (now \(config.gradClip))")
@@ -160,7 +170,7 @@ public final class Trainer: @unchecked Sendable {
     /// The forward context of a micro-batch of this run.
     func context(samples: Int, sampleOffset: Int, step: Int, dropout: Float) -> ForwardContext {
         ForwardContext(samples: samples, positions: config.model.seqLen, sampleOffset: sampleOffset,
-                       step: step, seed: config.seed, dropout: dropout)
+                       step: step, seed: config.seed, dropout: dropout, contextParallel: groups.cp)
     }
 
     /// ‖g‖² of the whole model: each element once (the primary copies, see
@@ -176,13 +186,13 @@ public final class Trainer: @unchecked Sendable {
         let evalBatch = config.batch, per = localSamples.count, first = localSamples.lowerBound
         var total = 0.0
         for b in 0..<config.evalBatches {
-            let (tokens, targets) = data.batch(step: b, samples: first..<(first + per), seqLen: T, seed: config.seed,
-                                               validation: true)
+            let (tokens, targets) = localShare(data.batch(step: b, samples: first..<(first + per), seqLen: T,
+                                                          seed: config.seed, validation: true))
             let ctx = context(samples: per, sampleOffset: first, step: b, dropout: 0)
             total += try pipelineLoss(tokens, targets, ctx)
         }
         total = try groups.pp.sumAcrossRanks(total)
-        return try groups.dp.sumAcrossRanks(total / Double(config.evalBatches * evalBatch * T))
+        return try groups.dpcp.sumAcrossRanks(total / Double(config.evalBatches * evalBatch * T))
     }
 
     /// Summed loss without gradients: the whole model's, or through the
@@ -254,7 +264,7 @@ public final class Trainer: @unchecked Sendable {
                 try save(dir, final: false)
             }
         }
-        if let path = config.trace, let pipeline, groups.dp.rank == 0 && groups.tp.rank == 0 {
+        if let path = config.trace, let pipeline, groups.dp.rank == 0 && groups.cp.rank == 0 && groups.tp.rank == 0 {
             let timeline = try PipelineTrace.gather(pipeline, pp: groups.pp)
             if groups.pp.rank == 0 {
                 do {
