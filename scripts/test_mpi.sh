@@ -37,7 +37,8 @@ if [ $status -eq 3 ] && grep -q "failed: .*became" <<<"$out"; then ok "a diverge
 else bad "diverged run under mpirun (exit $status, want 3)" "$out"; fi
 
 # Layouts over MPI processes train exactly like one rank (tessera verify exits 1 otherwise).
-for layout in "4:--dp 2 --tp 2 --sp" "4:--pp 2 --tp 2 --layers 4 --micro-batches 4"; do
+for layout in "4:--dp 2 --tp 2 --sp" "4:--pp 2 --tp 2 --layers 4 --micro-batches 4" "4:--dp 2 --cp 2" \
+              "4:--cp 2 --tp 2 --sp --cp-mode ulysses"; do
   n=${layout%%:*}; flags=${layout#*:}
   out=$(timeout 300 "${MPIRUN[@]}" -np "$n" "$BIN" verify $flags 2>&1)
   if [ $? -eq 0 ] && grep -q "EQUIVALENT — worst loss diff" <<<"$out" && ! grep -q "NOT EQUIVALENT" <<<"$out"; then
