@@ -67,7 +67,7 @@ if [ $status -ne 0 ] && [ $status -ne 124 ] && [ $((SECONDS - start)) -lt 30 ] \
 else bad "a rank's error mid-step under mpirun (exit $status, $((SECONDS - start)) s)" "$out"; fi
 
 out=$(timeout 120 "${MPIRUN[@]}" -np 3 "$BIN" verify --dp 2 --tp 2 2>&1)
-if [ $? -ne 0 ] && grep -q "needs dp 2 × pp 1 × tp 2 = 4 ranks, but mpirun started 3" <<<"$out"; then ok "a layout that does not fit mpirun's -np is refused before training"
+if [ $? -ne 0 ] && grep -q "needs dp 2 × pp 1 × cp 1 × tp 2 = 4 ranks, but mpirun started 3" <<<"$out"; then ok "a layout that does not fit mpirun's -np is refused before training"
 else bad "layout/world-size mismatch under mpirun" "$out"; fi
 
 # A bad layout is the same error on every process: it is printed once (by rank 0), and the job exits 2.

@@ -60,18 +60,20 @@ struct BenchParallel: ParsableCommand {
     var layouts = "dp2,tp2,tp2+sp"
     @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step).") var steps = 5
     @Option(parsing: .unconditional, help: "Global batch in sequences.") var batch = 16
+    @Option(parsing: .unconditional, help: "Sequence length (default: the benchmark shape's).") var seqLen: Int?
     @Flag(help: "Compare the data-parallel gradient sync during and after backward (always under mpirun, one layout).")
     var overlap = false
     /// The layouts `validate()` read and checked, on the benchmark shape.
     var configs: [TrainConfig] = []
 
-    enum CodingKeys: CodingKey { case layouts, steps, batch, overlap }
+    enum CodingKeys: CodingKey { case layouts, steps, batch, seqLen, overlap }
 
     mutating func validate() throws {
         configs = try reportingErrors {
             try requireTimedSteps(steps)
             var base = TrainBenchmark.defaultConfig
             base.batch = batch
+            if let seqLen { base.model.seqLen = seqLen }
             return try layouts.split(separator: ",").map { try ParallelBenchmark.layout(String($0), base: base) }
         }
     }
@@ -172,15 +174,52 @@ struct BenchActivations: ParsableCommand {
 
     @Option(help: "Comma-separated tensor-parallel sizes.") var tp = "1,2,4"
     @Option(parsing: .unconditional, help: "Micro-batch in sequences.") var batch = 8
+    @Option(help: "Comma-separated context-parallel sizes: prints the long-context table instead (one layer, d 128, 4 heads, batch 1).")
+    var cp: String?
+    @Option(help: "Comma-separated sequence lengths of the long-context table.")
+    var seqLens = "1024,2048,4096,8192,16384,32768"
 
     func validate() throws {
         try reportingErrors {
             guard (1...4096).contains(batch) else { throw ConfigError("--batch must be in 1...4096, got \(batch)") }
+            _ = try contextTable()
         }
+    }
+
+    /// The long-context table's cp sizes and sequence lengths (nil without --cp), checked.
+    func contextTable() throws -> (cp: [Int], seqLens: [Int])? {
+        guard let cp else { return nil }
+        func list(_ text: String, _ flag: String, _ ok: (Int) -> Bool, _ valid: String) throws -> [Int] {
+            try text.split(separator: ",").map { s in
+                guard let n = Int(s), ok(n) else { throw ConfigError("--\(flag) takes \(valid), got '\(s)'") }
+                return n
+            }
+        }
+        let sizes = try list(cp, "cp", { (1...64).contains($0) }, "sizes in 1...64")
+        let lengths = try list(seqLens, "seq-lens", { (2...1_048_576).contains($0) }, "lengths in 2...1048576")
+        for T in lengths { for n in sizes where T % (2 * n) != 0 {
+            throw ConfigError("--seq-lens \(T) is not divisible by 2·cp = \(2 * n) (each sequence is cut into 2·cp chunks)")
+        } }
+        return (sizes, lengths)
     }
 
     func run() throws {
         try reportingErrors {
+            if let (sizes, lengths) = try contextTable() {
+                var config = GPTConfig(vocab: 256, seqLen: 1024, layers: 1, dModel: 128, heads: 4, dropout: 0.1)
+                say("per layer, cp rank 0; b=1 h=\(config.dModel) a=\(config.heads); Tessera formula at s = T/cp; "
+                    + "'with T×T probabilities' is what the layer saved before blockwise attention")
+                say("T | cp | measured MiB | Tessera formula MiB | with T×T probabilities MiB")
+                for T in lengths {
+                    config.seqLen = T
+                    for n in sizes {
+                        let r = try ActivationMemory.measure(config: config, batch: 1, cp: n)
+                        say(String(format: "%d | %d | %.2f | %.2f | %.1f", T, n, Double(r.measured) / 1_048_576,
+                                   Double(r.tesseraFormula) / 1_048_576, r.withProbabilities / 1_048_576))
+                    }
+                }
+                return
+            }
             let sizes = try tp.split(separator: ",").map { s -> Int in
                 guard let n = Int(s), n >= 1, 8 % n == 0 else { throw ConfigError("--tp takes divisors of 8 heads, got '\(s)'") }
                 return n

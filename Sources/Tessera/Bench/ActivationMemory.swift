@@ -42,6 +42,42 @@ public enum ActivationMemory {
         return sp ? sbh * (34 / T + attn) : sbh * (10 + 24 / T + attn)
     }
 
+    /// One context-parallel size's figures at one sequence length, in bytes
+    /// per layer on cp rank 0.
+    public struct ContextRow: Sendable {
+        public var seqLen: Int, cp: Int
+        public var measured: Int
+        /// `tesseraFormula` at s = seqLen / cp (the positions a rank holds).
+        public var tesseraFormula: Int
+        /// What the same layer saved before the blockwise kernel: the
+        /// formula plus the [b, a, s, s] probabilities of the whole sequence
+        /// (a·s²·b floats), the term context parallelism would have to shard.
+        public var withProbabilities: Double
+    }
+
+    /// Measures the activation bytes one block saves on context-parallel
+    /// rank 0 after the forward of a `batch`-sample micro-batch of `config`
+    /// with the sequence split over `cp` thread ranks (ring attention).
+    public static func measure(config: GPTConfig, batch: Int, cp: Int) throws -> ContextRow {
+        let bytes = Mutex(0)
+        let T = config.seqLen
+        let tokens = (0..<(batch * T)).map { Int32($0 % 256) }
+        try ThreadWorld.run(size: cp) { world in
+            let group = ContextParallel(group: world)
+            let model = GPT(config, seed: 1)
+            let ctx = ForwardContext(samples: batch, positions: T, sampleOffset: 0, step: 0, seed: 1,
+                                     dropout: config.dropout, contextParallel: group)
+            let local = group.shard(tokens, seqLen: T)
+            let cache = try model.stageForward(tokens: local, input: nil, targets: local, ctx, gradScale: 1).cache
+            if world.rank == 0 { bytes.withLock { $0 = cache.blocks[0].bytes } }
+        }
+        let (s, b, h, a) = (Double(T) / Double(cp), Double(batch), Double(config.dModel), Double(config.heads))
+        let formula = tesseraFormula(s: s, b: b, h: h, a: a, t: 1, sp: false)
+        return ContextRow(seqLen: T, cp: cp, measured: bytes.withLock { $0 }, tesseraFormula: Int(formula),
+                          withProbabilities: tesseraFormula(s: Double(T), b: b, h: h, a: a, t: 1, sp: false)
+                              + 4 * a * Double(T) * Double(T) * b)
+    }
+
     /// Measures the activation bytes one block saves on tp rank 0 after a
     /// forward+backward of a `batch`-sample micro-batch of `config`.
     public static func measure(config: GPTConfig, batch: Int, tp: Int, sp: Bool) throws -> Row {

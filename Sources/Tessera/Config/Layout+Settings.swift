@@ -5,9 +5,8 @@ extension Layout {
         .int("dp", \.dp, 1...65536, .layout, help: "Data-parallel ranks."),
         .int("pp", \.pp, 1...65536, .layout, help: "Pipeline ranks (blocks split into stages)."),
         .int("cp", \.cp, 1...65536, .layout,
-             help: "Context-parallel ranks: each sequence cut into 2·cp chunks, rank r holding r and 2·cp−1−r."),
-        .choice("cp-mode", \.cpMode, .layout,
-                help: "Context-parallel attention: ring (K/V passed around) or ulysses (all-to-all to heads)."),
+             help: "Context-parallel ranks (each sequence in 2·cp chunks)."),
+        .choice("cp-mode", \.cpMode, .layout, help: "Context-parallel attention: ring or ulysses all-to-all."),
         .int("tp", \.tp, 1...65536, .layout, help: "Tensor-parallel ranks (must divide heads)."),
         .int("ep", \.ep, 1...65536, .layout, help: "Expert-parallel ranks (training takes 1 today)."),
         .bool("sp", \.sp, .layout, help: "Sequence parallelism in the tensor-parallel group (needs tp > 1)."),
@@ -76,8 +75,9 @@ extension Layout {
         if sp && local % tp != 0 {
             let unit = tp * cp
             let near = [model.seqLen / unit * unit, (model.seqLen / unit + 1) * unit].filter { $0 > 0 }
-            throw ConfigError("sequence parallelism needs the positions a rank holds (seq-len / cp = \(local)) divisible "
-                              + "by tp \(tp); nearest valid seq-len: \(list(near)), or tp in "
+            let what = cp == 1 ? "seq-len" : "the positions a rank holds (seq-len / cp = \(local))"
+            throw ConfigError("sequence parallelism needs \(what) divisible by tp: seq-len \(model.seqLen), "
+                              + (cp == 1 ? "" : "cp \(cp), ") + "tp \(tp); nearest valid seq-len: \(list(near)), or tp in "
                               + "\(list(divisors(local).filter { model.heads % $0 == 0 }))")
         }
         let unit = dp * microBatches

@@ -24,15 +24,15 @@ import Tessera
 
     @Test func badNamesSayWhatANameLooksLike() {
         #expect(TestSupport.message { _ = try Layout(name: "dq2") }
-                    == "layout 'dq2': 'dq2' is not dpN, ppN, cpN, tpN or epN; layouts look like dp2, tp2+sp, dp2xtp2, pp2v2(interleaved), serial")
+                    == "layout 'dq2': 'dq2' is not dpN, ppN, cpN, tpN or epN; layouts look like dp2, tp2+sp, dp2xtp2, pp2v2(interleaved), cp2(ulysses), serial")
         #expect(TestSupport.message { _ = try Layout(name: "tp2+fast") }.contains("'+fast' is not +sp or +zeroN"))
         #expect(TestSupport.message { _ = try Layout(name: "dp0") } == "layout 'dp0': dp must be an integer in 1...65536, got 0")
         #expect(TestSupport.message { _ = try Layout(name: "pp2(zigzag)") }
                     == "layout 'pp2(zigzag)': schedule must be naive, gpipe, 1f1b, interleaved or zb-h1, got zigzag")
     }
 
-    /// cp, ep and zero are fields and keys now; values other than the default are refused until they train.
-    @Test(arguments: [("cp", "2", "cp 2 cannot train", "valid cp: 1"), ("ep", "4", "ep 4 cannot train", "valid ep: 1"),
+    /// ep and zero are fields and keys now; values other than the default are refused until they train.
+    @Test(arguments: [("ep", "4", "ep 4 cannot train", "valid ep: 1"),
                       ("zero", "1", "zero 1 cannot train", "valid zero: 0")])
     func dimensionsThatDoNotTrainYetAreRefusedNamingTheValidValue(_ key: String, _ value: String, _ what: String,
                                                                   _ valid: String) throws {

@@ -110,7 +110,7 @@ import Tessera
         let heads = message { $0.layout.cp = 4; $0.layout.tp = 2; $0.layout.cpMode = .ulysses }
         #expect(heads.contains("heads 4 is not divisible") && heads.contains("valid cp with tp 2: 1, 2"))
         let sp = message { $0.model.seqLen = 40; $0.layout.cp = 4; $0.layout.tp = 4; $0.sp = true }
-        #expect(sp.contains("seq-len / cp = 10") && sp.contains("by tp 4"))
+        #expect(sp.contains("seq-len / cp = 10") && sp.contains("cp 4, tp 4"))
         for text in [notDivisible, tooMany, heads, sp] { #expect(!text.contains("\n")) }
         var c = Self.cp(2, dp: 2)
         #expect(TestSupport.message { try c.requireWorldSize(2, underMPI: true) }.contains("mpirun -np 4"))

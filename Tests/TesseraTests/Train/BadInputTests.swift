@@ -78,7 +78,7 @@ import Tessera
         var layout = TrainConfig()
         layout.dp = 2; layout.tp = 2
         #expect(TestSupport.message { _ = try RankGroups(config: layout, world: ThreadWorld(size: 2).worldGroup(rank: 0)) }
-                    .contains("layout dp2×tp2 needs dp 2 × pp 1 × tp 2 = 4 ranks, but the job has 2"))
+                    .contains("layout dp2×tp2 needs dp 2 × pp 1 × cp 1 × tp 2 = 4 ranks, but the job has 2"))
     }
 
     @Test func unknownOrIllTypedConfigKeys() throws {
@@ -163,7 +163,9 @@ import Tessera
           arguments: [
             (["train", "--steps", "-5"], "steps must be an integer in 1...1000000000, got -5"),
             (["train", "--grad-clip", "-1"], "grad-clip must be 0 (off) or a positive number, got -1"),
-            (["train", "--pp", "2", "--layers", "2", "--cp", "2"], "cp 2 cannot train: context parallelism (ring attention) is not part of Tessera's trainer yet; valid cp: 1"),
+            (["train", "--pp", "2", "--layers", "2", "--cp", "3"], "context parallelism cuts each sequence into 2·cp = 6 chunks, but seq-len 64 is not divisible by 6; valid cp for seq-len 64: 1, 2, 4, 8, 16, 32"),
+            (["train", "--cp", "2", "--cp-mode", "ulysses", "--tp", "4"], "ulysses splits heads over tp × cp = 8, but heads 4 is not divisible by it; valid cp with tp 4: 1 (or --cp-mode ring)"),
+            (["train", "--cp-mode", "zigzag"], "cp-mode must be ring or ulysses, got zigzag"),
             (["train", "--tp", "2", "--sp", "--zero", "2"], "zero 2 cannot train: ZeRO optimizer-state sharding is not part of Tessera's trainer yet; valid zero: 0"),
             (["verify", "--checkpoint", "d"], "checkpoint is not taken here: verify trains one rank and the layout"),
             (["generate", "--checkpoint", "d", "--sample", "-1"], "--sample must be in 0...1048576, got -1"),
