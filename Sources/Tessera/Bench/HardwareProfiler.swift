@@ -11,9 +11,10 @@ public enum HardwareProfiler {
                                             (2048, 512, 512), (2048, 1536, 512), (2048, 2048, 512), (1536, 1536, 1536)]
 
     /// Seconds for one m×k by k×n product at `precision` on each of `ranks`
-    /// threads at once (one engine thread each): the median of `repeats` after a warm-up.
+    /// threads at once (one engine thread each): the fastest of `repeats` after a warm-up (the
+    /// machine's rate when nothing else competes for it; a shared machine only slows runs down).
     public static func productSeconds(m: Int, n: Int, k: Int, precision: Precision, ranks: Int,
-                                      repeats: Int = 3) -> Double {
+                                      repeats: Int = 5) -> Double {
         let a = Tensor([m, k]), b = Tensor([k, n])
         for i in 0..<a.count { a[i] = Float(i % 7) * 0.01 }
         for i in 0..<b.count { b[i] = Float(i % 5) * 0.01 }
@@ -30,7 +31,7 @@ public enum HardwareProfiler {
             }
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
-        return times.dropFirst().sorted()[repeats / 2]
+        return times.dropFirst().min()!
     }
 
     /// r∞ and n½ by least squares of seconds/FLOPs = 1/r∞ + (n½/r∞)·(1/m + 1/n + 1/k) over `shapes`.

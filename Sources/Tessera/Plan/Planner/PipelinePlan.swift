@@ -47,3 +47,12 @@ public struct PipelinePlan: Sendable {
         return peakLive(rank: r) { _ in 1 / Double(schedule.chunks) }
     }
 }
+
+extension Layout {
+    /// The same layout without a pipeline (pp 1, its schedule settings reset).
+    var withoutPipeline: Layout {
+        var l = self
+        (l.pp, l.ppChunks, l.ppLayers, l.schedule) = (1, 1, nil, Layout().schedule)
+        return l
+    }
+}

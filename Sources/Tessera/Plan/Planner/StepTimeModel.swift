@@ -91,8 +91,8 @@ public enum StepTimeModel {
             default:
                 // Weights too: gathered for each micro-batch's forward and backward.
                 syncBusy[r] = microBatches * (2 * gather + reduceScatter)
-                sync[r] = microBatches * (hidden(gather, behind: firstForward) + hidden(gather, behind: lastBackward)
-                                          + hidden(reduceScatter, behind: lastBackward))
+                sync[r] = microBatches * (hidden(gather, behind: firstForward)
+                                          + hidden(gather + reduceScatter, behind: lastBackward))
             }
             let shards = Double(layout.zero >= 1 ? layout.dp * layout.cp : 1)
             // Adam reads weights (master), gradient, m, v and writes weights, m, v; bf16 also writes the working copy.
