@@ -8,7 +8,9 @@
 # prediction leaves out its communication buffers there (the runtime's report
 # does not count transient buffers). The measured step time is the fastest and
 # the median of the steps after the first: on a machine shared with other work
-# the fastest is the one least slowed by it.
+# the fastest is the one least slowed by it. The thread figures of the profile
+# are measured again right before each layout's run, so that the prediction and
+# the run see the machine under about the same outside load.
 #
 #   scripts/plan_vs_measured.sh [STEPS]      (default 3 steps per run)
 set -uo pipefail
@@ -31,6 +33,7 @@ echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-26s %11s %11s %7s %10s %10s %10s %7s\n' layout "pred MiB" "meas MiB" "diff" "pred s" "best s" "median s" "diff"
 # name | plan --layout | train flags
 while IFS='|' read -r name layout flags; do
+  "$BIN" bench profile --out "$PROFILE" </dev/null >"$OUT/profile.txt" 2>&1 || { cat "$OUT/profile.txt"; exit 1; }
   "$BIN" plan --model tessera-bench --hardware "$PROFILE" --global-batch $BATCH --precision fp32 \
          --grad-dtype fp32 --layout "$layout" --json </dev/null >"$OUT/plan.json" || { echo "$name: plan failed"; continue; }
   # shellcheck disable=SC2086  # $flags is a list of flags

@@ -71,11 +71,11 @@ struct PlanInputs {
             }
             m = ModelShape(name: "custom", layers: c.layers!, dModel: c.dModel!, heads: c.heads!, vocab: c.vocab!,
                            seqLen: c.seqLen!)
-            m.ffn = 4 * m.dModel
         }
+        // A changed width keeps the preset's ffn / d ratio, changed heads its kv grouping (where it still divides).
         if let v = c.layers { m.layers = v }
-        if let v = c.dModel { m.dModel = v; if c.ffn == nil && c.model == nil { m.ffn = 4 * v } }
-        if let v = c.heads { m.heads = v; if c.kvHeads == nil { m.kvHeads = v } }
+        if let v = c.dModel { m.ffn = m.ffn * v / m.dModel; m.dModel = v }
+        if let v = c.heads { m.kvHeads = m.kvHeads == m.heads || v % m.kvHeads != 0 ? v : m.kvHeads; m.heads = v }
         if let v = c.kvHeads { m.kvHeads = v }
         if let v = c.ffn { m.ffn = v }
         if let v = c.vocab { m.vocab = v }
