@@ -56,11 +56,11 @@ public enum PlanReport {
 
     /// The table header and one row per plan.
     public static func table(_ plans: [LayoutPlan], hardware hw: Hardware) -> [String] {
-        let header = "layout                              mb  recompute  memory/dev  fits  step(s)   tokens/s  "
+        let header = "layout                                      mb  recompute  memory/dev  fits  step(s)   tokens/s  "
             + "TFLOP/s/dev   MFU  bubble  why"
         return [header] + plans.map { p in
             let name = p.layout.name + (p.layout.pp > 1 ? " m\(p.layout.microBatches)" : "")
-            return name.padding(toLength: 34, withPad: " ", startingAt: 0)
+            return name.padding(toLength: max(42, name.count + 1), withPad: " ", startingAt: 0)
                 + String(format: "%4d  %-9@  %10@  %-4@ %8.3g %10.4g %12.4g %5.1f%% %6.1f%%  ",
                          p.setup.microBatch, p.setup.recompute.rawValue, MemoryBreakdown.format(p.memory.total),
                          p.fits ? "yes" : "no", p.time.seconds, p.tokensPerSecond, p.tflopsPerDevice,
