@@ -94,7 +94,8 @@ struct PlanCommand: ParsableCommand {
                    inputs.setup.precision.rawValue, inputs.setup.globalBatch, inputs.setup.precision.rawValue,
                    inputs.setup.gradientBytes == 2 ? "bf16" : "fp32"))
         if let searched {
-            say("searched \(searched.evaluated) layouts, \(searched.fitting) fit; the fastest \(plans.count):")
+            say("searched \(searched.evaluated) layouts; \(searched.fitting) meshes and schedules fit; the fastest \(plans.count), "
+                + "each at its best micro-batch, ZeRO stage and lightest recompute:")
         }
         for line in PlanReport.table(plans, hardware: hw) { say(line) }
         let best = plans[0]

@@ -51,8 +51,9 @@ public struct LayoutSearch: Sendable {
         return out
     }
 
-    /// Every candidate that fits, fastest first (each at its lightest fitting
-    /// recompute and best micro-batch size), and the count evaluated.
+    /// The fastest fitting candidate of each mesh and schedule (at its lightest
+    /// fitting recompute, best micro-batch size and ZeRO stage), fastest first,
+    /// and the count of candidates evaluated.
     public func run() -> (ranked: [LayoutPlan], evaluated: Int) {
         var best: [String: LayoutPlan] = [:]
         var evaluated = 0
@@ -69,8 +70,13 @@ public struct LayoutSearch: Sendable {
                     guard let plan = try? LayoutPlan(shape, layout: layout, setup: s, hardware: hardware, cache: cache,
                                                      timeOnlyIfFits: true) else { break }
                     guard plan.fits else { continue }
-                    let key = layout.name
-                    if best[key].map({ plan.tokensPerSecond > $0.tokensPerSecond }) ?? true { best[key] = plan }
+                    // One entry per mesh and schedule: a higher ZeRO stage or another micro-batch
+                    // replaces it only when more than 0.1% faster (ties keep the simpler layout).
+                    var mesh = layout
+                    mesh.zero = 0
+                    if best[mesh.name].map({ plan.tokensPerSecond > 1.001 * $0.tokensPerSecond }) ?? true {
+                        best[mesh.name] = plan
+                    }
                     break
                 }
             }
