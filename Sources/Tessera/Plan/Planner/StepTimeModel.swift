@@ -25,6 +25,8 @@ public struct StepTime: Sendable, Equatable {
 /// what overlaps the last backward, and the optimizer's memory-bound update.
 /// Ranks that are threads on shared cores take at least Σ busy / cores.
 public enum StepTimeModel {
+    /// The step time of `layout` (its micro-batches set) for `m` on `hw`, with `plan` its pipeline;
+    /// `cache` reuses a search's simulated makespans.
     public static func evaluate(_ m: ModelShape, layout: Layout, setup: TrainingSetup, hardware hw: Hardware,
                                 pipeline plan: PipelinePlan, cache: PlanCache? = nil) throws -> StepTime {
         let comm = try CollectiveModel(hardware: hw, layout: layout)
