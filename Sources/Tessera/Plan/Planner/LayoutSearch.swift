@@ -1,19 +1,21 @@
 /// The search of `tessera plan` without `--layout`: every layout of the
 /// device count — dp·pp·cp·tp = gpus, tp within a node (unless allowed
-/// wider) dividing the heads, sequence parallelism whenever tp > 1, cp
-/// dividing the sequence, pp up to the blocks — with each micro-batch size,
-/// schedule (1F1B, interleaved with 2 chunks, zero-bubble H1) and ZeRO stage,
-/// at the least recomputation that fits; the ones that fit ranked by tokens/s.
+/// wider) dividing the heads, sequence parallelism whenever tp > 1, cp up
+/// to 8 dividing sequences of 4096 or more, pp up to the blocks, ep dividing
+/// the experts and dp·cp — with each micro-batch size, schedule (1F1B,
+/// interleaved with 2 chunks, zero-bubble H1) and ZeRO stage, at the least
+/// recomputation that fits; the ones that fit ranked by tokens/s.
 public struct LayoutSearch: Sendable {
     public var shape: ModelShape
     public var hardware: Hardware
     public var gpus: Int
-    /// Training inputs; micro-batch and recompute are searched unless `fixed`.
+    /// Training inputs; its micro-batch and recompute are replaced by each of `microBatches` and `recomputes`.
     public var setup: TrainingSetup
     /// Micro-batch sizes tried (sequences).
     public var microBatches = [1, 2, 4, 8]
     /// Recompute modes tried, lightest first (the first that fits is kept).
     public var recomputes: [Recompute] = Recompute.allCases
+    /// Let tensor-parallel groups span more than one node.
     public var allowTPAcrossNodes = false
     /// Largest schedule (pp · micro-batches · chunks) simulated; bigger ones are skipped.
     public var maxScheduleSize = 20_000
