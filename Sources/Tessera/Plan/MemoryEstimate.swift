@@ -4,13 +4,14 @@ import Foundation
 /// before anything is allocated, and the check that the ranks this machine
 /// runs fit in its memory.
 ///
-/// All arithmetic is in `Double`, so a config like `layers = 1e18` gives a
-/// huge estimate instead of an overflowed count. Per rank (see
-/// `MemoryBreakdown` for the terms): the local parameters — the tied
+/// The bytes come from the planner's model (`MemoryModel`, the one
+/// `tessera plan` uses) with Tessera's own accounting: float32 weights,
+/// gradients and AdamW moments of the local parameters (the tied
 /// embedding's padded vocabulary and the block matrices split over tp, the
-/// blocks over pp stages (the largest stage plus both embeddings) — and the
-/// activations of the micro-batches a stage keeps for backward, per layer
-/// by `ActivationMemory.tesseraFormula`, plus the logits and their gradient.
+/// blocks of the most loaded pipeline rank), and the activations its
+/// schedule keeps at once (`ActivationConvention.tessera`). All arithmetic
+/// is in `Double`, so a config like `layers = 1e18` gives a huge estimate
+/// instead of an overflowed count.
 public struct MemoryEstimate: Sendable {
     /// One rank's bytes.
     public var perRank: MemoryBreakdown
@@ -21,24 +22,15 @@ public struct MemoryEstimate: Sendable {
 
     /// The estimate for `config` with `ranksHere` of its ranks on this machine.
     public init(_ config: TrainConfig, ranksHere: Int) {
-        let m = config.model
-        let (V, T, L, d, h) = (Double(m.vocab), Double(m.seqLen), Double(m.layers), Double(m.dModel), Double(m.heads))
-        let tp = Double(config.tp), pp = Double(config.pp)
-        let paddedVocab = (V / tp).rounded(.up) * tp
-        let stageLayers = (L / pp).rounded(.up)
-        let embeddings = paddedVocab * d / tp + T * d
-        let block = (12 * d * d + 7 * d) / tp + 6 * d  // matrices, qkv and fc biases split; LayerNorms, 2 biases whole
-        let params = embeddings + stageLayers * block + 2 * d
         let samples = max(1, config.batch / max(1, config.dp) / max(1, config.microBatches))
-        let b = Double(samples)
-        let inFlight: Double = config.pp == 1 ? 1
-            : [.gpipe, .naive].contains(config.layout.schedule) ? Double(config.microBatches)
-            : min(Double(config.microBatches), pp)
-        let local = T / Double(config.layout.cp)  // positions per sample a context-parallel rank holds
-        let perLayer = ActivationMemory.tesseraFormula(s: local, b: b, h: d, a: h, t: config.tp,
-                                                       sp: config.sp && config.tp > 1)
-        let logits = 2 * 4 * b * local * paddedVocab / tp
-        perRank = MemoryBreakdown(weightBytes: 4 * params, activationBytes: inFlight * (stageLayers * perLayer + logits))
+        let setup = TrainingSetup(globalBatch: config.batch, microBatch: samples, precision: .fp32,
+                                  recompute: .none, convention: .tessera)
+        let shape = ModelShape(config.model)
+        // A layout validate() would refuse (no pipeline split) is estimated as one stage holding every block.
+        let memory = (try? MemoryModel.mostLoaded(shape, layout: config.layout, setup: setup))?.memory
+            ?? MemoryModel.rank(0, shape, layout: config.layout.withoutPipeline, setup: setup,
+                                pipeline: try! PipelinePlan(shape, layout: config.layout.withoutPipeline))
+        perRank = MemoryBreakdown(weightBytes: memory.weights, activationBytes: memory.activations)
         self.ranksHere = ranksHere
         microBatchSamples = samples
     }

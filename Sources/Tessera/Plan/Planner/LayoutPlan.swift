@@ -1,0 +1,107 @@
+/// One layout as the planner sees it: memory of the most loaded device,
+/// whether it fits, step time and throughput, and the term that binds.
+public struct LayoutPlan: Sendable {
+    public var layout: Layout
+    public var setup: TrainingSetup
+    public var memory: DeviceMemory
+    /// Pipeline rank of the most loaded device.
+    public var loadedStage: Int
+    public var fits: Bool
+    public var time: StepTime
+    public var tokensPerSecond: Double
+    /// Model FLOPs (no recompute) per second per device, in TFLOP/s.
+    public var tflopsPerDevice: Double
+    /// Model FLOPs utilisation: achieved model FLOP/s per device over the device's peak at the precision.
+    public var mfu: Double
+
+    /// Evaluates `layout` (its micro-batches: global batch / (dp · micro-batch)) for `m` on `hw`;
+    /// with `timeOnlyIfFits` a layout that does not fit gets no step time (0 tokens/s).
+    /// Throws a `ConfigError` for a layout the model or batch cannot take.
+    public init(_ m: ModelShape, layout given: Layout, setup: TrainingSetup, hardware hw: Hardware,
+                cache: PlanCache? = nil, timeOnlyIfFits: Bool = false) throws {
+        var layout = given
+        layout.microBatches = try Self.microBatches(layout, setup: setup)
+        try Self.check(layout, m)
+        let pipeline = try cache?.pipeline(m, layout: layout) ?? PipelinePlan(m, layout: layout)
+        let loaded = try MemoryModel.mostLoaded(m, layout: layout, setup: setup, pipeline: pipeline)
+        self.layout = layout
+        self.setup = setup
+        memory = loaded.memory
+        loadedStage = loaded.pipelineRank
+        fits = memory.total <= hw.memoryPerDevice(gpus: layout.worldSize)
+        guard fits || !timeOnlyIfFits else {
+            time = StepTime(); time.seconds = .infinity; tokensPerSecond = 0; tflopsPerDevice = 0; mfu = 0
+            return
+        }
+        time = try StepTimeModel.evaluate(m, layout: layout, setup: setup, hardware: hw, pipeline: pipeline,
+                                          cache: cache)
+        let tokens = Double(setup.globalBatch * m.seqLen)
+        tokensPerSecond = tokens / time.seconds
+        let gpus = Double(layout.worldSize)
+        let perDevice = m.modelFlops(tokens: tokens) / time.seconds / gpus
+        tflopsPerDevice = perDevice / 1e12
+        let cores = Double(hw.sharedCores ?? 1)
+        let devicePeak = hw.peak(setup.precision) * (hw.sharedCores == nil ? 1 : (gpus == 1 ? cores : min(1, cores / gpus)))
+        mfu = perDevice / devicePeak
+    }
+
+    /// Micro-batches per step: global batch / (dp · micro-batch), or the layout's own when it names them.
+    static func microBatches(_ layout: Layout, setup: TrainingSetup) throws -> Int {
+        let unit = layout.dp * setup.microBatch
+        guard setup.globalBatch % unit == 0 else {
+            throw ConfigError("global batch \(setup.globalBatch) is not divisible by dp \(layout.dp) × micro-batch "
+                              + "\(setup.microBatch) = \(unit); valid micro-batch for dp \(layout.dp): "
+                              + Self.divisors(setup.globalBatch / max(1, layout.dp)).map(String.init).joined(separator: ", "))
+        }
+        return layout.schedule == .naive && layout.pp > 1 ? 1 : setup.globalBatch / unit
+    }
+
+    /// Throws for what the model cannot take: tp not dividing heads (or KV heads),
+    /// SP or CP not dividing the sequence, EP not dividing experts or dp·cp.
+    static func check(_ layout: Layout, _ m: ModelShape) throws {
+        try layout.validateMesh()
+        let t = layout.tp
+        if m.heads % t != 0 || (m.kvHeads % t != 0 && t % m.kvHeads != 0) {
+            let valid = divisors(m.heads).filter { m.kvHeads % $0 == 0 || $0 % m.kvHeads == 0 }
+            throw ConfigError("tp \(t) does not divide heads \(m.heads)"
+                              + (m.kvHeads != m.heads ? " (kv-heads \(m.kvHeads))" : "")
+                              + "; valid tp: \(valid.map(String.init).joined(separator: ", "))")
+        }
+        if layout.sp && (t == 1 || m.seqLen % t != 0) {
+            throw ConfigError("sp needs tp > 1 dividing seq-len \(m.seqLen), got tp \(t)")
+        }
+        if m.seqLen % layout.cp != 0 {
+            throw ConfigError("cp \(layout.cp) does not divide seq-len \(m.seqLen); valid cp: "
+                              + divisors(m.seqLen).prefix(12).map(String.init).joined(separator: ", "))
+        }
+        if layout.ep > 1 && (m.experts % layout.ep != 0 || (layout.dp * layout.cp) % layout.ep != 0) {
+            throw ConfigError("ep \(layout.ep) must divide experts \(m.experts) and dp × cp \(layout.dp * layout.cp); valid ep: "
+                              + divisors(m.experts).filter { (layout.dp * layout.cp) % $0 == 0 }.map(String.init)
+                                  .joined(separator: ", "))
+        }
+    }
+
+    static func divisors(_ n: Int) -> [Int] { (1...max(1, n)).filter { n % $0 == 0 } }
+
+    /// The term that limits this layout, in words: memory when it does not
+    /// fit, else the largest part of the step.
+    public func binding(_ hw: Hardware) -> String {
+        let fmt = MemoryBreakdown.format, room = hw.memoryPerDevice(gpus: layout.worldSize)
+        if !fits {
+            let largest = memory.terms.max { $0.bytes < $1.bytes }!
+            return "needs \(fmt(memory.total)) > \(fmt(room)); largest: \(largest.name) \(fmt(largest.bytes))"
+        }
+        let s = time.seconds
+        let pipelineCompute = time.pipeline * (1 - time.bubble) - time.layerCommunication
+        let parts: [(String, Double)] = [
+            ("compute", pipelineCompute), ("tp/cp/ep communication", time.layerCommunication),
+            ("pipeline bubble", time.pipeline * time.bubble), ("dp/zero sync", time.dataParallelExposed),
+            ("optimizer", time.optimizer),
+            ("shared cores", time.sharedCoreBound > time.pipeline + time.dataParallelExposed + time.optimizer
+                ? time.sharedCoreBound - time.pipeline - time.dataParallelExposed - time.optimizer : 0),
+        ]
+        let top = parts.max { $0.1 < $1.1 }!
+        return String(format: "%@ %.0f%% of the step; memory %@ of %@", top.0, 100 * top.1 / s,
+                      fmt(memory.total), fmt(room))
+    }
+}

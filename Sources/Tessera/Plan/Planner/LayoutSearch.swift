@@ -1,0 +1,116 @@
+/// The search of `tessera plan` without `--layout`: every layout of the
+/// device count — dp·pp·cp·tp = gpus, tp within a node (unless allowed
+/// wider) dividing the heads, sequence parallelism whenever tp > 1, cp up
+/// to 8 dividing sequences of 4096 or more, pp up to the blocks, ep dividing
+/// the experts and dp·cp — with each micro-batch size, schedule (1F1B,
+/// interleaved with 2 chunks, zero-bubble H1) and ZeRO stage, at the least
+/// recomputation that fits; the ones that fit ranked by tokens/s.
+public struct LayoutSearch: Sendable {
+    public var shape: ModelShape
+    public var hardware: Hardware
+    public var gpus: Int
+    /// Training inputs; its micro-batch and recompute are replaced by each of `microBatches` and `recomputes`.
+    public var setup: TrainingSetup
+    /// Micro-batch sizes tried (sequences).
+    public var microBatches = [1, 2, 4, 8]
+    /// Recompute modes tried, lightest first (the first that fits is kept).
+    public var recomputes: [Recompute] = Recompute.allCases
+    /// Let tensor-parallel groups span more than one node.
+    public var allowTPAcrossNodes = false
+    /// Largest schedule (pp · micro-batches · chunks) simulated; bigger ones are skipped.
+    public var maxScheduleSize = 20_000
+
+    public init(shape: ModelShape, hardware: Hardware, gpus: Int, setup: TrainingSetup) {
+        self.shape = shape; self.hardware = hardware; self.gpus = gpus; self.setup = setup
+    }
+
+    /// The candidate layouts (meshes, schedules, ZeRO stages), unevaluated.
+    public func candidates() -> [Layout] {
+        let m = shape
+        func divisors(_ n: Int) -> [Int] { (1...max(1, n)).filter { n % $0 == 0 } }
+        var out: [Layout] = []
+        for tp in divisors(gpus) where m.heads % tp == 0 && (m.kvHeads % tp == 0 || tp % m.kvHeads == 0)
+            && (allowTPAcrossNodes || tp <= hardware.gpusPerNode) && (tp == 1 || m.seqLen % tp == 0) {
+            for cp in divisors(gpus / tp) where cp <= 8 && m.seqLen % cp == 0 && (cp == 1 || m.seqLen >= 4096) {
+                for pp in divisors(gpus / tp / cp) where pp <= m.layers {
+                    let dp = gpus / tp / cp / pp
+                    for ep in divisors(m.experts) where (dp * cp) % ep == 0 {
+                        var base = Layout()
+                        (base.dp, base.pp, base.cp, base.tp, base.ep, base.sp) = (dp, pp, cp, tp, ep, tp > 1)
+                        let schedules: [(PipelineScheduleKind, Int)] = pp == 1 ? [(.oneFOneB, 1)]
+                            : [(.oneFOneB, 1), (.zeroBubbleH1, 1)] + (m.layers >= 2 * pp ? [(.interleaved, 2)] : [])
+                        for (kind, chunks) in schedules {
+                            for zero in (dp * cp > 1 ? [0, 1, 2, 3] : [0]) {
+                                var l = base
+                                l.schedule = kind; l.ppChunks = chunks; l.zero = zero
+                                out.append(l)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The fastest fitting candidate of each mesh and schedule (at its lightest
+    /// fitting recompute, best micro-batch size and ZeRO stage), fastest first,
+    /// and the count of candidates evaluated.
+    public func run() -> (ranked: [LayoutPlan], evaluated: Int) {
+        var best: [String: LayoutPlan] = [:]
+        var evaluated = 0
+        let cache = PlanCache()
+        for layout in candidates() {
+            for mb in microBatches where setup.globalBatch % (layout.dp * mb) == 0 {
+                let m = setup.globalBatch / (layout.dp * mb)
+                if layout.pp > 1 && layout.pp * m * layout.ppChunks > maxScheduleSize { continue }
+                if layout.schedule == .interleaved && m % layout.pp != 0 { continue }
+                for recompute in recomputes {
+                    var s = setup
+                    s.microBatch = mb; s.recompute = recompute
+                    evaluated += 1
+                    guard let plan = try? LayoutPlan(shape, layout: layout, setup: s, hardware: hardware, cache: cache,
+                                                     timeOnlyIfFits: true) else { break }
+                    guard plan.fits else { continue }
+                    // One entry per mesh and schedule: a higher ZeRO stage or another micro-batch
+                    // replaces it only when more than 0.1% faster (ties keep the simpler layout).
+                    var mesh = layout
+                    mesh.zero = 0
+                    if best[mesh.name].map({ plan.tokensPerSecond > 1.001 * $0.tokensPerSecond }) ?? true {
+                        best[mesh.name] = plan
+                    }
+                    break
+                }
+            }
+        }
+        return (best.values.sorted { $0.tokensPerSecond > $1.tokensPerSecond }, evaluated)
+    }
+
+    /// The least memory any layout of `gpus` devices needs (micro-batch 1,
+    /// full recompute, ZeRO-3 where dp·cp > 1, m = pp micro-batches), or nil when none is valid.
+    public func leastMemory() -> Double? {
+        var s = setup
+        s.microBatch = 1; s.recompute = .full
+        var least: Double?
+        for candidate in candidates() where candidate.schedule == .oneFOneB {
+            var l = candidate
+            l.zero = l.dp * l.cp > 1 ? 3 : 0
+            l.microBatches = l.pp
+            guard let total = try? MemoryModel.mostLoaded(shape, layout: l, setup: s).memory.total else { continue }
+            least = min(least ?? total, total)
+        }
+        return least
+    }
+
+    /// The smallest device count, doubling from twice `gpus` (up to 65,536),
+    /// at which some layout fits in the device's memory, or nil.
+    public func smallestFittingGPUCount() -> Int? {
+        var wider = self
+        wider.gpus = max(2 * gpus, 1)
+        while wider.gpus <= 65_536 {
+            if let least = wider.leastMemory(), least <= hardware.memoryPerDevice(gpus: wider.gpus) { return wider.gpus }
+            wider.gpus *= 2
+        }
+        return nil
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import Tessera
+
+struct BenchProfile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profile",
+        abstract: "Measure this machine for tessera plan --hardware FILE: products, memory bandwidth, collectives.",
+        discussion: """
+            Measures what one rank gets while every core runs one (one engine thread each): the matrix-product \
+            rate per precision fitted as r∞ and n½ over several shapes, memory bandwidth, the all-reduce α–β of \
+            thread ranks, and the memory available. Under mpirun it measures the MPI backend's α–β instead and \
+            adds it to the profile at --out (run it once without mpirun first).
+            """)
+
+    @Option(help: "Write the profile (JSON) to this file.") var out: String
+    @Option(parsing: .unconditional, help: "Thread ranks for the collective figures (default: the cores, at least 2).")
+    var ranks: Int?
+
+    func validate() throws {
+        try reportingErrors {
+            if let ranks, !(2...64).contains(ranks) { throw ConfigError("--ranks must be in 2...64, got \(ranks)") }
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            if Launcher.Backend.automatic == .mpi { return try addMPI() }
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            say("engine: \(MatrixEngine.summary); \(cores) cores, one rank per core")
+            var matmul: [Precision: HardwareProfile.MatmulFit] = [:]
+            for p in Precision.allCases {
+                let fit = HardwareProfiler.fitMatmul(precision: p, ranks: cores)
+                matmul[p] = fit
+                say(String(format: "matmul %@: r∞ %.1f GFLOP/s per rank, n½ %.0f", p.rawValue, fit.peakFlops / 1e9, fit.halfSize))
+            }
+            let bandwidth = HardwareProfiler.memoryBandwidth(ranks: cores)
+            say(String(format: "memory bandwidth: %.2f GB/s per rank (read + write)", bandwidth / 1e9))
+            let link = try HardwareProfiler.threadLink(ranks: ranks ?? max(2, cores))
+            say(String(format: "threads all-reduce: α %.1f µs, β %.2f GB/s", link.latency * 1e6, link.bandwidth / 1e9))
+            let memory = MemoryEstimate.availableBytes ?? 0
+            say("memory available: \(MemoryBreakdown.format(memory))")
+            let profile = HardwareProfile(machine: InfoCommand.cpuModel, cores: cores, memoryBytes: memory,
+                                          matmul: matmul, memoryBandwidth: bandwidth, collectives: ["threads": link])
+            try write(profile)
+        }
+    }
+
+    /// Under mpirun: the MPI backend's α–β, added to the profile at `out` by rank 0.
+    func addMPI() throws {
+        let world = try MPIGroup.world()
+        let link = try HardwareProfiler.allReduceLink(group: world)
+        if world.rank == 0 {
+            var profile = try HardwareProfile.read(path: out)
+            profile.collectives["mpi"] = link
+            say(String(format: "mpi all-reduce (%d processes): α %.1f µs, β %.2f GB/s", world.size,
+                       link.latency * 1e6, link.bandwidth / 1e9))
+            try write(profile)
+        }
+        MPIGroup.finalize()
+    }
+
+    func write(_ profile: HardwareProfile) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do { try encoder.encode(profile).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
+            throw OutputError("cannot write hardware profile '\(out)': \((error as NSError).localizedDescription)")
+        }
+        say("wrote \(out)")
+    }
+}

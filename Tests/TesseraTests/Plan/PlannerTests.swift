@@ -1,0 +1,98 @@
+import Foundation
+import Synchronization
+import Testing
+import Tessera
+
+/// Issue 15: the planner against Tessera's runtime (the same memory model,
+/// measured caches), its search and output, and its one-line errors.
+@Suite struct PlannerTests {
+    /// The planner's activations for the most loaded rank equal what the
+    /// runtime's ranks hold at their peak (tiny model, tp2+sp and pp2 under 1F1B and zero-bubble H1).
+    @Test func plannedActivationsEqualTheRuntimeMeasurement() throws {
+        Compute.threads = 1
+        let data = try TokenDataset.builtIn(seqLen: 16)
+        for name in ["tp2+sp", "pp2(1f1b)", "pp2(zb-h1)", "dp2xtp2"] {
+            var config = TrainingTests.tinyConfig(steps: 1)
+            config.batch = 8
+            config.layout = try Layout(name: name)
+            if config.pp > 1 { config.microBatches = 4 }
+            try config.validate()
+            let run = config
+            let measured = Mutex(0)
+            try Launcher.run(config: run, backend: .threads) { groups in
+                let t = try Trainer(config: run, data: data, groups: groups)
+                _ = try t.trainStep()
+                let bytes = t.pipeline?.peakActivationBytes ?? t.model.lastActivationBytes
+                measured.withLock { $0 = max($0, bytes) }
+            }
+            let estimate = MemoryEstimate(config, ranksHere: config.worldSize).perRank
+            #expect(estimate.activations == Double(measured.withLock { $0 }), "\(name)")
+        }
+    }
+
+    @Test func aLayoutIsEvaluatedWithEveryTermAndTheSimulatedBubble() throws {
+        let m = try ModelPresets.named("llama2-7b")
+        var layout = Layout()
+        (layout.dp, layout.pp, layout.tp, layout.sp, layout.zero) = (2, 2, 2, true, 1)
+        let setup = TrainingSetup(globalBatch: 64, microBatch: 1, recompute: .selective)
+        let p = try LayoutPlan(m, layout: layout, setup: setup, hardware: try Hardware.preset("a100-80"))
+        #expect(p.layout.microBatches == 32 && p.fits && p.memory.master > 0 && p.memory.buffers > 0)
+        // 1F1B with m = 32, p = 2: idle share (p−1)/(m+p−1) for equal stages, near it here.
+        #expect(abs(p.time.bubble - 1.0 / 33) < 0.02, "\(p.time.bubble)")
+        #expect(p.mfu > 0.2 && p.mfu < 0.8, "\(p.mfu)")
+        #expect(abs(p.tokensPerSecond * p.time.seconds - 64 * 4096) < 1e-3)
+    }
+
+    @Test func theSearchRanksFittingLayoutsAndTheWinnerBeatsTheSeedLayout() throws {
+        let m = try ModelPresets.named("gpt2-124m")
+        let hw = try Hardware.preset("a100-40")
+        let setup = TrainingSetup(globalBatch: 64)
+        let (ranked, evaluated) = LayoutSearch(shape: m, hardware: hw, gpus: 8, setup: setup).run()
+        #expect(evaluated > ranked.count && !ranked.isEmpty && ranked.allSatisfy(\.fits))
+        #expect(zip(ranked, ranked.dropFirst()).allSatisfy { $0.tokensPerSecond >= $1.tokensPerSecond })
+        var seed = Layout()
+        (seed.dp, seed.tp, seed.sp) = (2, 4, true)
+        let given = try LayoutPlan(m, layout: seed, setup: setup, hardware: hw)
+        #expect(ranked[0].tokensPerSecond >= given.tokensPerSecond)
+    }
+
+    @Test func planPrintsJSONWithTheIssueFields() throws {
+        guard TesseraCLI.available else { return }
+        let cli = TesseraCLI()
+        defer { cli.cleanUp() }
+        let r = try cli.run(["plan", "--model", "llama3-8b", "--gpu", "h100", "--global-batch", "256",
+                             "--layout", "dp=4,tp=2,sp=true,zero=1", "--json"])
+        #expect(r.status == 0, "\(r.output)")
+        let doc = try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any]
+        let entry = (doc?["layouts"] as? [[String: Any]])?.first ?? [:]
+        for key in ["layout", "memory_bytes", "fits", "step_seconds", "tokens_per_second", "tflops_per_device", "mfu",
+                    "bubble"] {
+            #expect(entry[key] != nil, "missing \(key)")
+        }
+        let memory = entry["memory_bytes"] as? [String: Double] ?? [:]
+        #expect(Set(memory.keys) == ["weights", "gradients", "optimizer", "master", "activations", "buffers", "total"])
+        let sum = ["weights", "gradients", "optimizer", "master", "activations", "buffers"].reduce(0) { $0 + memory[$1]! }
+        #expect(abs(sum - memory["total"]!) <= 8)
+        #expect((entry["layout"] as? [String: Any])?["zero"] as? Int == 1)
+    }
+
+    @Test func badInputGetsOneLineNamingWhatIsValid() throws {
+        guard TesseraCLI.available else { return }
+        let cli = TesseraCLI()
+        defer { cli.cleanUp() }
+        let cases: [([String], String)] = [
+            (["--model", "gpt3-175b", "--gpu", "a100-80", "--gpus", "64", "--layout", "dp=4,tp=4"],
+             "= 16 devices, but --gpus is 64"),
+            (["--model", "llama2-7b", "--gpu", "a100-80", "--layout", "tp=3"], "valid tp: 1, 2, 4, 8, 16, 32"),
+            (["--model", "llama2-70b", "--gpu", "a100-40", "--gpus", "2"], "smallest device count that fits: "),
+            (["--model", "gpt5", "--gpu", "h100", "--gpus", "8"], "valid models: gpt2-124m, gpt3-175b"),
+            (["--model", "gpt2-124m", "--gpu", "tpu", "--gpus", "8"], "valid gpus: a100-40, a100-80, h100, h200"),
+            (["--model", "gpt2-124m", "--gpu", "h100", "--layout", "dp=2,tpp=2"], "unknown key 'tpp'; valid keys: dp"),
+        ]
+        for (args, expected) in cases {
+            let r = try cli.run(["plan"] + args)
+            let lines = r.output.split(separator: "\n")
+            #expect(r.status == 2 && lines.count == 1 && r.output.contains(expected), "\(args): \(r.output)")
+        }
+    }
+}
