@@ -1,45 +1,118 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Tessera
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "generate", abstract: "Sample text from a checkpoint.")
+        commandName: "generate",
+        abstract: "Continue prompts with a KV-cached, batched generation engine (threads or mpirun; --tp, --pp).",
+        discussion: """
+        A prompt longer than the model's context is refused (the error says how many bytes fit). A sequence \
+        that fills the context continues by re-reading the last half of it. Greedy with --temperature 0.
+        """)
 
-    @Option(help: "Checkpoint directory (from tessera train --checkpoint).") var checkpoint: String
-    @Option(help: "Text to continue.") var prompt = ""
-    @Option(parsing: .unconditional, help: "Bytes to sample (train's --sample).") var sample = 200
-    @Option(parsing: .unconditional, help: .hidden) var tokens: Int?
-    @Option(parsing: .unconditional, help: "Softmax temperature (> 0).") var temperature: Float = 0.8
+    @Option(help: "A Tessera checkpoint (train --checkpoint) or a GPT-2 export (export --hf).") var checkpoint: String
+    @Option(help: "Text to continue (repeat for several requests).") var prompt: [String] = []
+    @Option(help: "A file with one prompt per line.") var prompts: String?
+    @Option(parsing: .unconditional, help: "Bytes to generate per prompt.") var tokens: Int?
+    @Option(parsing: .unconditional, help: .hidden) var sample: Int?
+    @Option(parsing: .unconditional, help: "Sequences decoded at once; a finished one frees its slot.") var batch = 8
+    @Option(parsing: .unconditional, help: "Softmax temperature (0: greedy).") var temperature: Float = 0.8
     @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Sample among the k most likely bytes (0: all).") var topK = 40
-    @Option(parsing: .unconditional, help: "Sampling seed.") var seed = 0
-
-    /// Bytes to sample: `--sample`, or the older spelling `--tokens`.
-    var count: Int { tokens ?? sample }
+    @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Nucleus: the smallest set with this probability, in (0, 1].") var topP: Float = 1
+    @Option(parsing: .unconditional, help: "Sampling seed (draws keyed by request and position).") var seed = 0
+    @Option(help: "End a request once its output ends with this text (printed).") var stop: String?
+    @Option(parsing: .unconditional, help: "Tensor-parallel ranks (heads, MLP and vocabulary split).") var tp = 1
+    @Option(parsing: .unconditional, help: "Pipeline stages.") var pp = 1
+    @Option(name: .customLong("micro-batches"), parsing: .unconditional, help: "Pipeline micro-batches (default: pp).") var microBatches: Int?
 
     func validate() throws {
         try reportingErrors {
-            guard temperature > 0, temperature.isFinite else {
-                throw ConfigError("--temperature must be a positive number, got \(temperature)")
-            }
-            guard topK >= 0 else { throw ConfigError("--top-k must be 0 (all) or positive, got \(topK)") }
-            guard (0...1_048_576).contains(count) else { throw ConfigError("--sample must be in 0...1048576, got \(count)") }
             guard seed >= 0 else { throw ConfigError("--seed must be zero or positive, got \(seed)") }
+            if tokens != nil && sample != nil { throw ConfigError("give --tokens or its older spelling --sample, not both") }
+            if let stop, stop.isEmpty { throw ConfigError("--stop needs a non-empty string") }
         }
+    }
+
+    /// The run as asked on the command line (checked against the model by `GenerationPlan.validate`).
+    func plan() throws -> GenerationPlan {
+        var texts = prompt.map { Array($0.utf8) }
+        if let prompts {
+            guard let data = FileManager.default.contents(atPath: prompts) else {
+                throw ConfigError("cannot read --prompts file '\(prompts)': it does not exist or is not readable")
+            }
+            var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map(Array.init)
+            if lines.last?.isEmpty == true { lines.removeLast() }
+            if let empty = lines.firstIndex(where: \.isEmpty) {
+                throw ConfigError("--prompts file '\(prompts)' line \(empty + 1) is empty; every line is a prompt")
+            }
+            texts += lines
+        }
+        var plan = GenerationPlan(prompts: texts)
+        plan.tokens = tokens ?? sample ?? 200
+        plan.stop = Array((stop ?? "").utf8)
+        plan.batch = batch
+        plan.sampler = TokenSampler(temperature: temperature, topK: topK, topP: topP, seed: UInt64(seed))
+        plan.tp = tp
+        plan.pp = pp
+        plan.microBatches = microBatches
+        return plan
     }
 
     func run() throws {
         try reportingErrors {
-            let ckpt = try Checkpoint.load(from: checkpoint, withOptimizer: false)
-            Compute.threads = ProcessInfo.processInfo.activeProcessorCount
-            let model = GPT(ckpt.config.model, seed: ckpt.config.seed)
-            try ckpt.restore(into: model.parameters, optimizer: nil, source: checkpoint)
-            let sampler = Sampler(model: model, temperature: temperature, topK: topK, seed: UInt64(seed))
-            let out = FileHandle.standardOutput
-            var text = TerminalText.Stream()
-            out.write(Data(prompt.utf8))
-            _ = try sampler.generate(prompt: Array(prompt.utf8), count: count) { out.write(Data(text.push($0).utf8)) }
-            out.write(Data((text.finish() + "\n").utf8))
+            let plan = try plan()
+            let weights = try ModelWeights.load(checkpoint)
+            try plan.validate(model: weights.config.model)
+            if plan.worldSize == 1 { Compute.threads = ProcessInfo.processInfo.activeProcessorCount }
+            let printer = OrderedPrinter(prompts: plan.prompts)
+            let outputs = try Generation.run(plan, weights: weights, source: checkpoint) { printer.handle($0) }
+            guard let first = outputs.first, Launcher.isLeaderProcess else { return }
+            let m = weights.config.model
+            FileHandle.standardError.write(Data(String(
+                format: "generated %d bytes for %d requests in %.2f s (%.1f bytes/s), tp %d × pp %d, batch %d; "
+                    + "KV cache on rank 0: %.2f MiB (%d bytes per token = 2·%d layers·%d heads·%d head dim·4)\n",
+                first.generatedTokens, plan.prompts.count, first.seconds, Double(first.generatedTokens) / first.seconds,
+                plan.tp, plan.pp, plan.slots, Double(first.cacheBytes) / 1_048_576, first.cacheBytesPerToken,
+                first.cacheBytesPerToken / (8 * m.headDim * m.heads / plan.tp), m.heads / plan.tp, m.headDim).utf8))
         }
     }
+}
+
+/// Streams the requests' text in request order: the first unfinished
+/// request's bytes are printed as they come, later requests' bytes wait
+/// until every request before them has finished.
+final class OrderedPrinter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let prompts: [[UInt8]]
+    private var pending: [[UInt8]], finished: [Bool]
+    private var current = 0, text = TerminalText.Stream()
+
+    init(prompts: [[UInt8]]) {
+        self.prompts = prompts
+        pending = Array(repeating: [], count: prompts.count)
+        finished = Array(repeating: false, count: prompts.count)
+        write(TerminalText.printable(prompts[0]))
+    }
+
+    func handle(_ event: GenerationEvent) {
+        lock.withLock {
+            switch event {
+            case .token(let r, let byte):
+                if r == current { write(text.push(byte)) } else { pending[r].append(byte) }
+            case .finished(let r):
+                finished[r] = true
+                while current < prompts.count && finished[current] {
+                    write(text.finish() + "\n")
+                    current += 1
+                    guard current < prompts.count else { break }
+                    write(TerminalText.printable(prompts[current]))
+                    for b in pending[current] { write(text.push(b)) }
+                }
+            }
+        }
+    }
+
+    private func write(_ s: String) { FileHandle.standardOutput.write(Data(s.utf8)) }
 }

@@ -7,7 +7,7 @@ struct TesseraCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "Train GPT-style transformers in Swift, on one rank or many.",
-        subcommands: [TrainCommand.self, VerifyCommand.self, GenerateCommand.self, MeshCommand.self, ScheduleCommand.self,
+        subcommands: [TrainCommand.self, VerifyCommand.self, GenerateCommand.self, ExportCommand.self, MeshCommand.self, ScheduleCommand.self,
                       CheckCommand.self, BenchCommand.self, InfoCommand.self])
 }
 

@@ -1,0 +1,21 @@
+import Foundation
+
+/// Where generation and export read a model from.
+public enum ModelWeights {
+    /// The weights at `path`: a Tessera checkpoint (its marker present), or
+    /// a GPT-2 directory as `tessera export --hf` writes it (config.json and
+    /// model.safetensors). Each is checked whole before it is used; anything
+    /// else is a one-line `CheckpointError` saying what was expected.
+    public static func load(_ path: String) throws -> Checkpoint {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: path + "/" + CheckpointDirectory.markerName) {
+            return try Checkpoint.load(from: path, withOptimizer: false)
+        }
+        if fm.fileExists(atPath: path + "/config.json") { return try GPT2Import.read(path) }
+        var isDirectory: ObjCBool = false
+        let what = !fm.fileExists(atPath: path, isDirectory: &isDirectory) ? "does not exist"
+            : isDirectory.boolValue ? "holds neither \(CheckpointDirectory.markerName) (a Tessera checkpoint) nor config.json (a GPT-2 export)"
+            : "is a file, not a checkpoint directory"
+        throw CheckpointError("'\(path)' \(what); give a directory from tessera train --checkpoint or tessera export --hf")
+    }
+}
