@@ -6,7 +6,8 @@ import Tessera
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures for BENCHMARKS.md.",
-        subcommands: [BenchTrain.self, BenchParallel.self, BenchPipeline.self, BenchActivations.self, BenchComm.self])
+        subcommands: [BenchTrain.self, BenchParallel.self, BenchPipeline.self, BenchActivations.self, BenchComm.self,
+                      BenchGenerate.self])
 }
 
 struct BenchTrain: ParsableCommand {

@@ -10,7 +10,8 @@ public enum GPT2Export {
     static let marker = "tessera_export"
 
     /// Writes `weights` to `path`: a new or empty directory, or one holding
-    /// only a previous Tessera export; anything else is refused and kept.
+    /// only a previous Tessera export (whose two files are replaced);
+    /// anything else is refused and kept.
     public static func write(_ weights: Checkpoint, to path: String) throws {
         try requireWritable(path)
         let m = weights.config.model
@@ -34,6 +35,7 @@ public enum GPT2Export {
         ]
         let json = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        for file in ["config.json", "model.safetensors"] { try? FileManager.default.removeItem(atPath: path + "/" + file) }
         try DurableFile.write(try SafeTensors.encode(file), to: path + "/model.safetensors")
         try DurableFile.write(json, to: path + "/config.json")
     }

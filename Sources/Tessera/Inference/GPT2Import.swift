@@ -67,7 +67,7 @@ public enum GPT2Import {
             throw bad("activation_function is '\(activation)'; Tessera's GELU is the tanh form ('gelu_new' or 'gelu_pytorch_tanh')")
         }
         let eps = json["layer_norm_epsilon"] as? Double ?? 1e-5
-        guard abs(eps - GPT2Layout.layerNormEpsilon) <= 1e-12 else {
+        guard Float(eps) == LayerNormKernel.epsilon else {
             throw bad("layer_norm_epsilon is \(eps); Tessera's LayerNorm uses \(GPT2Layout.layerNormEpsilon)")
         }
         if let inner = json["n_inner"] as? Int, inner != 4 * m.dModel {

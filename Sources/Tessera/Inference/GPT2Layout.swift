@@ -7,7 +7,8 @@
 enum GPT2Layout {
     /// GPT-2's config values that must hold for Tessera's model to equal it.
     static let activation = "gelu_new", activationAliases: Set<String> = ["gelu_new", "gelu_pytorch_tanh"]
-    static let layerNormEpsilon = Double(LayerNormKernel.epsilon)
+    /// GPT-2's ε as its config writes it; Tessera's float32 ε is this value rounded to float32, as PyTorch rounds it.
+    static let layerNormEpsilon = 1e-5
 
     /// The GPT-2 name of a Tessera parameter, and whether it is a transposed (Conv1D) weight.
     static func name(_ tessera: String) -> (name: String, transposed: Bool) {

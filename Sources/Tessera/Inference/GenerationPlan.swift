@@ -32,24 +32,34 @@ public struct GenerationPlan: Sendable {
         min(model.seqLen, (prompts.map(\.count).max() ?? 0) + tokens)
     }
 
+    /// Throws a one-line `ConfigError` for the first setting out of range
+    /// whatever the model (what the command line can check before reading a checkpoint).
+    public func validateSettings() throws {
+        guard !prompts.isEmpty else { throw ConfigError("no prompt given; pass --prompt TEXT (repeatable) or --prompts FILE") }
+        if let i = prompts.firstIndex(where: \.isEmpty) {
+            throw ConfigError("\(name(i)) is empty; a prompt needs at least one byte to continue")
+        }
+        guard (1...1_048_576).contains(tokens) else { throw ConfigError("--tokens must be in 1...1048576, got \(tokens)") }
+        guard (1...4096).contains(batch) else { throw ConfigError("--batch must be in 1...4096, got \(batch)") }
+        try sampler.validate()
+        guard tp >= 1, pp >= 1 else { throw ConfigError("--tp and --pp must be at least 1, got tp \(tp), pp \(pp)") }
+    }
+
+    private func name(_ i: Int) -> String { prompts.count == 1 ? "the prompt" : "prompt \(i + 1)" }
+
     /// Throws a one-line `ConfigError` for the first thing that cannot run
     /// on `model`, naming what is valid. A prompt longer than the context is
     /// an error (never silently truncated): it says how many bytes fit.
     public func validate(model: GPTConfig) throws {
-        guard !prompts.isEmpty else { throw ConfigError("no prompt given; pass --prompt TEXT (repeatable) or --prompts FILE") }
+        try validateSettings()
         for (i, p) in prompts.enumerated() {
-            let name = prompts.count == 1 ? "the prompt" : "prompt \(i + 1)"
-            guard !p.isEmpty else { throw ConfigError("\(name) is empty; a prompt needs at least one byte to continue") }
+            let name = name(i)
             guard p.count <= model.seqLen else {
                 throw ConfigError("\(name) is \(p.count) bytes, longer than the model's context of \(model.seqLen) "
                                   + "positions; at most \(model.seqLen) bytes fit (shorten it, or keep its last "
                                   + "\(model.seqLen) bytes)")
             }
         }
-        guard (1...1_048_576).contains(tokens) else { throw ConfigError("--tokens must be in 1...1048576, got \(tokens)") }
-        guard (1...4096).contains(batch) else { throw ConfigError("--batch must be in 1...4096, got \(batch)") }
-        try sampler.validate()
-        guard tp >= 1, pp >= 1 else { throw ConfigError("--tp and --pp must be at least 1, got tp \(tp), pp \(pp)") }
         if model.heads % tp != 0 {
             let valid = (1...model.heads).filter { model.heads % $0 == 0 }.map(String.init).joined(separator: ", ")
             throw ConfigError("tp \(tp) does not divide the model's heads \(model.heads); valid tp: \(valid)")
