@@ -20,6 +20,7 @@ struct BenchGenerate: ParsableCommand {
     @Option(parsing: .unconditional, help: "Bytes generated per prompt.") var tokens = 32
     @Option(parsing: .unconditional, help: "Kernel threads of a one-rank layout (ranks as threads use one each).") var threads = 1
     @Option(parsing: .unconditional, help: "Seed of the benchmark model's weights.") var seed = 1
+    @Flag(help: "Also time today's full-recompute sampler (batch 1) at each prompt length.") var recompute = false
 
     static func numbers(_ text: String, _ flag: String) throws -> [Int] {
         try text.split(separator: ",").map {
@@ -58,6 +59,11 @@ struct BenchGenerate: ParsableCommand {
                            tp, pp, batch, length, tokens, r.tokensPerSecond, r.p50 * 1e3, r.p99 * 1e3,
                            Double(r.cacheBytes) / 1_048_576, r.cacheBytesPerToken, 100 * r.waitShare))
             } } }
+            for length in lengths where recompute {
+                let s = try GenerateBenchmark.recomputeSecondsPerToken(weights, promptLength: length, tokens: tokens)
+                say(String(format: "full-recompute batch=1 prompt=%d tokens=%d tok/s=%.1f per-token=%.2fms",
+                           length, tokens, 1 / s, s * 1e3))
+            }
         }
     }
 }
