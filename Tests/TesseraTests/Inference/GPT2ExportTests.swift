@@ -88,4 +88,35 @@ import Tessera
             }
         }
     }
+
+    /// train --init-from a GPT-2 export starts from its weights (step 0, fresh optimizer).
+    @Test func trainingStartsFromAnExport() throws {
+        let cli = TesseraCLI()
+        defer { cli.cleanUp() }
+        guard TesseraCLI.available else { return }
+        #expect(try cli.run(["train", "--steps", "3", "--checkpoint", "start"] + TesseraCLI.tiny).status == 0)
+        #expect(try cli.run(["export", "--hf", "hf", "--checkpoint", "start"]).status == 0)
+        let quiet = ["--steps", "1", "--lr", "1e-9", "--warmup", "0", "--batch", "4", "--threads", "1",
+                     "--eval-every", "0", "--sample", "0"]
+        let started = try cli.run(["train", "--init-from", "hf", "--checkpoint", "continued"] + quiet)
+        #expect(started.status == 0 && started.output.contains("starting from the weights of hf"), "\(started.output)")
+        let fresh = try cli.run(["train", "--checkpoint", "fresh", "--layers", "1", "--d-model", "32", "--heads", "2",
+                                 "--seq-len", "16"] + quiet)
+        #expect(fresh.status == 0, "\(fresh.output)")
+        let a = try ModelWeights.load(cli.path("start")), b = try ModelWeights.load(cli.path("continued"))
+        let c = try ModelWeights.load(cli.path("fresh"))
+        #expect(b.config.model == a.config.model.withDropout(b.config.model.dropout))
+        func largestChange(_ x: [Float], _ y: [Float]) -> Float { zip(x, y).map { abs($0 - $1) }.max()! }
+        for (name, p) in a.parameters {
+            // One AdamW step at lr 1e-9 moves a weight by about 1e-9; a fresh start differs by the whole init.
+            #expect(largestChange(b.parameters[name]!.values, p.values) < 1e-8, "\(name)")
+        }
+        #expect(largestChange(c.parameters["h.0.attn.qkv.weight"]!.values, a.parameters["h.0.attn.qkv.weight"]!.values) > 1e-2)
+        let clash = try cli.run(["train", "--init-from", "hf", "--layers", "3"] + quiet)
+        #expect(clash.status == 2 && clash.output.contains("holds a model with layers=1"), "\(clash.output)")
+    }
+}
+
+extension GPTConfig {
+    func withDropout(_ p: Float) -> GPTConfig { var c = self; c.dropout = p; return c }
 }
