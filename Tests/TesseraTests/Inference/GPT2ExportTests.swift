@@ -100,7 +100,7 @@ import Tessera
                      "--eval-every", "0", "--sample", "0"]
         let started = try cli.run(["train", "--init-from", "hf", "--checkpoint", "continued"] + quiet)
         #expect(started.status == 0 && started.output.contains("starting from the weights of hf"), "\(started.output)")
-        let fresh = try cli.run(["train", "--checkpoint", "fresh", "--layers", "1", "--d-model", "32", "--heads", "2",
+        let fresh = try cli.run(["train", "--checkpoint", "fresh", "--seed", "5", "--layers", "1", "--d-model", "32", "--heads", "2",
                                  "--seq-len", "16"] + quiet)
         #expect(fresh.status == 0, "\(fresh.output)")
         let a = try ModelWeights.load(cli.path("start")), b = try ModelWeights.load(cli.path("continued"))
@@ -108,7 +108,7 @@ import Tessera
         #expect(b.config.model == a.config.model.withDropout(b.config.model.dropout))
         func largestChange(_ x: [Float], _ y: [Float]) -> Float { zip(x, y).map { abs($0 - $1) }.max()! }
         for (name, p) in a.parameters {
-            // One AdamW step at lr 1e-9 moves a weight by about 1e-9; a fresh start differs by the whole init.
+            // One AdamW step at lr 1e-9 moves a weight by about 1e-9; a run from another seed differs by its whole initialisation.
             #expect(largestChange(b.parameters[name]!.values, p.values) < 1e-8, "\(name)")
         }
         #expect(largestChange(c.parameters["h.0.attn.qkv.weight"]!.values, a.parameters["h.0.attn.qkv.weight"]!.values) > 1e-2)
