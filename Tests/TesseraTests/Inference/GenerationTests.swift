@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import Tessera
 
@@ -129,6 +130,34 @@ import Tessera
             // 2 · (layers of the stage: 2) · (heads/tp) · head dim · 4 bytes per token.
             #expect(out.cacheBytesPerToken == 2 * 2 * (m.heads / 2) * m.headDim * 4)
             #expect(out.cacheBytes == out.cacheBytesPerToken * capacity * plan.slots)
+        }
+    }
+
+    /// A tensor-parallel decode step communicates twice per block (attention
+    /// proj's and the MLP out's all-reduce), once for the vocab-parallel
+    /// embedding and once to gather the sampled rows' logits.
+    @Test func aTensorParallelDecodeStepReducesTwicePerBlock() throws {
+        let counts = Mutex([[String: CountingGroup.Tally]]())
+        try ThreadWorld.run(size: 2) { world in
+            let tp = TensorParallel(group: world, sequenceParallel: false)
+            let stage = InferenceStage(model: GPT(Self.shape, seed: 7, tp: tp), slots: 2, capacity: 16)
+            var prefill = DecodeBatch()
+            prefill.append(slot: 0, start: 0, tokens: [65, 66, 67])
+            prefill.append(slot: 1, start: 0, tokens: [68])
+            _ = try stage.logits(stage.blocks(stage.embed(prefill), prefill), prefill)
+            tp.group.reset()
+            var decode = DecodeBatch()
+            decode.append(slot: 0, start: 3, tokens: [69])
+            decode.append(slot: 1, start: 1, tokens: [70])
+            let logits = try stage.logits(stage.blocks(stage.embed(decode), decode), decode)
+            #expect(logits.shape == [2, 256])
+            counts.withLock { $0.append(tp.group.tallies) }
+        }
+        for tallies in counts.withLock({ $0 }) {
+            #expect(tallies["allReduce"]?.calls == 2 * Self.shape.layers + 1)
+            #expect(tallies["allReduce"]?.elements == (2 * Self.shape.layers + 1) * 2 * Self.shape.dModel)
+            #expect(tallies["allGather"]?.calls == 1 && tallies["allGather"]?.elements == 2 * 256)  // 2 rows × both vocabulary shards
+            #expect(Set(tallies.keys) == ["allReduce", "allGather"])
         }
     }
 }
