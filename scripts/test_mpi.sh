@@ -76,5 +76,19 @@ if [ $status -eq 2 ] && [ "$(grep -c 'tessera: error: tp 3 does not divide heads
   ok "a layout error under mpirun -np 2 is printed once"
 else bad "layout error under mpirun printed $(grep -c 'tessera: error' <<<"$out") times (exit $status)" "$out"; fi
 
+# Greedy generation under mpirun (tp 2; tp 2 × pp 2) prints exactly what one rank prints, from a checkpoint trained under dp 2.
+GEN=$(mktemp -d)
+"$BIN" train --dp 2 --layers 2 --d-model 32 --heads 4 --seq-len 32 --batch 4 --steps 3 --threads 1 --eval-every 0 \
+  --sample 0 --checkpoint "$GEN/ckpt" >/dev/null 2>&1
+PROMPTS=(--prompt "The " --prompt "Once upon" --prompt "xy" --tokens 16 --temperature 0 --batch 2)
+ref=$("$BIN" generate --checkpoint "$GEN/ckpt" "${PROMPTS[@]}" 2>/dev/null)
+for layout in "2:--tp 2" "4:--tp 2 --pp 2"; do
+  n=${layout%%:*}; flags=${layout#*:}
+  out=$(timeout 120 "${MPIRUN[@]}" -np "$n" "$BIN" generate --checkpoint "$GEN/ckpt" "${PROMPTS[@]}" $flags 2>&1 >"$GEN/out")
+  if [ $? -eq 0 ] && [ -n "$ref" ] && [ "$(cat "$GEN/out")" = "$ref" ]; then ok "generate $flags under mpirun -np $n equals one rank (3 prompts, greedy)"
+  else bad "generate $flags under mpirun -np $n" "$out$(printf '\n--- got:\n'; cat "$GEN/out"; printf '\n--- one rank:\n%s' "$ref")"; fi
+done
+rm -rf "$GEN"
+
 echo "mpi tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

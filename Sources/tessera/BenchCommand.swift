@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures for BENCHMARKS.md.",
         subcommands: [BenchTrain.self, BenchParallel.self, BenchPipeline.self, BenchActivations.self, BenchComm.self,
-                      BenchProfile.self])
+                      BenchProfile.self, BenchGenerate.self])
 }
 
 struct BenchTrain: ParsableCommand {

@@ -7,7 +7,8 @@ struct TesseraCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "Train GPT-style transformers in Swift, on one rank or many.",
-        subcommands: [TrainCommand.self, VerifyCommand.self, GenerateCommand.self, MeshCommand.self, ScheduleCommand.self, PlanCommand.self,
+        subcommands: [TrainCommand.self, VerifyCommand.self, GenerateCommand.self, ExportCommand.self, MeshCommand.self,
+                      ScheduleCommand.self, PlanCommand.self,
                       CheckCommand.self, BenchCommand.self, InfoCommand.self])
 }
 

@@ -13,18 +13,34 @@ struct TrainCommand: ParsableCommand {
             """ + settingsHelp(TrainConfig.table, defaults: TrainConfig()))
 
     @OptionGroup var settings: SettingArguments
-    /// The run `validate()` read and checked: its config and the checkpoint it resumes.
-    var prepared: (config: TrainConfig, resume: (Checkpoint, String)?)?
+    @Option(name: .customLong("init-from"),
+            help: "Start from these weights (a Tessera checkpoint or a GPT-2 export): step 0, fresh optimizer.")
+    var initFrom: String?
+    /// The run `validate()` read and checked: its config, the checkpoint it resumes, the weights it starts from.
+    var prepared: (config: TrainConfig, resume: (Checkpoint, String)?, initial: (Checkpoint, String)?)?
 
-    enum CodingKeys: CodingKey { case settings }
+    enum CodingKeys: CodingKey { case settings, initFrom }
 
     mutating func validate() throws {
+        let initFrom = initFrom
         prepared = try reportingErrors {
             let given = try settings.given(TrainConfig.table)
             let fresh = try given.applied(to: TrainConfig())
+            if let source = initFrom {
+                guard fresh.resume == nil else { throw ConfigError("--init-from and --resume exclude each other") }
+                // The model's shape comes from the weights; shape flags, if given, must agree with it.
+                let weights = try ModelWeights.load(source)
+                var base = TrainConfig()
+                base.model = weights.config.model
+                base.model.dropout = TrainConfig().model.dropout
+                let config = try given.applied(to: base)
+                try config.validate()
+                try Checkpoint.requireSameShape(saved: weights.config.model, requested: config.model, dir: source)
+                return (config, nil, (weights, source))
+            }
             guard let dir = fresh.resume else {
                 try fresh.validate()
-                return (fresh, nil)
+                return (fresh, nil, nil)
             }
             // A resumed run keeps the saved layout unless layout settings are given; then it takes exactly those.
             let ckpt = try Checkpoint.load(from: dir)
@@ -34,12 +50,12 @@ struct TrainCommand: ParsableCommand {
             try config.validate()
             try config.requireSteps(after: ckpt.step, resuming: dir)
             if config.checkpoint == nil { config.checkpoint = dir }  // a resumed run saves where it came from
-            return (config, (ckpt, dir))
+            return (config, (ckpt, dir), nil)
         }
     }
 
     func run() throws {
-        let (config, resumed) = prepared!
+        let (config, resumed, initial) = prepared!
         try reportingErrors {
             let backend = Launcher.Backend.automatic
             Compute.threads = config.kernelThreads
@@ -57,8 +73,13 @@ struct TrainCommand: ParsableCommand {
                         + (backend == .mpi ? "MPI processes" : "threads")
                         + ", \(config.worldSize > 1 ? 1 : Compute.threads) kernel thread(s) per rank")
                     if let (ckpt, dir) = resumed { say("resuming \(dir) at step \(ckpt.step)") }
+                    if let (_, dir) = initial { say("starting from the weights of \(dir)") }
                 }
                 let trainer = try Trainer(config: config, data: data, resume: resumed, groups: groups)
+                if let (weights, dir) = initial {
+                    try weights.restore(into: trainer.parameters, optimizer: nil, source: dir)
+                    for stage in trainer.stages { stage.refreshWorkingWeights() }
+                }
                 try trainer.run(log: say)
                 guard sample > 0 else { return }
                 let whole = try trainer.wholeParameters()  // collective: the shards assembled on every rank

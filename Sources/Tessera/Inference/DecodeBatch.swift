@@ -1,0 +1,37 @@
+/// The rows one forward step computes: for each sequence in the batch
+/// (a slot of the KV cache), its new tokens at consecutive positions after
+/// what its cache already holds. A prefill segment carries a whole prompt,
+/// a decode segment one token; both kinds mix in one step (continuous
+/// batching admits a new prompt while the others decode).
+public struct DecodeBatch: Sendable, Equatable {
+    /// One sequence's part of the step: `count` new tokens at positions
+    /// `start ..< start + count` of cache slot `slot`, rows
+    /// `row ..< row + count` of the step's activations.
+    public struct Segment: Sendable, Equatable {
+        public var slot: Int, start: Int, count: Int, row: Int
+        /// Keys the segment's last query sees: start + count.
+        public var length: Int { start + count }
+    }
+
+    public private(set) var segments: [Segment] = []
+    /// Token of each row, in segment order [rows].
+    public private(set) var tokens: [Int32] = []
+    /// Absolute position of each row [rows].
+    public private(set) var positions: [Int] = []
+
+    public init() {}
+
+    /// Appends `tokens` of `slot`, whose cache holds `start` positions already.
+    public mutating func append(slot: Int, start: Int, tokens new: [Int32]) {
+        precondition(!new.isEmpty, "a segment needs at least one token")
+        segments.append(Segment(slot: slot, start: start, count: new.count, row: tokens.count))
+        tokens += new
+        positions += start..<(start + new.count)
+    }
+
+    /// Rows of the step (every segment's tokens).
+    public var rows: Int { tokens.count }
+    public var isEmpty: Bool { segments.isEmpty }
+    /// The row of each segment's last token (where its next token's logits come from).
+    public var lastRows: [Int] { segments.map { $0.row + $0.count - 1 } }
+}

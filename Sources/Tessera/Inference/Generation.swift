@@ -1,0 +1,35 @@
+import Foundation
+import Synchronization
+
+/// Runs a `GenerationPlan` on its layout: threads of this process, or the
+/// processes of an mpirun job. Each rank builds its shard of its stage from
+/// the whole tensors of `weights` (any training layout's checkpoint, or an
+/// imported GPT-2 export), allocates its caches and runs the
+/// `GenerationEngine`; world rank 0 (the first stage) streams the events.
+public enum Generation {
+    /// Returns the outputs of this process's ranks, in world-rank order.
+    /// `emit` is called on world rank 0 with each event as it happens.
+    public static func run(_ plan: GenerationPlan, weights: Checkpoint, source: String,
+                           backend: Launcher.Backend = .automatic, recordLogits: Bool = false,
+                           emit: @escaping @Sendable (GenerationEvent) -> Void = { _ in }) throws -> [GenerationOutput] {
+        let model = weights.config.model
+        try plan.validate(model: model)
+        let config = plan.launchConfig(model)
+        let stages = try PipelinePartition.stages(config.layout, model: model)
+        let outputs = Mutex([Int: GenerationOutput]())
+        try Launcher.run(config: config, backend: backend) { groups in
+            let stage = groups.pp.rank, last = plan.pp - 1
+            let gpt = GPT(model, seed: 0, tp: groups.tp, layers: stages[stage], first: stage == 0, last: stage == last)
+            try weights.restore(into: gpt.parameters, optimizer: nil, source: source)
+            let inference = InferenceStage(model: gpt, slots: plan.slots, capacity: plan.capacity(model))
+            let scheduler = BatchScheduler(prompts: plan.prompts, tokens: plan.tokens, stop: plan.stop,
+                                           slots: plan.slots, groups: plan.groups, capacity: plan.capacity(model))
+            let engine = GenerationEngine(stage: inference, pipeline: groups.pp, scheduler: scheduler,
+                                          sampler: plan.sampler, recordLogits: recordLogits)
+            let leader = groups.worldRank == 0
+            let out = try engine.run { if leader { emit($0) } }
+            outputs.withLock { $0[groups.worldRank] = out }
+        }
+        return outputs.withLock { o in o.keys.sorted().map { o[$0]! } }
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+
+/// One rank's generation loop: pipeline stages as an assembly line.
+///
+/// The batch's slots form `groups` micro-batches. Each round, a stage runs
+/// one step of every micro-batch in turn: the first stage embeds the step's
+/// tokens, every stage runs its blocks and hands the activation to the next
+/// (point-to-point, eager), the last computes logits, samples one byte per
+/// sequence and sends the bytes back to every other stage. A micro-batch's
+/// next step waits for its own bytes only, so with at least `pp` groups the
+/// stages work on different micro-batches at once; with fewer, they wait
+/// (the bubble, measured as the time a stage spends receiving). With pp = 1
+/// and one group this is plain batched decoding. Every rank runs the same
+/// `BatchScheduler`, so all agree on each step's batch.
+final class GenerationEngine {
+    let stage: InferenceStage
+    /// The pipeline group: this rank's stage and the other stages' ranks of its tensor-parallel coordinate.
+    let pipeline: ProcessGroup
+    let scheduler: BatchScheduler
+    let sampler: TokenSampler
+    /// Keep the logits each sampled byte came from (for equivalence checks).
+    let recordLogits: Bool
+
+    init(stage: InferenceStage, pipeline: ProcessGroup, scheduler: BatchScheduler, sampler: TokenSampler,
+         recordLogits: Bool) {
+        self.stage = stage; self.pipeline = pipeline; self.scheduler = scheduler; self.sampler = sampler
+        self.recordLogits = recordLogits
+    }
+
+    static let tokenTagBase = 8192
+
+    /// Runs every request to its end, calling `emit` with each event in
+    /// order (on every rank alike); returns what this rank saw.
+    func run(emit: (GenerationEvent) -> Void) throws -> GenerationOutput {
+        let groups = scheduler.groups.count, d = stage.model.config.dModel
+        let ppRank = pipeline.rank, last = pipeline.size - 1
+        var output = GenerationOutput(requests: scheduler.prompts.count, cacheBytes: stage.cacheBytes,
+                                      cacheBytesPerToken: stage.cacheBytesPerToken)
+        var inFlight = [DecodeBatch?](repeating: nil, count: groups)
+        var sampled = [[Int32]](repeating: [], count: groups)
+        let start = Date()
+        func receive(_ t: Tensor, from peer: Int, tag: Int) throws {
+            let t0 = Date()
+            try pipeline.recv(t.data, count: t.count, from: peer, tag: tag)
+            output.waitSeconds += Date().timeIntervalSince(t0)
+        }
+        while true {
+            var worked = false
+            for g in 0..<groups {
+                if let batch = inFlight[g] {
+                    if ppRank != last {
+                        let t = Tensor(uninitialized: [batch.segments.count])
+                        try receive(t, from: last, tag: Self.tokenTagBase + g)
+                        sampled[g] = (0..<t.count).map { Int32(t[$0]) }
+                    }
+                    let now = Date().timeIntervalSince(start)
+                    for event in scheduler.accept(batch, sampled: sampled[g]) {
+                        output.record(event, at: now)
+                        emit(event)
+                    }
+                    inFlight[g] = nil
+                }
+                guard let batch = scheduler.nextBatch(group: g) else { continue }
+                worked = true
+                let x: Tensor
+                if stage.isFirst { x = try stage.embed(batch) } else {
+                    x = Tensor(uninitialized: [batch.rows, d])
+                    try receive(x, from: ppRank - 1, tag: g)
+                }
+                let h = try stage.blocks(x, batch)
+                output.rows += batch.rows
+                if stage.isLast {
+                    sampled[g] = try sample(h, batch, into: &output)
+                    let t = Tensor([sampled[g].count], sampled[g].map(Float.init))
+                    for peer in 0..<last { try pipeline.send(t.data, count: t.count, to: peer, tag: Self.tokenTagBase + g) }
+                } else {
+                    try pipeline.send(h.data, count: h.count, to: ppRank + 1, tag: g)
+                }
+                inFlight[g] = batch
+            }
+            if !worked { break }
+        }
+        output.seconds = Date().timeIntervalSince(start)
+        return output
+    }
+
+    /// Last stage: one byte per segment from its last row's logits, keyed by (request, position).
+    private func sample(_ h: Tensor, _ batch: DecodeBatch, into output: inout GenerationOutput) throws -> [Int32] {
+        let logits = try stage.logits(h, batch), vocab = stage.model.config.vocab
+        return scheduler.sampleKeys(batch).enumerated().map { i, key in
+            let row = logits.data + i * vocab
+            if recordLogits { output.logits[key.request].append(Array(UnsafeBufferPointer(start: row, count: vocab))) }
+            return sampler.pick(row, request: key.request, position: key.position)
+        }
+    }
+}
+
+/// What one rank saw of a generation run.
+public struct GenerationOutput: Sendable {
+    /// Generated bytes of each request, in request order.
+    public var texts: [[UInt8]]
+    /// Last stage with recording on: each generated byte's logits [vocab], per request.
+    public var logits: [[[Float]]]
+    /// Seconds from the first step to the last, and of them spent waiting for another stage.
+    public var seconds = 0.0, waitSeconds = 0.0
+    /// Rows (tokens) this rank's blocks computed: prompts and generated tokens.
+    public var rows = 0
+    /// Seconds since the start at which each request's bytes arrived (for latency percentiles).
+    public var arrivals: [[Double]]
+    /// KV cache bytes on this rank, and per cached token.
+    public var cacheBytes: Int, cacheBytesPerToken: Int
+
+    init(requests: Int, cacheBytes: Int, cacheBytesPerToken: Int) {
+        texts = Array(repeating: [], count: requests)
+        logits = Array(repeating: [], count: requests)
+        arrivals = Array(repeating: [], count: requests)
+        self.cacheBytes = cacheBytes; self.cacheBytesPerToken = cacheBytesPerToken
+    }
+
+    mutating func record(_ event: GenerationEvent, at seconds: Double) {
+        guard case .token(let r, let byte) = event else { return }
+        texts[r].append(byte)
+        arrivals[r].append(seconds)
+    }
+
+    /// Generated bytes of every request.
+    public var generatedTokens: Int { texts.reduce(0) { $0 + $1.count } }
+    /// Intervals between consecutive bytes of a request, over all requests (per-token decode latency).
+    public var tokenIntervals: [Double] {
+        arrivals.flatMap { a in zip(a.dropFirst(), a).map { $0 - $1 } }
+    }
+}

@@ -1,0 +1,95 @@
+/// One rank's part of a model for generation: a `GPT` (this rank's
+/// tensor-parallel shard of this pipeline stage's blocks, with the
+/// embeddings on the first stage and the final LayerNorm and tied head on
+/// the last) and one `KVCache` per block it holds. It reuses the training
+/// model's weights, linear layers (column/row-parallel under tp) and
+/// kernels; only attention is replaced, by `CachedAttention` over the cache.
+///
+/// Communication per block and step under tensor parallelism: attention
+/// proj's all-reduce and the MLP out's all-reduce (the row-parallel layers),
+/// plus, on the first stage, the vocab-parallel embedding's all-reduce and,
+/// on the last, one all-gather of the sampled rows' vocabulary shards.
+public final class InferenceStage: @unchecked Sendable {
+    public let model: GPT
+    /// One cache per block of this stage.
+    public let caches: [KVCache]
+
+    /// Caches for `slots` sequences of up to `capacity` positions (≤ the model's context).
+    public init(model: GPT, slots: Int, capacity: Int) {
+        precondition(capacity <= model.config.seqLen, "cache capacity \(capacity) exceeds the context \(model.config.seqLen)")
+        self.model = model
+        caches = model.blocks.map { KVCache(slots: slots, capacity: capacity, width: $0.attn.heads * $0.attn.headDim) }
+    }
+
+    public var tp: TensorParallel { model.tp }
+    public var isFirst: Bool { model.isFirstStage }
+    public var isLast: Bool { model.isLastStage }
+    /// Positions one slot can hold.
+    public var capacity: Int { caches.first?.capacity ?? model.config.seqLen }
+
+    /// Bytes of every cache on this rank.
+    public var cacheBytes: Int { caches.reduce(0) { $0 + $1.bytes } }
+    /// Bytes one cached token costs on this rank: 2 · blocks · (heads/tp) · head dim · 4.
+    public var cacheBytesPerToken: Int { caches.reduce(0) { $0 + $1.bytesPerToken } }
+
+    /// First stage: the step's tokens → x [rows, d] = wte[token] + wpe[position]
+    /// (the vocabulary-parallel lookup summed over tp before positions are added).
+    public func embed(_ batch: DecodeBatch) throws -> Tensor {
+        let d = model.config.dModel, wte = model.wte!.value, wpe = model.wpe!.value
+        let x = Tensor(uninitialized: [batch.rows, d])
+        batch.tokens.withUnsafeBufferPointer { tok in
+            EmbeddingKernel.lookup(x: x.data, tokens: tok.baseAddress!, wte: wte.data, rows: batch.rows, d: d,
+                                   vocab: model.vocabRange)
+        }
+        let summed = try tp.reduce(x)
+        for (i, p) in batch.positions.enumerated() {
+            Elementwise.accumulate(summed.data + i * d, wpe.data + p * d, n: d)
+        }
+        return summed
+    }
+
+    /// The stage's blocks on x [rows, d] → [rows, d], storing each block's K
+    /// and V of the step in its cache.
+    public func blocks(_ x: Tensor, _ batch: DecodeBatch) throws -> Tensor {
+        let ctx = ForwardContext(samples: 1, positions: batch.rows, sampleOffset: 0, step: 0, seed: 0, dropout: 0)
+        var h = x
+        for (block, cache) in zip(model.blocks, caches) {
+            let a = block.ln1.forward(h).0
+            let qkv = try block.attn.qkv.forward(a)
+            for s in batch.segments {
+                cache.store(qkv: qkv.data + s.row * 3 * cache.width, rows: s.count, slot: s.slot, start: s.start)
+            }
+            let y = Tensor(uninitialized: [batch.rows, cache.width])
+            CachedAttention.forward(y: y.data, qkv: qkv.data, cache: cache, batch: batch, heads: block.attn.heads,
+                                    headDim: block.attn.headDim)
+            let o = try block.attn.proj.forward(y)
+            Elementwise.add(o.data, o.data, h.data, n: o.count)
+            let f = try block.mlp.forward(block.ln2.forward(o).0, ctx).0
+            Elementwise.add(f.data, f.data, o.data, n: f.count)
+            h = f
+        }
+        return h
+    }
+
+    /// Last stage: logits [segments, vocab] of each segment's last row
+    /// (final LayerNorm and tied head on those rows only; this rank's
+    /// vocabulary shard gathered from the tensor-parallel group, padding dropped).
+    public func logits(_ h: Tensor, _ batch: DecodeBatch) throws -> Tensor {
+        let d = model.config.dModel, vocab = model.config.vocab, rows = batch.lastRows
+        let last = Tensor(uninitialized: [rows.count, d])
+        for (i, r) in rows.enumerated() { (last.data + i * d).update(from: h.data + r * d, count: d) }
+        let local = try model.head(model.lnf!.forward(last).0).1
+        let vLocal = model.vocabRange.count, n = rows.count
+        let shards = Tensor(uninitialized: [tp.size, n, vLocal])
+        try tp.group.allGather(local.data, count: local.count, into: shards.data)
+        let out = Tensor(uninitialized: [n, vocab])
+        for r in 0..<tp.size {
+            let columns = min(vLocal, vocab - r * vLocal)
+            guard columns > 0 else { continue }
+            for i in 0..<n {
+                (out.data + i * vocab + r * vLocal).update(from: shards.data + (r * n + i) * vLocal, count: columns)
+            }
+        }
+        return out
+    }
+}
