@@ -52,6 +52,7 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
 
     /// x [outer rows, d] → out [outer rows, d].
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> (Tensor, Cache) {
+        let span = Trace.begin(.attentionForward, name); defer { span.end() }
         let qkvOut = try qkv.forward(x)
         let y = Tensor(uninitialized: [ctx.rows, heads * headDim])
         let probs = Tensor(uninitialized: [ctx.samples, heads, ctx.positions, ctx.positions])
@@ -64,6 +65,7 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
     /// dout [outer rows, d] → dx [outer rows, d]; accumulates all four parameter gradients.
     public func backward(_ dout: Tensor, _ cache: Cache, _ ctx: ForwardContext,
                          _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
+        let span = Trace.begin(.attentionBackward, name); defer { span.end() }
         let dy = try proj.backward(dout, input: cache.y, backward)
         let dqkv = Tensor(uninitialized: cache.qkv.shape)
         AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, probs: cache.probs.data, qkv: cache.qkv.data,

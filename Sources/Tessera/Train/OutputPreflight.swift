@@ -59,11 +59,11 @@ public enum OutputPreflight {
     /// The trace path: a new file in a writable directory, or an earlier trace (which is replaced).
     static func checkTrace(_ path: String) throws {
         func refuse(_ why: String) -> ConfigError { ConfigError("cannot write trace '\(path)': \(why)") }
-        guard !path.isEmpty, !path.hasSuffix("/") else { throw refuse("give a file name, e.g. trace.txt") }
+        guard !path.isEmpty, !path.hasSuffix("/") else { throw refuse("give a file name, e.g. trace.json") }
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
             guard !isDir.boolValue else { throw refuse("it is a directory") }
-            guard (try? PipelineTrace.read(path: path)) != nil else {
+            guard (try? ChromeTrace.read(path: path)) != nil else {
                 throw refuse("it exists and is not a trace Tessera wrote; choose a new file or move it away")
             }
         }

@@ -46,7 +46,7 @@ extension TrainConfig {
             .int("threads", \.threads, 0...4096, .train, help: "Kernel threads of a one-rank run (0: all cores)."),
             .number("bucket-mb", \.bucketMB, .train, valid: "a positive number",
                     help: "Data-parallel gradient bucket size in MiB.", accepts: { $0 > 0 }),
-            .string("trace", \.trace, .train, help: "Write the last step's pipeline timeline here (needs pp > 1)."),
+            .string("trace", \.trace, .train, help: "Write a Chrome/Perfetto trace of every rank here (JSON; tessera trace summary FILE)."),
             .number("timeout", \.timeout, .train, valid: "a positive number of seconds",
                     help: "Seconds a rank waits for the others before the job is aborted.", accepts: { $0 > 0 }),
             .choice("precision", \.precision, .train,

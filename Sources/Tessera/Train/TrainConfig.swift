@@ -70,10 +70,6 @@ public struct TrainConfig: Sendable, Equatable {
         try model.validate()
         try Self.table.validate(self)
         try layout.validate(model: model, batch: batch)
-        if let trace, layout.pp == 1 {
-            throw ConfigError("trace '\(trace)' records a pipeline's timeline and needs pp > 1, got pp 1; "
-                              + "add --pp N or drop --trace")
-        }
     }
 
     /// Kernel threads of a one-rank run: `threads`, or every core when 0.

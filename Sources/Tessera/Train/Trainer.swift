@@ -64,7 +64,6 @@ public final class Trainer: @unchecked Sendable {
             }
             let byStage = Dictionary(uniqueKeysWithValues: zip(ids, stages))
             pipeline = PipelineExecutor(schedule: schedule, stages: byStage, pp: groups.pp)
-            pipeline!.tracing = config.trace != nil
             evaluator = PipelineExecutor(schedule: PipelineSchedules.forwardOnly(ranks: config.pp, microBatches: 1,
                                                                                  chunks: config.ppChunks),
                                          stages: byStage, pp: groups.pp)
@@ -117,6 +116,7 @@ public final class Trainer: @unchecked Sendable {
     public func trainStep(microBatches: [(tokens: [Int32], targets: [Int32])], sampleOffset: Int = 0,
                           globalTokens: Int? = nil) throws -> StepResult {
         let start = DispatchTime.now().uptimeNanoseconds
+        let span = Trace.begin(.step, index: step); defer { span.end() }
         let T = config.model.seqLen
         let lr = schedule.rate(at: step)
         let totalTokens = globalTokens ?? microBatches.reduce(0) { $0 + $1.tokens.count }
@@ -137,7 +137,7 @@ public final class Trainer: @unchecked Sendable {
                 lossSum += try model.forwardBackward(tokens, targets, ctx, gradScale: 1 / Float(totalTokens), backward)
             }
         }
-        try gradientSync.finish()
+        try Trace.region(.gradientSync) { try gradientSync.finish() }
         if pipeline != nil { lossSum = try groups.pp.sumAcrossRanks(lossSum) }  // only the last stage computes the loss
         try FaultInjection.step(rank: groups.worldRank, step: step + 1)
         let loss = try groups.dp.sumAcrossRanks(lossSum / Double(totalTokens))
@@ -149,9 +149,11 @@ public final class Trainer: @unchecked Sendable {
         guard norm.isFinite else {
             throw TrainingError("gradient norm became \(norm) at step \(step + 1) (loss \(loss)); lower --lr (now \(config.lr))")
         }
-        GradientClipping.clip(store, norm: norm, maxNorm: config.gradClip)
-        optimizer.step(lr: lr)
-        for stage in stages { stage.refreshWorkingWeights() }
+        Trace.region(.optimizer) {
+            GradientClipping.clip(store, norm: norm, maxNorm: config.gradClip)
+            optimizer.step(lr: lr)
+            for stage in stages { stage.refreshWorkingWeights() }
+        }
         step += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return StepResult(step: step - 1, loss: loss, gradNorm: norm, lr: lr, seconds: seconds)
@@ -172,6 +174,7 @@ public final class Trainer: @unchecked Sendable {
     /// Mean validation loss over `config.evalBatches` fixed batches (no
     /// dropout), each rank evaluating its data-parallel share.
     public func evaluate() throws -> Double {
+        let span = Trace.begin(.evaluation); defer { span.end() }
         let T = config.model.seqLen
         let evalBatch = config.batch, per = localSamples.count, first = localSamples.lowerBound
         var total = 0.0
@@ -252,17 +255,6 @@ public final class Trainer: @unchecked Sendable {
             if let dir = config.checkpoint, config.checkpointEvery > 0, done % config.checkpointEvery == 0,
                done != config.steps {
                 try save(dir, final: false)
-            }
-        }
-        if let path = config.trace, let pipeline, groups.dp.rank == 0 && groups.tp.rank == 0 {
-            let timeline = try PipelineTrace.gather(pipeline, pp: groups.pp)
-            if groups.pp.rank == 0 {
-                do {
-                    try PipelineTrace.encode(timeline).write(toFile: path, atomically: true, encoding: .utf8)
-                    log(String(format: "wrote the last step's timeline to %@ (bubble %.1f%%)", path, 100 * timeline.bubbleFraction))
-                } catch {
-                    log("warning: could not write trace \(path): \((error as NSError).localizedDescription)")
-                }
             }
         }
         log(String(format: "validation loss %.4f after %d steps", try evaluate(), step))
