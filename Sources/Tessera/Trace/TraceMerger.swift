@@ -5,6 +5,10 @@ public struct RankTrace: Codable, Sendable {
     public var clockOffset: Int64
     public var events: [TraceEvent]
     public var dropped: Int
+
+    public init(rank: ChromeTrace.Rank, clockOffset: Int64, events: [TraceEvent], dropped: Int) {
+        self.rank = rank; self.clockOffset = clockOffset; self.events = events; self.dropped = dropped
+    }
 }
 
 /// Builds the Chrome trace of a run from every rank's recording. Where the

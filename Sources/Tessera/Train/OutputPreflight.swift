@@ -11,6 +11,7 @@ public enum OutputPreflight {
     /// process ends). Errors are one line naming the path and what is wrong.
     public static func prepare(_ config: TrainConfig) throws -> CheckpointLock? {
         if let trace = config.trace { try checkTrace(trace) }
+        if let metrics = config.metrics { try MetricsLog.check(metrics) }
         guard let path = config.checkpoint else { return nil }
         let dir = try CheckpointDirectory(path)
         try requireDirectory(dir.parent, for: "checkpoint '\(dir.path)'")
@@ -57,7 +58,7 @@ public enum OutputPreflight {
     }
 
     /// The trace path: a new file in a writable directory, or an earlier trace (which is replaced).
-    static func checkTrace(_ path: String) throws {
+    public static func checkTrace(_ path: String) throws {
         func refuse(_ why: String) -> ConfigError { ConfigError("cannot write trace '\(path)': \(why)") }
         guard !path.isEmpty, !path.hasSuffix("/") else { throw refuse("give a file name, e.g. trace.json") }
         var isDir: ObjCBool = false

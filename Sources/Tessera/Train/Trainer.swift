@@ -213,9 +213,11 @@ public final class Trainer: @unchecked Sendable {
     /// writes). Per-rank memory is printed after the first step of a
     /// multi-rank run. Returns every step's result.
     @discardableResult
-    public func run(log rankLog: (String) -> Void) throws -> [StepResult] {
+    public func run(log rankLog: @escaping (String) -> Void) throws -> [StepResult] {
         let leader = groups.worldRank == 0
-        func log(_ line: String) { if leader { rankLog(line) } }
+        let reporter = try StepReporter(config: config, first: step, tokensPerStep: tokensPerStep, leader: leader,
+                                        log: rankLog)
+        func log(_ line: String) { if leader { reporter.display.line(line) } }
         /// Saves (rank 0 writes). A failed save keeps the previous checkpoint; during the run it is
         /// reported in one line and training goes on (the next save retries); at the end it is an error.
         func save(_ dir: String, final: Bool) throws {
@@ -232,26 +234,20 @@ public final class Trainer: @unchecked Sendable {
         }
         var results: [StepResult] = []
         let first = step
-        let flopsPerStep = config.model.trainingFlops(tokens: tokensPerStep)
-        let runStart = DispatchTime.now().uptimeNanoseconds
         while step < config.steps {
             let r = try trainStep()
             results.append(r)
             let done = step
             if done == first + 1 && groups.world.size > 1 { for line in try memoryReport() { log(line) } }
-            if (config.logEvery > 0 && done % config.logEvery == 0) || done == config.steps || done == first + 1 {
-                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - runStart) / 1e9
-                let perStep = elapsed / Double(done - first)
-                log(ProgressLine.format(step: done, of: config.steps, loss: r.loss, lr: r.lr,
-                                        tokensPerSecond: Double(tokensPerStep) / r.seconds,
-                                        gflops: flopsPerStep / r.seconds / 1e9, elapsed: elapsed,
-                                        remaining: perStep * Double(config.steps - done))
-                    + (pipeline.map { String(format: " | stash %d micro-batches, %.1f MiB", $0.peakStashed,
-                                             Double($0.peakActivationBytes) / 1_048_576) } ?? ""))
-            }
+            var validation: Double?
             if config.evalEvery > 0 && done % config.evalEvery == 0 && done != config.steps {
-                log(String(format: "validation loss %.4f at step %d", try evaluate(), done))
+                validation = try evaluate()
+                log(String(format: "validation loss %.4f at step %d", validation!, done))
             }
+            let memory = config.metrics != nil && reporter.logged(done) ? try memoryBytes() : nil
+            reporter.report(r, done: done, validation: validation, memory: memory,
+                            suffix: pipeline.map { String(format: " | stash %d micro-batches, %.1f MiB", $0.peakStashed,
+                                                          Double($0.peakActivationBytes) / 1_048_576) } ?? "")
             if let dir = config.checkpoint, config.checkpointEvery > 0, done % config.checkpointEvery == 0,
                done != config.steps {
                 try save(dir, final: false)
