@@ -17,6 +17,7 @@ struct BenchTrain: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Kernel threads.") var threads = 1
     @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step).") var steps = 5
+    @Option(help: "Write a Chrome/Perfetto trace of the run here.") var trace: String?
     @OptionGroup var settings: SettingArguments
     /// The shape `validate()` read and checked.
     var config: TrainConfig?
@@ -24,14 +25,16 @@ struct BenchTrain: ParsableCommand {
     /// The shape settings this benchmark takes (train's keys, the benchmark shape as defaults).
     static let table = TrainConfig.table.only(["layers", "d-model", "heads", "seq-len", "batch", "precision"])
 
-    enum CodingKeys: CodingKey { case threads, steps, settings }
+    enum CodingKeys: CodingKey { case threads, steps, trace, settings }
 
     mutating func validate() throws {
         config = try reportingErrors {
             guard (1...4096).contains(threads) else { throw ConfigError("--threads must be in 1...4096, got \(threads)") }
             try requireTimedSteps(steps)
-            let c = try settings.given(Self.table).applied(to: TrainBenchmark.defaultConfig)
+            var c = try settings.given(Self.table).applied(to: TrainBenchmark.defaultConfig)
             try c.validate()
+            c.trace = trace
+            if let trace { try OutputPreflight.checkTrace(trace) }
             return c
         }
     }
@@ -62,17 +65,25 @@ struct BenchParallel: ParsableCommand {
     @Option(parsing: .unconditional, help: "Global batch in sequences.") var batch = 16
     @Flag(help: "Compare the data-parallel gradient sync during and after backward (always under mpirun, one layout).")
     var overlap = false
+    @Option(help: "Write a Chrome/Perfetto trace of each layout's run here (FILE-LAYOUT.json when several).")
+    var trace: String?
     /// The layouts `validate()` read and checked, on the benchmark shape.
     var configs: [TrainConfig] = []
 
-    enum CodingKeys: CodingKey { case layouts, steps, batch, overlap }
+    enum CodingKeys: CodingKey { case layouts, steps, batch, overlap, trace }
 
     mutating func validate() throws {
         configs = try reportingErrors {
             try requireTimedSteps(steps)
             var base = TrainBenchmark.defaultConfig
             base.batch = batch
-            return try layouts.split(separator: ",").map { try ParallelBenchmark.layout(String($0), base: base) }
+            let names = layouts.split(separator: ",").map(String.init)
+            return try names.map { name in
+                var c = try ParallelBenchmark.layout(name, base: base)
+                c.trace = tracePath(trace, label: c.layoutName, many: names.count > 1)
+                if let path = c.trace { try OutputPreflight.checkTrace(path) }
+                return c
+            }
         }
     }
 
@@ -119,10 +130,11 @@ struct BenchPipeline: ParsableCommand {
     @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step).") var steps = 3
     @Option(parsing: .unconditional, help: "Global batch in sequences.") var batch = 16
     @Option(help: "Write each traced step as SVG with this prefix (PREFIX-<schedule>.svg).") var svg: String?
+    @Option(help: "Write a Chrome/Perfetto trace of each schedule's run here (FILE-SCHEDULE.json).") var trace: String?
     /// The dp reference and one pipeline config per schedule, read and checked by `validate()`.
     var configs: (reference: TrainConfig, pipelines: [TrainConfig])?
 
-    enum CodingKeys: CodingKey { case settings, schedules, steps, batch, svg }
+    enum CodingKeys: CodingKey { case settings, schedules, steps, batch, svg, trace }
 
     mutating func validate() throws {
         configs = try reportingErrors {
@@ -139,6 +151,8 @@ struct BenchPipeline: ParsableCommand {
                 c.pp = layout.pp; c.schedule = kind; c.microBatches = layout.microBatches
                 c.ppChunks = kind.takesChunks ? 2 : 1
                 try c.validate()
+                c.trace = tracePath(trace, label: kind.rawValue, many: true)
+                if let path = c.trace { try OutputPreflight.checkTrace(path) }
                 return c
             })
         }

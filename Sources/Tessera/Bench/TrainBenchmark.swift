@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Measures training throughput of one rank on a fixed shape, the figures
 /// BENCHMARKS.md records: median step time, tokens/s, achieved GFLOP/s and
@@ -56,14 +57,17 @@ public struct TrainBenchmark {
         var c = config
         c.steps = steps + 1
         let data = try TokenDataset.builtIn(seqLen: c.model.seqLen)
-        let trainer = try Trainer(config: c, data: data)
-        var times: [Double] = []
-        for _ in 0...steps { times.append(try trainer.trainStep().seconds) }
-        let median = times.dropFirst().sorted()[steps / 2]
-        let tokens = Double(trainer.tokensPerStep)
+        let run = c, measured = Mutex<[Double]>([])
+        try Launcher.run(config: run, backend: .threads) { groups in  // one rank; through the launcher for --trace
+            let trainer = try Trainer(config: run, data: data, groups: groups)
+            let times = try (0...steps).map { _ in try trainer.trainStep().seconds }
+            measured.withLock { $0 = times }
+        }
+        let median = measured.withLock { $0 }.dropFirst().sorted()[steps / 2]
+        let tokens = c.batch * c.model.seqLen
         return Result(threads: threads, precision: config.precision, parameters: c.model.parameterCount, medianStepSeconds: median,
-                      tokensPerSecond: tokens / median,
-                      gflops: c.model.trainingFlops(tokens: trainer.tokensPerStep) / median / 1e9,
+                      tokensPerSecond: Double(tokens) / median,
+                      gflops: c.model.trainingFlops(tokens: tokens) / median / 1e9,
                       peakGflops: peak, peakResidentBytes: ProcessMemory.peakResidentBytes)
     }
 }

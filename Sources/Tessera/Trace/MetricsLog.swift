@@ -20,6 +20,15 @@ public struct StepMetrics: Codable, Sendable, Equatable {
     /// When traced: rank 0's seconds of the step blocked in communication, and bytes it moved.
     public var comm_exposed_s: Double?
     public var comm_bytes: Int?
+
+    public init(step: Int, loss: Double, val_loss: Double? = nil, lr: Double, grad_norm: Double, step_seconds: Double,
+                tokens_per_s: Double, gflops: Double, mfu: Double? = nil, elapsed_s: Double, memory_bytes: [Int]? = nil,
+                comm_exposed_s: Double? = nil, comm_bytes: Int? = nil) {
+        self.step = step; self.loss = loss; self.val_loss = val_loss; self.lr = lr; self.grad_norm = grad_norm
+        self.step_seconds = step_seconds; self.tokens_per_s = tokens_per_s; self.gflops = gflops; self.mfu = mfu
+        self.elapsed_s = elapsed_s; self.memory_bytes = memory_bytes; self.comm_exposed_s = comm_exposed_s
+        self.comm_bytes = comm_bytes
+    }
 }
 
 /// The metrics log: one JSON object per line, each written with a single

@@ -46,7 +46,7 @@ extension TrainConfig {
             .int("threads", \.threads, 0...4096, .train, help: "Kernel threads of a one-rank run (0: all cores)."),
             .number("bucket-mb", \.bucketMB, .train, valid: "a positive number",
                     help: "Data-parallel gradient bucket size in MiB.", accepts: { $0 > 0 }),
-            .string("trace", \.trace, .train, help: "Write a Chrome/Perfetto trace of every rank here (JSON)."),
+            .string("trace", \.trace, .train, help: "Write a Chrome/Perfetto trace of every rank here."),
             .string("metrics", \.metrics, .train, help: "Write one JSON line per logged step here."),
             .bool("quiet", \.quiet, .train, help: "No per-step progress lines."),
             .number("timeout", \.timeout, .train, valid: "a positive number of seconds",
