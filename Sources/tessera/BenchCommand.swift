@@ -6,7 +6,8 @@ import Tessera
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures for BENCHMARKS.md.",
-        subcommands: [BenchTrain.self, BenchParallel.self, BenchPipeline.self, BenchActivations.self, BenchComm.self])
+        subcommands: [BenchTrain.self, BenchParallel.self, BenchPipeline.self, BenchActivations.self, BenchComm.self,
+                      BenchTrace.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -287,4 +288,14 @@ struct BenchComm: ParsableCommand {
 /// Throws unless a benchmark's timed-step count is in 1...10000.
 func requireTimedSteps(_ steps: Int) throws {
     guard (1...10_000).contains(steps) else { throw ConfigError("--steps must be in 1...10000, got \(steps)") }
+}
+
+struct BenchTrace: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace", abstract: "Nanoseconds one traced region costs with tracing off and on.")
+
+    func run() throws {
+        let (off, on) = TraceOverheadBenchmark.regionCost()
+        say(String(format: "tessera trace region: off %.1f ns, on %.1f ns per region (begin + end)", off, on))
+    }
 }

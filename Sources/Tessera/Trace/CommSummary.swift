@@ -88,15 +88,21 @@ public struct CommSummary: Sendable {
         }
     }
 
+    /// Bytes as "12 B", "4.0 KiB" or "1.50 MiB".
+    static func size(_ bytes: Double) -> String {
+        bytes < 1024 ? String(format: "%.0f B", bytes)
+            : bytes < 1_048_576 ? String(format: "%.1f KiB", bytes / 1024) : String(format: "%.2f MiB", bytes / 1_048_576)
+    }
+
     /// The summary as printed: the per-group table, then the exposed share per step.
     public var lines: [String] {
         guard steps > 0 else { return ["communication: the trace holds no training step"] }
         var out = ["communication per step (mean over \(steps) traced step(s); time per member rank, "
                    + "bandwidth over the time moving data):",
-                   "group | op | ranks | calls/step | KiB/call | ms/step | waiting for peers | algbw GB/s | busbw GB/s"]
+                   "group | op | ranks | calls/step | size/call | ms/step | waiting for peers | algbw GB/s | busbw GB/s"]
         for r in rows {
-            out.append(String(format: "%@ | %@ | %d | %.1f | %.1f | %.3f | %.0f%% | %.2f | %.2f", r.group, r.op, r.ranks,
-                              r.callsPerStep, r.bytesPerCall / 1024, r.secondsPerStep * 1e3,
+            out.append(String(format: "%@ | %@ | %d | %.1f | %@ | %.3f | %.0f%% | %.2f | %.2f", r.group, r.op, r.ranks,
+                              r.callsPerStep, Self.size(r.bytesPerCall), r.secondsPerStep * 1e3,
                               100 * r.waitSecondsPerStep / max(r.secondsPerStep, 1e-12), r.algbw, r.busbw))
         }
         let shown = steps <= 8 ? Array(0..<steps) : [0, 1, 2, steps - 3, steps - 2, steps - 1]

@@ -58,21 +58,9 @@ public final class MetricsLog {
         handle.write(data + Data("\n".utf8))
     }
 
-    /// The path must be a new file in an existing directory, or an earlier metrics log.
+    /// The path must be a new file in a writable directory, or an earlier metrics log.
     public static func check(_ path: String) throws {
-        func refuse(_ why: String) -> ConfigError { ConfigError("cannot write metrics '\(path)': \(why)") }
-        guard !path.isEmpty, !path.hasSuffix("/") else { throw refuse("give a file name, e.g. metrics.jsonl") }
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-            guard !isDir.boolValue else { throw refuse("it is a directory") }
-            guard (try? read(path: path)) != nil else {
-                throw refuse("it exists and is not a metrics log Tessera wrote; choose a new file or move it away")
-            }
-        }
-        let parent = (path as NSString).deletingLastPathComponent
-        guard parent.isEmpty || FileManager.default.fileExists(atPath: parent, isDirectory: &isDir) && isDir.boolValue else {
-            throw refuse("'\(parent)' is not a directory")
-        }
+        try OutputPreflight.checkOutputFile(path, what: "metrics log", example: "metrics.jsonl") { (try? read(path: $0)) != nil }
     }
 
     /// Every line of a metrics log; a line that is not one is a `ConfigError` naming the file and line.

@@ -22,7 +22,7 @@ public enum MetricsPlot {
         func y(_ v: Double, _ range: (Double, Double), _ y0: Double) -> Double {
             y0 + panel - (v - range.0) / max(range.1 - range.0, 1e-12) * panel
         }
-        var out = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(top + 2 * panel + gap + 50))\" "
+        var out = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(top + 2 * panel + gap + 40 + 16 * Double((runs.count + 2) / 3)))\" "
                    + "font-family=\"sans-serif\" font-size=\"12\">", marker,
                    "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"]
         for (title, range, y0) in [("loss (solid: training, dots: validation)", lossRange, top),

@@ -4,19 +4,9 @@ import Tessera
 
 /// The communication summary counts what each strategy must communicate.
 @Suite struct CommSummaryTests {
-    /// Trains `config` traced on threads; returns the summary of the written file and the gradient-sync plan's
-    /// bucket all-reduces over dp per step (seen from world rank 0).
+    /// The summary of `config`'s traced run.
     static func summary(_ config: TrainConfig) throws -> CommSummary {
-        var c = config
-        let path = TestSupport.temporaryPath("trace.json")
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        c.trace = path
-        let run = c, data = try TokenDataset.builtIn(seqLen: c.model.seqLen)
-        try Launcher.run(config: run, backend: .threads) { groups in
-            let trainer = try Trainer(config: run, data: data, groups: groups)
-            for _ in 0..<run.steps { _ = try trainer.trainStep() }
-        }
-        return CommSummary(try ChromeTrace.read(path: path))
+        CommSummary(try JSONDecoder().decode(ChromeTrace.self, from: TracedRun.file(config)))
     }
 
     static func calls(_ s: CommSummary, _ group: String, _ op: String) -> Double? {

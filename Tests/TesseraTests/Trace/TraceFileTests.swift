@@ -27,18 +27,9 @@ import Tessera
         var traceEvents: [Event]
     }
 
-    /// Trains `config` for its steps on threads with `--trace`; returns the decoded file and the trainer's groups' view.
+    /// The decoded trace of `config`'s run.
     static func traced(_ config: TrainConfig) throws -> File {
-        var c = config
-        let path = TestSupport.temporaryPath("trace.json")
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        c.trace = path
-        let run = c, data = try TokenDataset.builtIn(seqLen: c.model.seqLen)
-        try Launcher.run(config: run, backend: .threads) { groups in
-            let trainer = try Trainer(config: run, data: data, groups: groups)
-            for _ in 0..<run.steps { _ = try trainer.trainStep() }
-        }
-        return try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        try JSONDecoder().decode(File.self, from: TracedRun.file(config))
     }
 
     /// Every rank 0..<n is a named process with a "compute" and a "communication" thread, both holding slices.
