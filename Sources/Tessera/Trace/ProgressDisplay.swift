@@ -4,7 +4,7 @@ import Foundation
 /// place every step (with ETA and live MFU) above which permanent lines
 /// scroll; elsewhere (a pipe, a file, CI) plain lines only, at the logged
 /// steps. Quiet runs print no progress at all.
-public final class ProgressDisplay {
+public final class ProgressDisplay: @unchecked Sendable {
     /// Whether progress rewrites a status line (stdout is a terminal).
     public let live: Bool
     public let quiet: Bool
