@@ -44,7 +44,9 @@ struct BenchTrain: ParsableCommand {
         let c = config!
         try reportingErrors {
             say("engine: \(MatrixEngine.summary)")
-            let r = try TrainBenchmark.run(config: c, threads: threads, steps: steps)
+            let display = ProgressDisplay(quiet: false, print: say)  // a live line on a terminal, nothing when piped
+            let r = try TrainBenchmark.run(config: c, threads: threads, steps: steps) { display.progress($0, logged: false) }
+            display.clearStatus()
             say(String(format: "tessera precision=%@ params=%d threads=%d step=%.0fms tokens/s=%.0f GFLOP/s=%.1f "
                        + "%@-peak=%.1fGFLOP/s MFU=%.1f%% peak-mem=",
                        r.precision.rawValue, r.parameters, r.threads, r.medianStepSeconds * 1e3, r.tokensPerSecond,

@@ -50,8 +50,10 @@ public struct TrainBenchmark {
         return 2 * Double(n) * Double(n) * Double(n) / median / 1e9
     }
 
-    /// Runs `steps` timed steps (after one warm-up step) of `config` on `threads` threads.
-    public static func run(config: TrainConfig, threads: Int, steps: Int) throws -> Result {
+    /// Runs `steps` timed steps (after one warm-up step) of `config` on `threads` threads,
+    /// reporting each finished step through `progress`.
+    public static func run(config: TrainConfig, threads: Int, steps: Int,
+                           progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> Result {
         Compute.threads = threads
         let peak = matmulPeak(threads: threads, precision: config.precision)
         var c = config
@@ -60,7 +62,11 @@ public struct TrainBenchmark {
         let run = c, measured = Mutex<[Double]>([])
         try Launcher.run(config: run, backend: .threads) { groups in  // one rank; through the launcher for --trace
             let trainer = try Trainer(config: run, data: data, groups: groups)
-            let times = try (0...steps).map { _ in try trainer.trainStep().seconds }
+            let times = try (0...steps).map { k in
+                let seconds = try trainer.trainStep().seconds
+                progress(String(format: "bench train: step %d/%d, %.0f ms", k + 1, steps + 1, seconds * 1e3))
+                return seconds
+            }
             measured.withLock { $0 = times }
         }
         let median = measured.withLock { $0 }.dropFirst().sorted()[steps / 2]
