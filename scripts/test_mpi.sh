@@ -45,6 +45,18 @@ for layout in "4:--dp 2 --tp 2 --sp" "4:--pp 2 --tp 2 --layers 4 --micro-batches
     ok "verify $flags under mpirun -np $n: $(grep -o 'worst loss diff.*' <<<"$out")"
   else bad "verify $flags under mpirun -np $n" "$out"; fi
 done
+# A traced run under MPI: each rank ships its part, rank 0 merges one file with every rank (clocks aligned at a
+# barrier) whose summary holds the Megatron SP counts (1 block: 6·1+2 all-gathers per step on each tp group).
+tracedir=$(mktemp -d)
+out=$(timeout 300 "${MPIRUN[@]}" -np 4 "$BIN" train --dp 2 --tp 2 --sp --layers 1 --d-model 32 --heads 2 --seq-len 16 \
+      --batch 4 --steps 2 --sample 0 --trace "$tracedir/t.json" 2>&1)
+summary=$("$BIN" trace summary "$tracedir/t.json" 2>&1)
+if grep -q "wrote trace $tracedir/t.json: 4 rank(s)" <<<"$out" && grep -q "4 rank(s), .*clocks: barrier" <<<"$summary" \
+   && grep -q "^tp\[0, 1\] | allGather | 2 | 8.0 " <<<"$summary" && grep -q "^tp\[2, 3\] | reduceScatter | 2 | 6.0 " <<<"$summary"; then
+  ok "trace under mpirun -np 4: one merged file, $(grep -o 'all steps: .*' <<<"$summary")"
+else bad "trace under mpirun -np 4" "$out
+$summary"; fi
+rm -rf "$tracedir"
 # MPI over TCP only, as on a cluster without shared memory between ranks.
 TCP=("${MPIRUN[@]}" --mca btl tcp,self --mca btl_tcp_if_include lo)
 out=$(timeout 300 "${TCP[@]}" -np 4 "$BIN" check comm 2>&1)

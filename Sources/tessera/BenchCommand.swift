@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures for BENCHMARKS.md.",
         subcommands: [BenchTrain.self, BenchParallel.self, BenchPipeline.self, BenchActivations.self, BenchComm.self,
-                      BenchProfile.self, BenchGenerate.self])
+                      BenchProfile.self, BenchGenerate.self, BenchTrace.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -18,6 +18,7 @@ struct BenchTrain: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Kernel threads.") var threads = 1
     @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step).") var steps = 5
+    @Option(help: "Write a Chrome/Perfetto trace of the run here.") var trace: String?
     @OptionGroup var settings: SettingArguments
     /// The shape `validate()` read and checked.
     var config: TrainConfig?
@@ -25,14 +26,16 @@ struct BenchTrain: ParsableCommand {
     /// The shape settings this benchmark takes (train's keys, the benchmark shape as defaults).
     static let table = TrainConfig.table.only(["layers", "d-model", "heads", "seq-len", "batch", "precision"])
 
-    enum CodingKeys: CodingKey { case threads, steps, settings }
+    enum CodingKeys: CodingKey { case threads, steps, trace, settings }
 
     mutating func validate() throws {
         config = try reportingErrors {
             guard (1...4096).contains(threads) else { throw ConfigError("--threads must be in 1...4096, got \(threads)") }
             try requireTimedSteps(steps)
-            let c = try settings.given(Self.table).applied(to: TrainBenchmark.defaultConfig)
+            var c = try settings.given(Self.table).applied(to: TrainBenchmark.defaultConfig)
             try c.validate()
+            c.trace = trace
+            if let trace { try OutputPreflight.checkTrace(trace) }
             return c
         }
     }
@@ -41,7 +44,9 @@ struct BenchTrain: ParsableCommand {
         let c = config!
         try reportingErrors {
             say("engine: \(MatrixEngine.summary)")
-            let r = try TrainBenchmark.run(config: c, threads: threads, steps: steps)
+            let display = ProgressDisplay(quiet: false, print: say)  // a live line on a terminal, nothing when piped
+            let r = try TrainBenchmark.run(config: c, threads: threads, steps: steps) { display.progress($0, logged: false) }
+            display.clearStatus()
             say(String(format: "tessera precision=%@ params=%d threads=%d step=%.0fms tokens/s=%.0f GFLOP/s=%.1f "
                        + "%@-peak=%.1fGFLOP/s MFU=%.1f%% peak-mem=",
                        r.precision.rawValue, r.parameters, r.threads, r.medianStepSeconds * 1e3, r.tokensPerSecond,
@@ -64,10 +69,12 @@ struct BenchParallel: ParsableCommand {
     @Option(parsing: .unconditional, help: "Sequence length (default: the benchmark shape's).") var seqLen: Int?
     @Flag(help: "Compare the data-parallel gradient sync during and after backward (always under mpirun, one layout).")
     var overlap = false
+    @Option(help: "Write a Chrome/Perfetto trace of each layout's run here (FILE-LAYOUT.json when several).")
+    var trace: String?
     /// The layouts `validate()` read and checked, on the benchmark shape.
     var configs: [TrainConfig] = []
 
-    enum CodingKeys: CodingKey { case layouts, steps, batch, seqLen, overlap }
+    enum CodingKeys: CodingKey { case layouts, steps, batch, seqLen, overlap, trace }
 
     mutating func validate() throws {
         configs = try reportingErrors {
@@ -75,7 +82,13 @@ struct BenchParallel: ParsableCommand {
             var base = TrainBenchmark.defaultConfig
             base.batch = batch
             if let seqLen { base.model.seqLen = seqLen }
-            return try layouts.split(separator: ",").map { try ParallelBenchmark.layout(String($0), base: base) }
+            let names = layouts.split(separator: ",").map(String.init)
+            return try names.map { name in
+                var c = try ParallelBenchmark.layout(name, base: base)
+                c.trace = tracePath(trace, label: c.layoutName, many: names.count > 1)
+                if let path = c.trace { try OutputPreflight.checkTrace(path) }
+                return c
+            }
         }
     }
 
@@ -122,10 +135,11 @@ struct BenchPipeline: ParsableCommand {
     @Option(parsing: .unconditional, help: "Timed steps (after one warm-up step).") var steps = 3
     @Option(parsing: .unconditional, help: "Global batch in sequences.") var batch = 16
     @Option(help: "Write each traced step as SVG with this prefix (PREFIX-<schedule>.svg).") var svg: String?
+    @Option(help: "Write a Chrome/Perfetto trace of each schedule's run here (FILE-SCHEDULE.json).") var trace: String?
     /// The dp reference and one pipeline config per schedule, read and checked by `validate()`.
     var configs: (reference: TrainConfig, pipelines: [TrainConfig])?
 
-    enum CodingKeys: CodingKey { case settings, schedules, steps, batch, svg }
+    enum CodingKeys: CodingKey { case settings, schedules, steps, batch, svg, trace }
 
     mutating func validate() throws {
         configs = try reportingErrors {
@@ -142,6 +156,8 @@ struct BenchPipeline: ParsableCommand {
                 c.pp = layout.pp; c.schedule = kind; c.microBatches = layout.microBatches
                 c.ppChunks = kind.takesChunks ? 2 : 1
                 try c.validate()
+                c.trace = tracePath(trace, label: kind.rawValue, many: true)
+                if let path = c.trace { try OutputPreflight.checkTrace(path) }
                 return c
             })
         }
@@ -313,4 +329,14 @@ struct BenchComm: ParsableCommand {
 /// Throws unless a benchmark's timed-step count is in 1...10000.
 func requireTimedSteps(_ steps: Int) throws {
     guard (1...10_000).contains(steps) else { throw ConfigError("--steps must be in 1...10000, got \(steps)") }
+}
+
+struct BenchTrace: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace", abstract: "Nanoseconds one traced region costs with tracing off and on.")
+
+    func run() throws {
+        let (off, on) = TraceOverheadBenchmark.regionCost()
+        say(String(format: "tessera trace region: off %.1f ns, on %.1f ns per region (begin + end)", off, on))
+    }
 }

@@ -54,9 +54,13 @@ struct VerifyCommand: ParsableCommand {
                     + "\(backend == .mpi ? "MPI processes" : "threads")), \(config.model.summary), batch "
                     + "\(config.batch), \(config.steps) steps")
             }
+            // On a terminal, a live line per step; piped or quiet, nothing until the report.
+            let display = ProgressDisplay(quiet: config.quiet || !Launcher.isLeaderProcess, print: say)
             guard let report = try Equivalence.run(config: config, data: data, backend: backend,
-                                                   lossTolerance: lossTolerance, parameterTolerance: paramTolerance)
+                                                   lossTolerance: lossTolerance, parameterTolerance: paramTolerance,
+                                                   progress: { display.progress("verify: " + $0, logged: false) })
             else { return }
+            display.clearStatus()
             for line in report.lines { say(line) }
             if !report.passed { Foundation.exit(1) }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Measures training throughput of one rank on a fixed shape, the figures
 /// BENCHMARKS.md records: median step time, tokens/s, achieved GFLOP/s and
@@ -49,21 +50,30 @@ public struct TrainBenchmark {
         return 2 * Double(n) * Double(n) * Double(n) / median / 1e9
     }
 
-    /// Runs `steps` timed steps (after one warm-up step) of `config` on `threads` threads.
-    public static func run(config: TrainConfig, threads: Int, steps: Int) throws -> Result {
+    /// Runs `steps` timed steps (after one warm-up step) of `config` on `threads` threads,
+    /// reporting each finished step through `progress`.
+    public static func run(config: TrainConfig, threads: Int, steps: Int,
+                           progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> Result {
         Compute.threads = threads
         let peak = matmulPeak(threads: threads, precision: config.precision)
         var c = config
         c.steps = steps + 1
         let data = try TokenDataset.builtIn(seqLen: c.model.seqLen)
-        let trainer = try Trainer(config: c, data: data)
-        var times: [Double] = []
-        for _ in 0...steps { times.append(try trainer.trainStep().seconds) }
-        let median = times.dropFirst().sorted()[steps / 2]
-        let tokens = Double(trainer.tokensPerStep)
+        let run = c, measured = Mutex<[Double]>([])
+        try Launcher.run(config: run, backend: .threads) { groups in  // one rank; through the launcher for --trace
+            let trainer = try Trainer(config: run, data: data, groups: groups)
+            let times = try (0...steps).map { k in
+                let seconds = try trainer.trainStep().seconds
+                progress(String(format: "bench train: step %d/%d, %.0f ms", k + 1, steps + 1, seconds * 1e3))
+                return seconds
+            }
+            measured.withLock { $0 = times }
+        }
+        let median = measured.withLock { $0 }.dropFirst().sorted()[steps / 2]
+        let tokens = c.batch * c.model.seqLen
         return Result(threads: threads, precision: config.precision, parameters: c.model.parameterCount, medianStepSeconds: median,
-                      tokensPerSecond: tokens / median,
-                      gflops: c.model.trainingFlops(tokens: trainer.tokensPerStep) / median / 1e9,
+                      tokensPerSecond: Double(tokens) / median,
+                      gflops: c.model.trainingFlops(tokens: tokens) / median / 1e9,
                       peakGflops: peak, peakResidentBytes: ProcessMemory.peakResidentBytes)
     }
 }

@@ -58,6 +58,7 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
     /// rows are this rank's chunks of each sample and the core runs as ring
     /// or Ulysses attention over the cp group.
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> (Tensor, Cache) {
+        let span = Trace.begin(.attentionForward, name); defer { span.end() }
         let qkvOut = try qkv.forward(x)
         let y = Tensor(uninitialized: [ctx.rows, heads * headDim])
         let site = ctx.site(name + ".probs"), offset = ctx.coords.sampleOffset
@@ -80,6 +81,7 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
     /// dout [outer rows, d] → dx [outer rows, d]; accumulates all four parameter gradients.
     public func backward(_ dout: Tensor, _ cache: Cache, _ ctx: ForwardContext,
                          _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
+        let span = Trace.begin(.attentionBackward, name); defer { span.end() }
         let dy = try proj.backward(dout, input: cache.y, backward)
         let dqkv = Tensor(uninitialized: [ctx.rows, 3 * heads * headDim])
         let site = ctx.site(name + ".probs"), offset = ctx.coords.sampleOffset

@@ -67,6 +67,7 @@ public final class Block: Layer, @unchecked Sendable {
 
     /// x [outer rows, d] → [outer rows, d].
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> (Tensor, Cache) {
+        let span = Trace.begin(.blockForward, name); defer { span.end() }
         let (a, c1) = ln1.forward(x)
         let (o, ca) = try attn.forward(a, ctx)
         residualDropout(o, ".attn.resid", ctx)
@@ -82,6 +83,7 @@ public final class Block: Layer, @unchecked Sendable {
     /// `backward` says where the linear layers' dW products go; the block reports its parameters finished.
     public func backward(_ dy: Tensor, _ cache: Cache, _ ctx: ForwardContext,
                          _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
+        let span = Trace.begin(.blockBackward, name); defer { span.end() }
         let dm = try mlp.backward(branchGradient(dy, ".mlp.resid", ctx), cache.mlp, ctx, backward)
         let dx1 = ln2.backward(dm, cache.ln2)
         Elementwise.accumulate(dx1.data, dy.data, n: dx1.count)

@@ -121,7 +121,8 @@ public final class GPT: @unchecked Sendable {
 
     /// Vocab-parallel cross-entropy of local logits; with `gradScale` they become their gradient.
     func crossEntropy(_ logits: Tensor, _ targets: [Int32], rows: Int, gradScale: Float?) throws -> Double {
-        try targets.withUnsafeBufferPointer {
+        let span = Trace.begin(.loss); defer { span.end() }
+        return try targets.withUnsafeBufferPointer {
             try VocabParallelCrossEntropy.forwardBackward(
                 logits: logits.data, targets: $0.baseAddress!, rows: rows, vLocal: vocabRange.count,
                 validColumns: validVocabColumns, vocabOffset: vocabRange.lowerBound, gradScale: gradScale,

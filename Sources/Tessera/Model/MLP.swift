@@ -38,6 +38,7 @@ public final class MLP: FeedForward, @unchecked Sendable {
 
     /// x [outer rows, d] → y [outer rows, d].
     public func forward(_ x: Tensor) throws -> (Tensor, Cache) {
+        let span = Trace.begin(.mlpForward); defer { span.end() }
         let pre = try fc.forward(x)
         let act = Tensor(uninitialized: pre.shape)
         GELUKernel.forward(y: act.data, x: pre.data, n: pre.count)
@@ -46,6 +47,7 @@ public final class MLP: FeedForward, @unchecked Sendable {
 
     /// dy [outer rows, d] → dx [outer rows, d]; accumulates the four parameter gradients.
     public func backward(_ dy: Tensor, _ cache: Cache, _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
+        let span = Trace.begin(.mlpBackward); defer { span.end() }
         let dact = try out.backward(dy, input: cache.act, backward)
         GELUKernel.backward(dx: dact.data, dy: dact.data, x: cache.pre.data, n: dact.count)
         return try fc.backward(dact, input: cache.x, backward)

@@ -70,22 +70,28 @@ public enum Equivalence {
     /// `backend`; tolerances default to `tolerances(for: config.precision)`. Returns the report on the leader (world rank 0), nil on
     /// the other MPI processes.
     public static func run(config: TrainConfig, data: TokenDataset, backend: Launcher.Backend,
-                           lossTolerance: Double? = nil,
-                           parameterTolerance: Double? = nil) throws -> EquivalenceReport? {
+                           lossTolerance: Double? = nil, parameterTolerance: Double? = nil,
+                           progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> EquivalenceReport? {
         let defaults = tolerances(for: config.precision)
         if backend == .mpi { Compute.threads = 1 }
         CollectiveChecking.enabled = true  // a proof run checks every collective's agreement
         let result = Mutex<(losses: [Double], params: [String: [Float]])?>(nil)
         try Launcher.run(config: config, backend: backend, timeout: Double(config.timeout)) { groups in
             let trainer = try Trainer(config: config, data: data, groups: groups)
-            let losses = try (0..<config.steps).map { _ in try trainer.trainStep().loss }
+            let losses = try (0..<config.steps).map { k in
+                defer { if groups.worldRank == 0 { progress("\(config.layoutName) step \(k + 1)/\(config.steps)") } }
+                return try trainer.trainStep().loss
+            }
             let whole = try trainer.wholeParameters()
             if groups.worldRank == 0 { result.withLock { $0 = (losses, whole) } }
         }
         guard let (losses, params) = result.withLock({ $0 }) else { return nil }
         // The serial run after the layout's, so Launcher.run has checked the sizes before anything is allocated.
         let serial = try Trainer(config: config.oneRank, data: data)
-        let serialLosses = try (0..<config.steps).map { _ in try serial.trainStep().loss }
+        let serialLosses = try (0..<config.steps).map { k in
+            defer { progress("one rank step \(k + 1)/\(config.steps)") }
+            return try serial.trainStep().loss
+        }
         let diffs = serial.parameters.map { p in
             let (a, b) = (params[p.name]!, p.value.array)
             return (name: p.name, relative: normDifference(a, b), worstElement: relativeDifference(a, b))

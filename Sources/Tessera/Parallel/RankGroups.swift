@@ -63,6 +63,12 @@ public struct RankGroups: Sendable {
 /// Starts the ranks of a layout: threads of this process, or the processes
 /// of an `mpirun` job.
 public enum Launcher {
+    /// How the launch reports (the trace's summary): a line on stdout, flushed.
+    static func say(_ line: String) {
+        print(line)
+        fflush(nil)
+    }
+
     /// Which engine runs the ranks.
     public enum Backend: String, Sendable, CaseIterable {
         case threads, mpi
@@ -85,15 +91,19 @@ public enum Launcher {
         try MemoryEstimate(config, ranksHere: ranksHere).require(available: MemoryEstimate.availableBytes)
         switch backend {
         case .threads:
-            if config.worldSize == 1 { return try body(.single()) }
+            if config.worldSize == 1 && config.trace == nil { return try body(.single()) }
             try ThreadWorld.run(size: config.worldSize, timeout: timeout) { world in
-                try body(try RankGroups(config: config, world: world))
+                try TraceSession.run(path: config.trace, config: config, world: world, alignClocks: false, log: say) {
+                    try body(try RankGroups(config: config, world: $0))
+                }
             }
         case .mpi:
             try config.requireWorldSize(MPIGroup.launched?.size ?? 1, underMPI: true)
             let world = try MPIGroup.world(timeout: timeout)
             do {
-                try body(try RankGroups(config: config, world: world))
+                try TraceSession.run(path: config.trace, config: config, world: world, alignClocks: true, log: say) {
+                    try body(try RankGroups(config: config, world: $0))
+                }
                 try world.barrier()
             } catch {
                 let cause = ErrorKind.rankFailure(error, rank: world.worldRank)

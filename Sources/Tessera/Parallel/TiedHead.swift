@@ -28,6 +28,7 @@ public final class TiedHead: Layer, @unchecked Sendable {
 
     /// `forward`, which needs nothing of the micro-batch's context.
     public func logits(_ normed: Tensor) throws -> (Tensor, Cache) {
+        let span = Trace.begin(.headForward); defer { span.end() }
         let full = try tp.gather(normed), d = wte.shape[1]
         let rows = full.count / d, v = wte.shape[0]
         let logits = Tensor(uninitialized: [rows, v])
@@ -39,6 +40,7 @@ public final class TiedHead: Layer, @unchecked Sendable {
     /// dlogits [rows, paddedVocab/tp] → dnormed [outer rows, d]; dwte's product goes to the sink.
     public func backward(_ dlogits: Tensor, _ cache: Cache, _ ctx: ForwardContext,
                          _ backward: BackwardContext) throws -> Tensor {
+        let span = Trace.begin(.headBackward); defer { span.end() }
         let d = wte.shape[1], v = wte.shape[0], rows = ctx.rows, full = cache.normed, wte = self.wte
         let dlogitsOperand = precision.operand(dlogits), precision = self.precision
         backward.weightGradient {

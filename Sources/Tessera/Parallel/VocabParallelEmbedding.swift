@@ -31,6 +31,7 @@ public final class VocabParallelEmbedding: Layer, @unchecked Sendable {
 
     /// tokens [rows] → x [outer rows, d].
     public func forward(_ tokens: [Int32], _ ctx: ForwardContext) throws -> (Tensor, Cache) {
+        let span = Trace.begin(.embeddingForward); defer { span.end() }
         let d = dModel
         let full = Tensor(uninitialized: [ctx.rows, d])
         tokens.withUnsafeBufferPointer { tok in
@@ -49,6 +50,7 @@ public final class VocabParallelEmbedding: Layer, @unchecked Sendable {
     /// dx [outer rows, d] (overwritten: dropout is applied in place) → adds
     /// dwpe and this rank's rows of dwte; reports both finished.
     public func backward(_ dh: Tensor, _ cache: Cache, _ ctx: ForwardContext, _ backward: BackwardContext) throws {
+        let span = Trace.begin(.embeddingBackward); defer { span.end() }
         let d = dModel, rows = tp.outerRows(ctx), coords = tp.outerCoords(ctx)
         if let site = ctx.site("embed") {
             DropoutKernel.apply(dh.data, rows: rows, c: d, featureBase: 0, coords: coords, site: site)

@@ -11,6 +11,7 @@ public enum OutputPreflight {
     /// process ends). Errors are one line naming the path and what is wrong.
     public static func prepare(_ config: TrainConfig) throws -> CheckpointLock? {
         if let trace = config.trace { try checkTrace(trace) }
+        if let metrics = config.metrics { try MetricsLog.check(metrics) }
         guard let path = config.checkpoint else { return nil }
         let dir = try CheckpointDirectory(path)
         try requireDirectory(dir.parent, for: "checkpoint '\(dir.path)'")
@@ -57,18 +58,25 @@ public enum OutputPreflight {
     }
 
     /// The trace path: a new file in a writable directory, or an earlier trace (which is replaced).
-    static func checkTrace(_ path: String) throws {
-        func refuse(_ why: String) -> ConfigError { ConfigError("cannot write trace '\(path)': \(why)") }
-        guard !path.isEmpty, !path.hasSuffix("/") else { throw refuse("give a file name, e.g. trace.txt") }
+    public static func checkTrace(_ path: String) throws {
+        try checkOutputFile(path, what: "trace", example: "trace.json") { (try? ChromeTrace.read(path: $0)) != nil }
+    }
+
+    /// An output file of kind `what`: a new file in a writable directory, or
+    /// one Tessera wrote before (`isOurs`), which is replaced; anything else is refused.
+    public static func checkOutputFile(_ path: String, what: String, example: String,
+                                       isOurs: (String) -> Bool) throws {
+        func refuse(_ why: String) -> ConfigError { ConfigError("cannot write \(what) '\(path)': \(why)") }
+        guard !path.isEmpty, !path.hasSuffix("/") else { throw refuse("give a file name, e.g. \(example)") }
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
             guard !isDir.boolValue else { throw refuse("it is a directory") }
-            guard (try? PipelineTrace.read(path: path)) != nil else {
-                throw refuse("it exists and is not a trace Tessera wrote; choose a new file or move it away")
+            guard isOurs(path) else {
+                throw refuse("it exists and is not a \(what) Tessera wrote; choose a new file or move it away")
             }
         }
         let parent = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        do { try requireDirectory(parent, for: "trace '\(path)'") } catch { throw refuse("'\(parent)' is not a directory") }
+        do { try requireDirectory(parent, for: "\(what) '\(path)'") } catch { throw refuse("'\(parent)' is not a directory") }
         let probe = path + ".probe-\(getpid())"
         let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw refuse("cannot create a file in '\(parent)': " + String(cString: strerror(errno))) }

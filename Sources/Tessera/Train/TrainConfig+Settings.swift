@@ -46,7 +46,9 @@ extension TrainConfig {
             .int("threads", \.threads, 0...4096, .train, help: "Kernel threads of a one-rank run (0: all cores)."),
             .number("bucket-mb", \.bucketMB, .train, valid: "a positive number",
                     help: "Data-parallel gradient bucket size in MiB.", accepts: { $0 > 0 }),
-            .string("trace", \.trace, .train, help: "Write the last step's pipeline timeline here (needs pp > 1)."),
+            .string("trace", \.trace, .train, help: "Write a Chrome/Perfetto trace of every rank here."),
+            .string("metrics", \.metrics, .train, help: "Write one JSON line per logged step here."),
+            .bool("quiet", \.quiet, .train, help: "No per-step progress lines."),
             .number("timeout", \.timeout, .train, valid: "a positive number of seconds",
                     help: "Seconds a rank waits for the others before the job is aborted.", accepts: { $0 > 0 }),
             .choice("precision", \.precision, .train,
@@ -60,7 +62,7 @@ extension TrainConfig: Codable {
     /// Settings of one invocation rather than of the run: a resumed run
     /// traces, resumes or waits only as asked again, and saves to its own
     /// directory (a checkpoint records no path of the machine that wrote it).
-    static let notStored: Set<String> = ["resume", "trace", "checkpoint", "timeout"]
+    static let notStored: Set<String> = ["resume", "trace", "metrics", "quiet", "checkpoint", "timeout"]
 
     /// Keys a stored config must hold: the model's shape, which no default may stand in for.
     static let requiredStored = ["vocab", "seq-len", "layers", "d-model", "heads"]

@@ -43,8 +43,12 @@ public struct TrainConfig: Sendable, Equatable {
     public var threads = 0
     /// Data-parallel gradient bucket size in MiB (gradients are all-reduced a bucket at a time).
     public var bucketMB: Float = 25
-    /// Write the last step's pipeline timeline (every action's start and end) to this file.
+    /// Write a Chrome trace of every rank (regions, collectives, pipeline actions) to this file.
     public var trace: String?
+    /// Write one JSON line per logged step to this file.
+    public var metrics: String?
+    /// Print no per-step progress (only validation, summaries and errors).
+    public var quiet = false
     /// Precision of matrix products (fp32, or bf16 inputs with float32 accumulation).
     public var precision = Precision.fp32
     /// Seconds a rank waits for the others in a collective before the job is aborted.
@@ -70,10 +74,6 @@ public struct TrainConfig: Sendable, Equatable {
         try model.validate()
         try Self.table.validate(self)
         try layout.validate(model: model, batch: batch)
-        if let trace, layout.pp == 1 {
-            throw ConfigError("trace '\(trace)' records a pipeline's timeline and needs pp > 1, got pp 1; "
-                              + "add --pp N or drop --trace")
-        }
     }
 
     /// Kernel threads of a one-rank run: `threads`, or every core when 0.

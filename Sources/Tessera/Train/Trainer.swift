@@ -64,7 +64,6 @@ public final class Trainer: @unchecked Sendable {
             }
             let byStage = Dictionary(uniqueKeysWithValues: zip(ids, stages))
             pipeline = PipelineExecutor(schedule: schedule, stages: byStage, pp: groups.pp)
-            pipeline!.tracing = config.trace != nil
             evaluator = PipelineExecutor(schedule: PipelineSchedules.forwardOnly(ranks: config.pp, microBatches: 1,
                                                                                  chunks: config.ppChunks),
                                          stages: byStage, pp: groups.pp)
@@ -127,6 +126,7 @@ public final class Trainer: @unchecked Sendable {
     public func trainStep(microBatches: [(tokens: [Int32], targets: [Int32])], sampleOffset: Int = 0,
                           globalTokens: Int? = nil) throws -> StepResult {
         let start = DispatchTime.now().uptimeNanoseconds
+        let span = Trace.begin(.step, index: step); defer { span.end() }
         let T = localPositions
         let lr = schedule.rate(at: step)
         let totalTokens = globalTokens ?? microBatches.reduce(0) { $0 + $1.tokens.count }
@@ -147,7 +147,7 @@ public final class Trainer: @unchecked Sendable {
                 lossSum += try model.forwardBackward(tokens, targets, ctx, gradScale: 1 / Float(totalTokens), backward)
             }
         }
-        try gradientSync.finish()
+        try Trace.region(.gradientSync) { try gradientSync.finish() }
         if pipeline != nil { lossSum = try groups.pp.sumAcrossRanks(lossSum) }  // only the last stage computes the loss
         try FaultInjection.step(rank: groups.worldRank, step: step + 1)
         let loss = try groups.dpcp.sumAcrossRanks(lossSum / Double(totalTokens))
@@ -159,9 +159,11 @@ public final class Trainer: @unchecked Sendable {
         guard norm.isFinite else {
             throw TrainingError("gradient norm became \(norm) at step \(step + 1) (loss \(loss)); lower --lr (now \(config.lr))")
         }
-        GradientClipping.clip(store, norm: norm, maxNorm: config.gradClip)
-        optimizer.step(lr: lr)
-        for stage in stages { stage.refreshWorkingWeights() }
+        Trace.region(.optimizer) {
+            GradientClipping.clip(store, norm: norm, maxNorm: config.gradClip)
+            optimizer.step(lr: lr)
+            for stage in stages { stage.refreshWorkingWeights() }
+        }
         step += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return StepResult(step: step - 1, loss: loss, gradNorm: norm, lr: lr, seconds: seconds)
@@ -182,6 +184,7 @@ public final class Trainer: @unchecked Sendable {
     /// Mean validation loss over `config.evalBatches` fixed batches (no
     /// dropout), each rank evaluating its data-parallel share.
     public func evaluate() throws -> Double {
+        let span = Trace.begin(.evaluation); defer { span.end() }
         let T = config.model.seqLen
         let evalBatch = config.batch, per = localSamples.count, first = localSamples.lowerBound
         var total = 0.0
@@ -220,9 +223,11 @@ public final class Trainer: @unchecked Sendable {
     /// writes). Per-rank memory is printed after the first step of a
     /// multi-rank run. Returns every step's result.
     @discardableResult
-    public func run(log rankLog: (String) -> Void) throws -> [StepResult] {
+    public func run(log rankLog: @escaping (String) -> Void) throws -> [StepResult] {
         let leader = groups.worldRank == 0
-        func log(_ line: String) { if leader { rankLog(line) } }
+        let reporter = try StepReporter(config: config, first: step, tokensPerStep: tokensPerStep, leader: leader,
+                                        log: rankLog)
+        func log(_ line: String) { if leader { reporter.display.line(line) } }
         /// Saves (rank 0 writes). A failed save keeps the previous checkpoint; during the run it is
         /// reported in one line and training goes on (the next save retries); at the end it is an error.
         func save(_ dir: String, final: Bool) throws {
@@ -239,40 +244,23 @@ public final class Trainer: @unchecked Sendable {
         }
         var results: [StepResult] = []
         let first = step
-        let flopsPerStep = config.model.trainingFlops(tokens: tokensPerStep)
-        let runStart = DispatchTime.now().uptimeNanoseconds
         while step < config.steps {
             let r = try trainStep()
             results.append(r)
             let done = step
             if done == first + 1 && groups.world.size > 1 { for line in try memoryReport() { log(line) } }
-            if (config.logEvery > 0 && done % config.logEvery == 0) || done == config.steps || done == first + 1 {
-                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - runStart) / 1e9
-                let perStep = elapsed / Double(done - first)
-                log(ProgressLine.format(step: done, of: config.steps, loss: r.loss, lr: r.lr,
-                                        tokensPerSecond: Double(tokensPerStep) / r.seconds,
-                                        gflops: flopsPerStep / r.seconds / 1e9, elapsed: elapsed,
-                                        remaining: perStep * Double(config.steps - done))
-                    + (pipeline.map { String(format: " | stash %d micro-batches, %.1f MiB", $0.peakStashed,
-                                             Double($0.peakActivationBytes) / 1_048_576) } ?? ""))
-            }
+            var validation: Double?
             if config.evalEvery > 0 && done % config.evalEvery == 0 && done != config.steps {
-                log(String(format: "validation loss %.4f at step %d", try evaluate(), done))
+                validation = try evaluate()
+                log(String(format: "validation loss %.4f at step %d", validation!, done))
             }
+            let memory = config.metrics != nil && reporter.logged(done) ? try memoryBytes() : nil
+            reporter.report(r, done: done, validation: validation, memory: memory,
+                            suffix: pipeline.map { String(format: " | stash %d micro-batches, %.1f MiB", $0.peakStashed,
+                                                          Double($0.peakActivationBytes) / 1_048_576) } ?? "")
             if let dir = config.checkpoint, config.checkpointEvery > 0, done % config.checkpointEvery == 0,
                done != config.steps {
                 try save(dir, final: false)
-            }
-        }
-        if let path = config.trace, let pipeline, groups.dp.rank == 0 && groups.cp.rank == 0 && groups.tp.rank == 0 {
-            let timeline = try PipelineTrace.gather(pipeline, pp: groups.pp)
-            if groups.pp.rank == 0 {
-                do {
-                    try PipelineTrace.encode(timeline).write(toFile: path, atomically: true, encoding: .utf8)
-                    log(String(format: "wrote the last step's timeline to %@ (bubble %.1f%%)", path, 100 * timeline.bubbleFraction))
-                } catch {
-                    log("warning: could not write trace \(path): \((error as NSError).localizedDescription)")
-                }
             }
         }
         log(String(format: "validation loss %.4f after %d steps", try evaluate(), step))

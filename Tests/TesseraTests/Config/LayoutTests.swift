@@ -59,10 +59,6 @@ import Tessera
         var layers = TrainConfig()
         layers.layout.ppLayers = [2, 2]
         #expect(TestSupport.message { try layers.validate() } == "pp-layers 2,2 needs pp > 1 (a pipeline), got pp 1; add --pp N or drop it")
-        var trace = TrainConfig()
-        trace.trace = "t.txt"
-        #expect(TestSupport.message { try trace.validate() }
-                    == "trace 't.txt' records a pipeline's timeline and needs pp > 1, got pp 1; add --pp N or drop --trace")
     }
 
     @Test func aMeshOfMoreRanksThanSupportedIsRefusedWithoutOverflow() {

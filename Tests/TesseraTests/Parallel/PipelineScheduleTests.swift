@@ -129,7 +129,7 @@ import Tessera
         var c = Equivalence.defaultConfig
         c.model.layers = 4
         c.pp = 4; c.schedule = .zeroBubbleH1; c.microBatches = 8; c.steps = 2
-        let path = TestSupport.temporaryPath("trace.txt")
+        let path = TestSupport.temporaryPath("trace.json")
         defer { try? FileManager.default.removeItem(atPath: path) }
         c.trace = path
         let data = try TokenDataset.builtIn(seqLen: c.model.seqLen)

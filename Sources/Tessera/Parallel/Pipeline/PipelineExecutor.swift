@@ -47,6 +47,7 @@ public final class PipelineExecutor {
             let key = PipelineAction(.forward, microBatch: a.microBatch, stage: a.stage)
             let ctx = contexts[a.microBatch]
             let t0 = tracing ? now() : 0
+            let span = a.isCompute ? Trace.beginAction(a.kind.rawValue, microBatch: a.microBatch, stage: a.stage) : nil
             switch a.kind {
             case .recvActivation, .recvGradient:
                 // The boundary's shape is the receiving stage's to say (rows held, width).
@@ -83,6 +84,7 @@ public final class PipelineExecutor {
             case .weight:
                 weights.removeValue(forKey: key)!.run()
             }
+            span?.end()
             if tracing && a.isCompute { trace.append(TraceEntry(action: a, start: t0, end: now())) }
         }
         return loss

@@ -1,9 +1,9 @@
 import Foundation
 
 /// What a traced pipeline step actually ran: every compute action of every
-/// pipeline rank with its start and end, written as text (one action per
-/// line: `rank kind micro-batch stage start end`, times in seconds on the
-/// machine's monotonic clock) for `tessera schedule --from-trace`.
+/// pipeline rank with its start and end, gathered in memory from the
+/// executors (`bench pipeline`) or read from a run's Chrome trace
+/// (`tessera schedule --from-trace`).
 public enum PipelineTrace {
     /// Collects the executor's last step from every rank of the pp group
     /// (collective) into a timeline, on every rank.
@@ -31,29 +31,33 @@ public enum PipelineTrace {
         return Timeline(ranks: pp.size, spans: spans)
     }
 
-    /// The timeline as text lines.
-    public static func encode(_ t: Timeline) -> String {
-        t.spans.map { String(format: "%d %@ %d %d %.9f %.9f", $0.rank, $0.action.kind.rawValue, $0.action.microBatch,
-                             $0.action.stage, $0.start, $0.end) }.joined(separator: "\n") + "\n"
-    }
-
-    /// Reads a trace file; a malformed line is a `ConfigError` naming it.
-    public static func read(path: String) throws -> Timeline {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ConfigError("trace file '\(path)' does not exist or is not text (write one with tessera train --trace FILE)")
-        }
+    /// The last traced step of a run's Chrome trace (`tessera train --trace
+    /// FILE`) as a pipeline timeline: the F/B/W actions of the ranks at dp 0,
+    /// tp 0, one row per pipeline rank. A trace without pipeline actions is a
+    /// `ConfigError` naming the file.
+    public static func timeline(_ trace: ChromeTrace, path: String) throws -> Timeline {
+        let kinds = Dictionary(uniqueKeysWithValues: PipelineAction.Kind.allCases.map { ($0.rawValue, $0) })
         var spans: [TimedAction] = []
-        for (n, line) in text.split(separator: "\n").enumerated() {
-            let f = line.split(separator: " ")
-            guard f.count == 6, let r = Int(f[0]), let kind = PipelineAction.Kind(rawValue: String(f[1])),
-                  let mb = Int(f[2]), let stage = Int(f[3]), let a = Double(f[4]), let b = Double(f[5]), b >= a else {
-                throw ConfigError("trace file '\(path)' line \(n + 1) is not 'rank kind micro-batch stage start end': \(line)")
+        for r in trace.otherData.ranks where r.dp == 0 && r.tp == 0 {
+            guard let step = trace.slices.filter({ $0.pid == r.rank && $0.cat == "step" }).max(by: { $0.ts! < $1.ts! })
+            else { continue }
+            for s in trace.slices where s.pid == r.rank && s.cat == "pipeline" && s.ts! >= step.ts! && s.end <= step.end {
+                guard let kind = s.text("kind").flatMap({ kinds[$0] }), let mb = s.int("micro_batch"),
+                      let stage = s.int("stage") else {
+                    throw ConfigError("trace file '\(path)': pipeline slice '\(s.name)' lacks kind, micro_batch or stage")
+                }
+                spans.append(TimedAction(rank: r.pp, action: PipelineAction(kind, microBatch: mb, stage: stage),
+                                         start: s.ts! / 1e6, end: s.end / 1e6))
             }
-            spans.append(TimedAction(rank: r, action: PipelineAction(kind, microBatch: mb, stage: stage), start: a, end: b))
         }
-        guard !spans.isEmpty else { throw ConfigError("trace file '\(path)' holds no actions") }
+        guard !spans.isEmpty else {
+            throw ConfigError("trace file '\(path)' holds no pipeline actions (trace a run with --pp 2 or more)")
+        }
         return Timeline(ranks: (spans.map(\.rank).max() ?? 0) + 1, spans: spans)
     }
+
+    /// Reads the pipeline timeline of the trace file at `path` (see `timeline(_:path:)`).
+    public static func read(path: String) throws -> Timeline { try timeline(ChromeTrace.read(path: path), path: path) }
 
     /// Mean measured duration of each (stage, kind): the costs the simulator
     /// needs to predict this run.

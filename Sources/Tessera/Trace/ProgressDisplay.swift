@@ -1,0 +1,43 @@
+import Foundation
+
+/// Where a run's progress goes: on a terminal, one status line rewritten in
+/// place every step (with ETA and live MFU) above which permanent lines
+/// scroll; elsewhere (a pipe, a file, CI) plain lines only, at the logged
+/// steps. Quiet runs print no progress at all.
+public final class ProgressDisplay: @unchecked Sendable {
+    /// Whether progress rewrites a status line (stdout is a terminal).
+    public let live: Bool
+    public let quiet: Bool
+    private let print: (String) -> Void
+    private var statusShown = false
+
+    /// Progress through `print` (whole lines); `live` defaults to whether stdout is a terminal.
+    public init(quiet: Bool, live: Bool = isatty(STDOUT_FILENO) != 0, print: @escaping (String) -> Void) {
+        self.quiet = quiet
+        self.live = live && !quiet
+        self.print = print
+    }
+
+    /// A permanent line (clears the status line first).
+    public func line(_ text: String) {
+        clearStatus()
+        print(text)
+    }
+
+    /// A progress line: on a terminal it replaces the status line; elsewhere
+    /// it is printed when `logged` (a --log-every step), else dropped.
+    public func progress(_ text: String, logged: Bool) {
+        guard !quiet else { return }
+        if logged { return line(text) }
+        guard live else { return }
+        FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + text).utf8))
+        statusShown = true
+    }
+
+    /// Removes the status line, if shown.
+    public func clearStatus() {
+        guard statusShown else { return }
+        FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8))
+        statusShown = false
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+/// What a training run reports after each step on world rank 0: the
+/// progress line (`ProgressDisplay`: every --log-every steps, the first and
+/// the last; on a terminal a live line every step with ETA and MFU), and a
+/// metrics line (`--metrics FILE`) on the same logged steps.
+final class StepReporter {
+    let config: TrainConfig
+    let display: ProgressDisplay
+    let metrics: MetricsLog?
+    let first: Int, tokensPerStep: Int, flopsPerStep: Double
+    /// The peak MFU divides by (measured only when a live line or the metrics log shows MFU).
+    let peak: Double?
+    let start = DispatchTime.now().uptimeNanoseconds
+
+    /// The reporter of a run of `config` from step `first`; prints through `log`, on world rank 0 only (`leader`).
+    init(config: TrainConfig, first: Int, tokensPerStep: Int, leader: Bool, log: @escaping (String) -> Void) throws {
+        self.config = config
+        self.first = first
+        self.tokensPerStep = tokensPerStep
+        flopsPerStep = config.model.trainingFlops(tokens: tokensPerStep)
+        display = ProgressDisplay(quiet: config.quiet || !leader, print: log)
+        metrics = leader ? try config.metrics.map(MetricsLog.init) : nil
+        peak = display.live || metrics != nil ? ComputePeak.of(config) : nil
+    }
+
+    /// Whether step `done` is a logged one (--log-every, the first and the last).
+    func logged(_ done: Int) -> Bool {
+        (config.logEvery > 0 && done % config.logEvery == 0) || done == config.steps || done == first + 1
+    }
+
+    /// Reports step result `r` (`done` steps completed) with its validation loss, the
+    /// ranks' memory, and `suffix` for the progress line (e.g. the pipeline's stash).
+    func report(_ r: StepResult, done: Int, validation: Double?, memory: [Int]?, suffix: String) {
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let gflops = flopsPerStep / r.seconds / 1e9
+        let mfu = peak.map { gflops / $0 }
+        let remaining = elapsed / Double(done - first) * Double(config.steps - done)
+        let text = ProgressLine.format(step: done, of: config.steps, loss: r.loss, lr: r.lr,
+                                       tokensPerSecond: Double(tokensPerStep) / r.seconds, gflops: gflops,
+                                       elapsed: elapsed, remaining: remaining)
+            + (mfu.map { String(format: " | MFU %.1f%%", 100 * $0) } ?? "") + suffix
+        let isLogged = logged(done)
+        display.progress(text, logged: isLogged)
+        guard isLogged, let metrics else { return }
+        let comm = TraceRecorder.current?.lastStepCommunication()
+        metrics.write(StepMetrics(step: done, loss: r.loss, val_loss: validation, lr: Double(r.lr), grad_norm: r.gradNorm,
+                                  step_seconds: r.seconds, tokens_per_s: Double(tokensPerStep) / r.seconds,
+                                  gflops: gflops, mfu: mfu, elapsed_s: elapsed, memory_bytes: memory,
+                                  comm_exposed_s: comm?.exposedSeconds, comm_bytes: comm?.bytes))
+    }
+}
+
+extension TraceRecorder {
+    /// The last recorded step's exposed communication (blocking operations
+    /// and waits on started ones) in seconds, and the bytes its operations moved.
+    func lastStepCommunication() -> (exposedSeconds: Double, bytes: Int)? {
+        guard let step = events.lastIndex(where: { $0.kind == .region && $0.name == TraceRegion.step.rawValue })
+        else { return nil }
+        let begin = events[step].start
+        var exposed = 0.0, bytes = 0
+        for e in events[..<step].reversed() {
+            guard e.end >= begin else { break }
+            if e.kind == .wait || (e.kind == .comm && !e.async) { exposed += e.seconds }
+            if e.kind == .comm { bytes += e.bytes }
+        }
+        return (exposed, bytes)
+    }
+}

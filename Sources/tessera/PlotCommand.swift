@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Tessera
+
+struct PlotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plot",
+        abstract: "Draw metrics logs (--metrics FILE) as SVG: loss and validation curves overlaid, and throughput.",
+        discussion: "Example: tessera plot fp32.jsonl bf16.jsonl --svg loss.svg")
+
+    @Argument(help: "Metrics logs written by tessera train --metrics FILE.") var files: [String]
+    @Option(help: "The SVG file to write.") var svg: String
+
+    func validate() throws {
+        try reportingErrors {
+            guard !files.isEmpty else { throw ConfigError("give at least one metrics log (tessera train --metrics FILE)") }
+            guard svg.hasSuffix(".svg") else { throw ConfigError("--svg names the picture to write and must end in .svg, got '\(svg)'") }
+            if FileManager.default.fileExists(atPath: svg),
+               let head = FileManager.default.contents(atPath: svg)?.prefix(200),
+               !String(decoding: head, as: UTF8.self).contains(MetricsPlot.marker) {
+                throw ConfigError("--svg '\(svg)' exists and is not a plot Tessera drew; choose a new file or move it away")
+            }
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let runs = try files.map { path in
+                let steps = try MetricsLog.read(path: path)
+                guard !steps.isEmpty else { throw ConfigError("metrics file '\(path)' holds no steps") }
+                return (name: (path as NSString).lastPathComponent, steps: steps)
+            }
+            do {
+                try MetricsPlot.svg(runs).write(toFile: svg, atomically: true, encoding: .utf8)
+            } catch {
+                throw CheckpointError("cannot write '\(svg)': \((error as NSError).localizedDescription)")
+            }
+            for r in runs {
+                let last = r.steps.last!
+                say(String(format: "%@: %d logged steps, last step %d loss %.4f", r.name, r.steps.count, last.step, last.loss)
+                    + (r.steps.last { $0.val_loss != nil }?.val_loss.map { String(format: ", validation %.4f", $0) } ?? ""))
+            }
+            say("wrote \(svg)")
+        }
+    }
+}
