@@ -33,7 +33,7 @@ struct GenerateCommand: ParsableCommand {
             let ckpt = try Checkpoint.load(from: checkpoint, withOptimizer: false)
             Compute.threads = ProcessInfo.processInfo.activeProcessorCount
             let model = GPT(ckpt.config.model, seed: ckpt.config.seed)
-            try ckpt.restore(into: model.parameters, optimizer: nil, source: checkpoint)
+            try ckpt.restore(into: model.parameters, source: checkpoint)
             let sampler = Sampler(model: model, temperature: temperature, topK: topK, seed: UInt64(seed))
             let out = FileHandle.standardOutput
             var text = TerminalText.Stream()

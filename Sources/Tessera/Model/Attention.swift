@@ -20,9 +20,13 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
     /// Saved activations for backward: the input (outer rows), qkv [rows, 3·dl],
     /// probabilities [b, heads, t, t] and the head outputs y [rows, dl].
     public struct Cache {
-        let x: Tensor, qkv: Tensor, probs: Tensor, y: Tensor
-        var tensors: [Tensor] { [x, qkv, probs, y] }
+        /// probs is nil when the core is recomputed in backward (`recomputeCore`).
+        let x: Tensor, qkv: Tensor, probs: Tensor?, y: Tensor
+        var tensors: [Tensor] { [x, qkv, y] + (probs.map { [$0] } ?? []) }
     }
+
+    /// Whether backward recomputes the attention probabilities instead of keeping them (`Recompute.selective`).
+    public var recomputeCore = false
 
     /// `heads` and `headDim` of the whole model; this rank keeps tp.part(heads).
     public init(name: String, dModel: Int, heads: Int, layers: Int, tp: TensorParallel) {
@@ -58,7 +62,7 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
         AttentionKernel.forward(y: y.data, probs: probs.data, qkv: qkvOut.data, shape: shape(ctx),
                                 dropout: ctx.site(name + ".probs"), sampleOffset: ctx.coords.sampleOffset,
                                 precision: precision)
-        return (try proj.forward(y), Cache(x: x, qkv: qkvOut, probs: probs, y: y))
+        return (try proj.forward(y), Cache(x: x, qkv: qkvOut, probs: recomputeCore ? nil : probs, y: y))
     }
 
     /// dout [outer rows, d] → dx [outer rows, d]; accumulates all four parameter gradients.
@@ -66,13 +70,26 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
                          _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
         let dy = try proj.backward(dout, input: cache.y, backward)
         let dqkv = Tensor(uninitialized: cache.qkv.shape)
-        AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, probs: cache.probs.data, qkv: cache.qkv.data,
+        let probs = cache.probs ?? recomputedProbabilities(cache, ctx)
+        AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, probs: probs.data, qkv: cache.qkv.data,
                                  shape: shape(ctx), dropout: ctx.site(name + ".probs"),
                                  sampleOffset: ctx.coords.sampleOffset, precision: precision)
         let dx = try qkv.backward(dqkv, input: cache.x, backward)
         // After qkv's bias gradient, which a zero-bubble schedule defers with its dW.
         backward.weightGradient { [self] in zeroKeyBiasGradient() }
         return dx
+    }
+
+    /// The softmax probabilities [b, heads, t, t] of the forward that made
+    /// `cache`, computed again from its Q, K, V (the head outputs, also
+    /// computed again, are dropped).
+    func recomputedProbabilities(_ cache: Cache, _ ctx: ForwardContext) -> Tensor {
+        let probs = Tensor(uninitialized: [ctx.samples, heads, ctx.positions, ctx.positions])
+        let y = Tensor(uninitialized: cache.y.shape)
+        AttentionKernel.forward(y: y.data, probs: probs.data, qkv: cache.qkv.data, shape: shape(ctx),
+                                dropout: ctx.site(name + ".probs"), sampleOffset: ctx.coords.sampleOffset,
+                                precision: precision)
+        return probs
     }
 
     /// The key bias cannot change the loss: it adds q·b_k to every score of a

@@ -10,7 +10,10 @@ import Foundation
 /// embedding's padded vocabulary and the block matrices split over tp, the
 /// blocks over pp stages (the largest stage plus both embeddings) — and the
 /// activations of the micro-batches a stage keeps for backward, per layer
-/// by `ActivationMemory.tesseraFormula`, plus the logits and their gradient.
+/// by `ActivationMemory.tesseraFormula`, plus the logits and their gradient;
+/// under ZeRO the weights, gradients and moments per `ZeROMemory` (what
+/// each stage shards over dp, and at stage 3 the gathered units), and from
+/// stage 2 the unreduced gradients of the units backward holds at once.
 public struct MemoryEstimate: Sendable {
     /// One rank's bytes.
     public var perRank: MemoryBreakdown
@@ -18,6 +21,8 @@ public struct MemoryEstimate: Sendable {
     public var ranksHere: Int
     /// Samples of one micro-batch on one rank.
     public var microBatchSamples: Int
+    /// Parameters of one rank's model replica part (its tp shard of its pp stage).
+    public var parameters: Double
 
     /// The estimate for `config` with `ranksHere` of its ranks on this machine.
     public init(_ config: TrainConfig, ranksHere: Int) {
@@ -34,11 +39,17 @@ public struct MemoryEstimate: Sendable {
         let inFlight: Double = config.pp == 1 ? 1
             : [.gpipe, .naive].contains(config.layout.schedule) ? Double(config.microBatches)
             : min(Double(config.microBatches), pp)
-        let perLayer = ActivationMemory.tesseraFormula(s: T, b: b, h: d, a: h, t: config.tp, sp: config.sp && config.tp > 1)
+        let perLayer = ActivationMemory.tesseraFormula(s: T, b: b, h: d, a: h, t: config.tp, sp: config.sp && config.tp > 1,
+                                                       recompute: config.recompute)
         let logits = 2 * 4 * b * T * paddedVocab / tp
-        perRank = MemoryBreakdown(weightBytes: 4 * params, activationBytes: inFlight * (stageLayers * perLayer + logits))
+        let units = ZeROMemory.gatheredBytes(outer: embeddings + 2 * d, block: block, prefetch: true)
+        perRank = ZeROMemory.modelStates(parameters: params, ranks: Double(config.dp), stage: config.layout.zero,
+                                         gathered: units)
+        perRank.activations = inFlight * (stageLayers * perLayer + logits)
+        if config.layout.zero >= 2 { perRank.unreduced = units }
         self.ranksHere = ranksHere
         microBatchSamples = samples
+        parameters = params
     }
 
     /// Bytes the job needs on this machine.
@@ -77,7 +88,7 @@ public struct MemoryEstimate: Sendable {
         } else {
             let params = max(0, (perRankRoom - perRank.activations) / 16)
             fits = String(format: "at most %.3g parameters per rank (now %.3g): lower --layers, --d-model or "
-                          + "--vocab, or raise --tp/--pp", params, perRank.weights / 4)
+                          + "--vocab, or raise --tp/--pp, or shard over --dp with --zero", params, parameters)
         }
         throw ConfigError("this run needs about \(fmt(perRank.total)) per rank × \(ranksHere) rank(s) on this "
                           + "machine = \(fmt(totalHere)), but \(fmt(available)) is available; largest term: "

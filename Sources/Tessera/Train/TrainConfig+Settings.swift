@@ -49,6 +49,10 @@ extension TrainConfig {
             .string("trace", \.trace, .train, help: "Write the last step's pipeline timeline here (needs pp > 1)."),
             .number("timeout", \.timeout, .train, valid: "a positive number of seconds",
                     help: "Seconds a rank waits for the others before the job is aborted.", accepts: { $0 > 0 }),
+            .number("memory-budget", \.memoryBudget, .train, valid: "0 (none) or a positive number of GiB",
+                    help: "Refuse a run whose estimated memory per rank exceeds this many GiB.", accepts: { $0 >= 0 }),
+            .choice("recompute", \.recompute, .train,
+                    help: "Activation recomputation: none, selective (attention core) or full (whole blocks)."),
             .choice("precision", \.precision, .train,
                     help: "Matrix products: fp32, or bf16 inputs with float32 accumulation."),
         ])
