@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures for BENCHMARKS.md.",
         subcommands: [BenchTrain.self, BenchParallel.self, BenchPipeline.self, BenchActivations.self, BenchComm.self,
-                      BenchProfile.self, BenchGenerate.self, BenchTrace.self])
+                      BenchProfile.self, BenchGenerate.self, BenchTrace.self, BenchMemory.self, BenchZeRO.self])
 }
 
 struct BenchTrain: ParsableCommand {
@@ -24,7 +24,7 @@ struct BenchTrain: ParsableCommand {
     var config: TrainConfig?
 
     /// The shape settings this benchmark takes (train's keys, the benchmark shape as defaults).
-    static let table = TrainConfig.table.only(["layers", "d-model", "heads", "seq-len", "batch", "precision"])
+    static let table = TrainConfig.table.only(["layers", "d-model", "heads", "seq-len", "batch", "precision", "recompute"])
 
     enum CodingKeys: CodingKey { case threads, steps, trace, settings }
 
@@ -191,6 +191,7 @@ struct BenchActivations: ParsableCommand {
 
     @Option(help: "Comma-separated tensor-parallel sizes.") var tp = "1,2,4"
     @Option(parsing: .unconditional, help: "Micro-batch in sequences.") var batch = 8
+    @Option(help: "Comma-separated recomputation modes: none, selective, full.") var recompute = "none"
     @Option(help: "Comma-separated context-parallel sizes: prints the long-context table instead (one layer, d 128, 4 heads, batch 1).")
     var cp: String?
     @Option(help: "Comma-separated sequence lengths of the long-context table.")
@@ -199,6 +200,7 @@ struct BenchActivations: ParsableCommand {
     func validate() throws {
         try reportingErrors {
             guard (1...4096).contains(batch) else { throw ConfigError("--batch must be in 1...4096, got \(batch)") }
+            let _: [Recompute] = try parseNames(recompute, flag: "--recompute")
             _ = try contextTable()
         }
     }
@@ -244,13 +246,17 @@ struct BenchActivations: ParsableCommand {
             let config = TrainBenchmark.defaultConfig.model
             say("per layer, tp rank 0; s=\(config.seqLen) b=\(batch) h=\(config.dModel) a=\(config.heads); "
                 + "Korthikanti: 2-byte activations + 1-byte masks; Tessera: float32, masks regenerated")
-            say("layout | measured MiB | Tessera formula MiB | Korthikanti MiB | measured / Korthikanti")
+            say("layout | recompute | measured MiB | Tessera formula MiB | Korthikanti MiB (no recompute) | measured / Korthikanti")
+            let modes: [Recompute] = try parseNames(recompute, flag: "--recompute")
             for t in sizes {
                 for sp in t > 1 ? [false, true] : [false] {
-                    let r = try ActivationMemory.measure(config: config, batch: batch, tp: t, sp: sp)
-                    let mib = { (x: Double) in x / 1_048_576 }
-                    say(String(format: "tp%d%@ | %.2f | %.2f | %.2f | %.2f", t, sp ? "+sp" : "", mib(Double(r.measured)),
-                               mib(Double(r.tesseraFormula)), mib(r.korthikanti), Double(r.measured) / r.korthikanti))
+                    for mode in modes {
+                        let r = try ActivationMemory.measure(config: config, batch: batch, tp: t, sp: sp, recompute: mode)
+                        let mib = { (x: Double) in x / 1_048_576 }
+                        say(String(format: "tp%d%@ | %@ | %.2f | %.2f | %.2f | %.2f", t, sp ? "+sp" : "", mode.rawValue,
+                                   mib(Double(r.measured)), mib(Double(r.tesseraFormula)), mib(r.korthikanti),
+                                   Double(r.measured) / r.korthikanti))
+                    }
                 }
             }
         }

@@ -21,6 +21,7 @@ public enum ActivationMemory {
     /// One layout's figures, in bytes per layer per rank.
     public struct Row: Sendable {
         public var tp: Int, sp: Bool
+        public var recompute: Recompute
         public var measured: Int
         public var tesseraFormula: Int
         public var korthikanti: Double
@@ -30,8 +31,15 @@ public enum ActivationMemory {
     /// `Double` so that sizes far beyond memory (the launch-time estimate)
     /// cannot overflow; exact for any valid layout, where t divides a, h
     /// and (under SP) s, so every term is a whole number.
-    public static func tesseraFormula(s: Double, b: Double, h: Double, a: Double, t: Int, sp: Bool) -> Double {
+    ///
+    /// With recomputation: `selective` recomputes the attention core, which
+    /// the blockwise kernel does anyway (it keeps asb/t floats of
+    /// log-sum-exp either way); `full` keeps only the block's input, sbh
+    /// floats (sbh/t under SP), Korthikanti et al.'s 2sbh in 2-byte units.
+    public static func tesseraFormula(s: Double, b: Double, h: Double, a: Double, t: Int, sp: Bool,
+                                      recompute: Recompute = .none) -> Double {
         let T = Double(t), sbh = s * b * h, attn = a * s * b / T
+        if recompute == .full { return 4 * (sp ? sbh / T : sbh) }
         let floats = sp ? 16 * sbh / T + attn + 4 * s * b / T : 4 * sbh + 12 * sbh / T + attn + 4 * s * b
         return 4 * floats
     }
@@ -80,21 +88,22 @@ public enum ActivationMemory {
 
     /// Measures the activation bytes one block saves on tp rank 0 after a
     /// forward+backward of a `batch`-sample micro-batch of `config`.
-    public static func measure(config: GPTConfig, batch: Int, tp: Int, sp: Bool) throws -> Row {
+    public static func measure(config: GPTConfig, batch: Int, tp: Int, sp: Bool, recompute: Recompute = .none) throws -> Row {
         let bytes = Mutex(0)
         let tokens = (0..<(batch * config.seqLen)).map { Int32($0 % 256) }
         try ThreadWorld.run(size: tp) { world in
             let group = TensorParallel(group: world, sequenceParallel: sp)
             let model = GPT(config, seed: 1, tp: group)
+            model.recompute = recompute
             let ctx = ForwardContext(samples: batch, positions: config.seqLen, sampleOffset: 0, step: 0, seed: 1,
                                      dropout: config.dropout)
             _ = try model.forwardBackward(tokens, tokens, ctx, gradScale: 1)
             if world.rank == 0 { bytes.withLock { $0 = model.lastLayerActivationBytes } }
         }
         let (s, b, h, a) = (config.seqLen, batch, config.dModel, config.heads)
-        return Row(tp: tp, sp: sp && tp > 1, measured: bytes.withLock { $0 },
+        return Row(tp: tp, sp: sp && tp > 1, recompute: recompute, measured: bytes.withLock { $0 },
                    tesseraFormula: Int(tesseraFormula(s: Double(s), b: Double(b), h: Double(h), a: Double(a), t: tp,
-                                                      sp: sp && tp > 1)),
+                                                      sp: sp && tp > 1, recompute: recompute)),
                    korthikanti: korthikanti(s: s, b: b, h: h, a: a, t: tp, sp: sp && tp > 1))
     }
 }

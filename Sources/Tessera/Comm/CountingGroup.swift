@@ -55,7 +55,18 @@ public final class CountingGroup: ProcessGroup, @unchecked Sendable {
     /// starting it and of waiting for it (the exposed part) as "allReduce"
     /// and "wait".
     public func startAllReduce(_ buf: CommBuffer, op: ReduceOp) throws -> CollectiveRequest {
-        let request = try counted("allReduce", buf) { try inner.startAllReduce(buf, op: op) }
+        exposed(try counted("allReduce", buf) { try inner.startAllReduce(buf, op: op) })
+    }
+    /// Counted as "allGather" (start) and "wait", like `startAllReduce`.
+    public func startAllGather(_ send: CommBuffer, into recv: CommBuffer) throws -> CollectiveRequest {
+        exposed(try counted("allGather", recv) { try inner.startAllGather(send, into: recv) })
+    }
+    /// Counted as "reduceScatter" (start) and "wait", like `startAllReduce`.
+    public func startReduceScatter(_ send: CommBuffer, into recv: CommBuffer, op: ReduceOp) throws -> CollectiveRequest {
+        exposed(try counted("reduceScatter", send) { try inner.startReduceScatter(send, into: recv, op: op) })
+    }
+    /// A request whose waiting time is counted as "wait" (the exposed part of a started collective).
+    private func exposed(_ request: CollectiveRequest) -> CollectiveRequest {
         guard size > 1 else { return request }
         return CollectiveRequest { [self] in try counted("wait", nil) { try request.wait() } }
     }

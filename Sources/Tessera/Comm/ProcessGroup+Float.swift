@@ -18,6 +18,17 @@ extension ProcessGroup {
                               op: ReduceOp) throws {
         try reduceScatter(CommBuffer(send, count: total), into: CommBuffer(recv, count: chunk(rank, of: total).count), op: op)
     }
+    /// `startAllGather` of [count] floats into [size·count].
+    public func startAllGather(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws
+        -> CollectiveRequest {
+        try startAllGather(CommBuffer(send, count: count), into: CommBuffer(recv, count: size * count))
+    }
+    /// `startReduceScatter` of [total] floats into this rank's chunk.
+    public func startReduceScatter(_ send: UnsafePointer<Float>, total: Int, into recv: UnsafeMutablePointer<Float>,
+                                   op: ReduceOp) throws -> CollectiveRequest {
+        try startReduceScatter(CommBuffer(send, count: total), into: CommBuffer(recv, count: chunk(rank, of: total).count),
+                               op: op)
+    }
     /// Equal splits: recv[q·count ..< (q+1)·count] ← send_q[rank·count ..< (rank+1)·count].
     /// send, recv: [size·count].
     public func allToAll(_ send: UnsafePointer<Float>, count: Int, into recv: UnsafeMutablePointer<Float>) throws {

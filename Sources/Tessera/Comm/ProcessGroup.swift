@@ -45,6 +45,10 @@ public protocol ProcessGroup: AnyObject, Sendable {
     func startAllReduce(_ buf: CommBuffer, op: ReduceOp) throws -> CollectiveRequest
     /// recv[q·n ..< (q+1)·n] ← send of rank q, n = send.count; recv.count = size·n.
     func allGather(_ send: CommBuffer, into recv: CommBuffer) throws
+    /// `allGather` started without waiting (see `startAllReduce`); in place when send is recv's slice at rank·n.
+    func startAllGather(_ send: CommBuffer, into recv: CommBuffer) throws -> CollectiveRequest
+    /// `reduceScatter` started without waiting (see `startAllReduce`); in place when recv is send's chunk(rank).
+    func startReduceScatter(_ send: CommBuffer, into recv: CommBuffer, op: ReduceOp) throws -> CollectiveRequest
     /// send: [total] on every rank; rank r receives op over ranks of
     /// send[chunk r], chunk r = [total·r/size, total·(r+1)/size) (sizes may
     /// differ by one); recv.count = that chunk's size.

@@ -101,9 +101,28 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
     public func startAllReduce(_ buf: CommBuffer, op: ReduceOp) throws -> CollectiveRequest {
         try checkReduction(op, buf, "allReduce")
         if size == 1 { return .completed }
+        return started { [self] in try reduceInPlace(buf, op: op) }
+    }
+
+    /// Queues the all-gather on this rank's worker (see `startAllReduce`).
+    public func startAllGather(_ send: CommBuffer, into recv: CommBuffer) throws -> CollectiveRequest {
+        try checkAllGather(send, recv)
+        if size == 1 { copyAlone(send, into: recv); return .completed }
+        return started { [self] in try gather(send, into: recv, draining: false) }
+    }
+
+    /// Queues the reduce-scatter on this rank's worker (see `startAllReduce`).
+    public func startReduceScatter(_ send: CommBuffer, into recv: CommBuffer, op: ReduceOp) throws -> CollectiveRequest {
+        try checkReduceScatter(send, recv, op)
+        if size == 1 { copyAlone(send, into: recv); return .completed }
+        return started { [self] in try scatter(send, into: recv, op: op, draining: false) }
+    }
+
+    /// Runs `body` on the worker after the operations started before it; the request waits for it.
+    private func started(_ body: @escaping @Sendable () throws -> Void) -> CollectiveRequest {
         let done = DispatchSemaphore(value: 0), failure = Mutex<Error?>(nil)
-        worker.async { [self] in
-            do { try reduceInPlace(buf, op: op) } catch { failure.withLock { $0 = error } }
+        worker.async {
+            do { try body() } catch { failure.withLock { $0 = error } }
             done.signal()
         }
         let request = CollectiveRequest {
@@ -122,19 +141,29 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
         try sync("allReduce")
     }
 
+    /// In place when `send` is recv's slice at rank·n (each rank reads only the others' own parts).
     public func allGather(_ send: CommBuffer, into recv: CommBuffer) throws {
         try checkAllGather(send, recv)
         if size == 1 { return copyAlone(send, into: recv) }
-        let posts = try begin("allGather", send)
+        try gather(send, into: recv, draining: true)
+    }
+
+    private func gather(_ send: CommBuffer, into recv: CommBuffer, draining: Bool) throws {
+        let posts = try begin("allGather", send, draining: draining)
         try requireEqualCounts(posts, "allGather")
         for q in 0..<size { posts[q].buffer.copy(into: recv.slice(q * send.count..<(q + 1) * send.count)) }
         try sync("allGather")
     }
 
+    /// In place when `recv` is send's chunk(rank) (a rank writes only its own chunk, which no other rank reads).
     public func reduceScatter(_ send: CommBuffer, into recv: CommBuffer, op: ReduceOp) throws {
         try checkReduceScatter(send, recv, op)
         if size == 1 { return copyAlone(send, into: recv) }
-        let posts = try begin("reduceScatter", send)
+        try scatter(send, into: recv, op: op, draining: true)
+    }
+
+    private func scatter(_ send: CommBuffer, into recv: CommBuffer, op: ReduceOp, draining: Bool) throws {
+        let posts = try begin("reduceScatter", send, draining: draining)
         try requireEqualCounts(posts, "reduceScatter")
         let mine = chunk(rank, of: send.count)
         reduce(posts.map(\.buffer), mine, op: op, into: [recv], outputBase: mine.lowerBound)

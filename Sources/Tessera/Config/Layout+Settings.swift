@@ -10,7 +10,8 @@ extension Layout {
         .int("tp", \.tp, 1...65536, .layout, help: "Tensor-parallel ranks (must divide heads)."),
         .int("ep", \.ep, 1...65536, .layout, help: "Expert-parallel ranks (training takes 1 today)."),
         .bool("sp", \.sp, .layout, help: "Sequence parallelism in the tensor-parallel group (needs tp > 1)."),
-        .int("zero", \.zero, 0...3, .layout, help: "ZeRO stage 0-3 (training takes 0 today)."),
+        .int("zero", \.zero, 0...3, .layout,
+             help: "ZeRO stage over dp (1 AdamW states, 2 +gradients, 3 +weights)."),
         .choice("schedule", \.schedule, .layout, help: "Pipeline schedule (needs pp > 1)."),
         .int("pp-chunks", \.ppChunks, 1...1024, .layout, aliases: ["chunks"],
              help: "Virtual stages per pipeline rank (interleaved schedule)."),
@@ -45,10 +46,10 @@ extension Layout {
     /// micro-batches divides the batch, pp × chunks stages fit the blocks.
     public func validate(model: GPTConfig, batch: Int) throws {
         try validateMesh()
-        for (key, value, valid, what) in [("ep", ep, 1, "expert parallelism (mixture of experts)"),
-                                         ("zero", zero, 0, "ZeRO optimizer-state sharding")] where value != valid {
+        for (key, value, valid, what) in [("ep", ep, 1, "expert parallelism (mixture of experts)")] where value != valid {
             throw ConfigError("\(key) \(value) cannot train: \(what) is not part of Tessera's trainer yet; valid \(key): \(valid)")
         }
+        try validateZeRO()
         if sp && tp == 1 {
             throw ConfigError("sp needs tp > 1 (it splits the sequence across the tensor-parallel group), got tp 1; "
                               + "add --tp N or drop --sp")

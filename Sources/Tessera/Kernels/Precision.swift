@@ -65,6 +65,9 @@ public struct ProductOperand: @unchecked Sendable {
         }
     }
 
+    /// Bytes of the storage (the tensor itself under fp32).
+    public var storageBytes: Int { storage.byteCount }
+
     /// The float32 values (not packed).
     var floats: UnsafeMutablePointer<Float> { storage.data }
     /// The packed bf16 patterns.

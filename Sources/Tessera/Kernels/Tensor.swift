@@ -22,6 +22,8 @@ public final class Tensor: @unchecked Sendable {
         case owned
         /// Part of a buffer, kept alive by the view.
         case view(FlatBuffer)
+        /// None: the address range is reserved inaccessible (`init(released:)`).
+        case released
     }
     private let storage: Storage
 
@@ -66,6 +68,21 @@ public final class Tensor: @unchecked Sendable {
         storage = .view(buffer)
     }
 
+    /// A tensor of `shape` with no storage: a parameter whose value or
+    /// gradient lives elsewhere for now (a ZeRO shard). Its address is in a
+    /// range reserved without access, so a read or write before the storage
+    /// comes back faults at once instead of using stale numbers.
+    public init(released shape: [Int]) {
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        precondition(count * MemoryLayout<Float>.stride <= ReleasedRange.bytes, "released tensor of \(count) elements")
+        data = ReleasedRange.start
+        storage = .released
+    }
+
+    /// Whether the tensor has no storage (`init(released:)`).
+    public var isReleased: Bool { if case .released = storage { true } else { false } }
+
     /// A tensor of `shape` holding `values` (row-major; count must match).
     public convenience init(_ shape: [Int], _ values: [Float]) {
         self.init(uninitialized: shape)
@@ -75,7 +92,7 @@ public final class Tensor: @unchecked Sendable {
     deinit {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         switch storage {
-        case .view: return
+        case .view, .released: return
         case .owned: return free(data)
         case .pooled: break
         }
@@ -156,4 +173,15 @@ public enum TensorPool {
         if !kept { free(p) }
     }
 
+}
+
+/// 256 GiB of address space mapped without access (PROT_NONE, no memory
+/// behind it), where released tensors point.
+enum ReleasedRange {
+    static let bytes = 1 << 38
+    nonisolated(unsafe) static let start: UnsafeMutablePointer<Float> = {
+        let p = mmap(nil, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let p, p != MAP_FAILED else { fatalError("cannot reserve address space for released tensors") }
+        return p.bindMemory(to: Float.self, capacity: 1)
+    }()
 }

@@ -28,6 +28,11 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
         var tensors: [Tensor] { [x, y] + [qkv, lse].compactMap { $0 } + (ulysses?.tensors ?? []) }
     }
 
+    /// Whether backward recomputes the attention core (`Recompute.selective`). The blockwise core always
+    /// does: it keeps only y and one log-sum-exp per row and head, so selective recomputation has nothing
+    /// left to drop and this setting changes no work.
+    public var recomputeCore = false
+
     /// `heads` and `headDim` of the whole model; this rank keeps tp.part(heads).
     public init(name: String, dModel: Int, heads: Int, layers: Int, tp: TensorParallel) {
         let std: Float = 0.02, residualStd = std / (2 * Float(layers)).squareRoot()
@@ -104,6 +109,9 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
         return dx
     }
 
+    /// The softmax probabilities [b, heads, t, t] of the forward that made
+    /// `cache`, computed again from its Q, K, V (the head outputs, also
+    /// computed again, are dropped).
     /// The key bias cannot change the loss: it adds q·b_k to every score of a
     /// query's row, and softmax is invariant to a constant shift. Its exact
     /// gradient is zero; the computed one is rounding noise (Σ_j dS_ij ≈ 0)

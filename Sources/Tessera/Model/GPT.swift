@@ -31,6 +31,13 @@ public final class GPT: @unchecked Sendable {
 
     /// Every parameter held, in checkpoint order.
     public let parameters: [Parameter]
+    /// The parameters by unit of residency: unit 0 the stage's embeddings,
+    /// final LayerNorm and head (whichever it holds), unit i + 1 block i's.
+    public var units: [[Parameter]] {
+        [[wte, wpe].compactMap { $0 } + (lnf.map { [$0.gain, $0.bias] } ?? [])] + blocks.map(\.parameters)
+    }
+    /// Told around each unit's use (ZeRO-2/3); nil: parameters stay put.
+    public weak var residency: (any ParameterResidency)?
 
     /// Token and position embedding (first stage).
     public let embedding: VocabParallelEmbedding?
@@ -62,9 +69,26 @@ public final class GPT: @unchecked Sendable {
     public var isFirstStage: Bool { wpe != nil }
     public var isLastStage: Bool { lnf != nil }
 
+    /// What the model keeps for backward and recomputes (`Recompute`); the model's owner sets it.
+    public var recompute: Recompute = .none {
+        didSet { for b in blocks { b.attn.recomputeCore = recompute == .selective } }
+    }
+
+    /// What one block's forward left for its backward: its cache, or under
+    /// full recomputation only its input.
+    public enum BlockSaved {
+        case cache(Block.Cache), input(Tensor)
+        var bytes: Int {
+            switch self {
+            case .cache(let c): c.bytes
+            case .input(let x): x.byteCount
+            }
+        }
+    }
+
     /// Saved state of one forward pass over a micro-batch.
     public struct Cache {
-        let tokens: [Int32], blocks: [Block.Cache]
+        let tokens: [Int32], blocks: [BlockSaved]
         /// Last stage: final LayerNorm cache, the gathered normed rows [rows, d]
         /// and the logits' gradient [rows, paddedVocab/tp].
         let lnf: LayerNorm.Cache?, normed: Tensor?, dlogits: Tensor?
@@ -137,19 +161,26 @@ public final class GPT: @unchecked Sendable {
     /// `gradScale`, nil for no gradient) is already in the cache.
     public func stageForward(tokens: [Int32], input: Tensor?, targets: [Int32], _ ctx: ForwardContext,
                              gradScale: Float?) throws -> (output: Tensor?, loss: Double, cache: Cache) {
+        // Units in forward order 0, 1, …, n; after block n comes unit 0 again when backward follows.
+        let n = blocks.count, after = gradScale == nil ? nil : 0
+        try residency?.willUse(0, backward: false, next: n > 0 ? 1 : after)
         var h = isFirstStage ? try embed(tokens, ctx) : input!
-        var caches: [Block.Cache] = []
+        var caches: [BlockSaved] = []
         caches.reserveCapacity(blocks.count)
-        for block in blocks {
+        for (i, block) in blocks.enumerated() {
+            try residency?.willUse(i + 1, backward: false, next: i + 1 < n ? i + 2 : after)
             let (y, c) = try block.forward(h, ctx)
-            caches.append(c)
+            try residency?.didUse(i + 1, backward: false)
+            caches.append(recompute == .full ? .input(h) : .cache(c))
             h = y
         }
         guard let lnf else {
+            try residency?.didUse(0, backward: false)
             return (h, 0, Cache(tokens: tokens, blocks: caches, lnf: nil, normed: nil, dlogits: nil))
         }
         let (normed, cf) = lnf.forward(h)
         let (full, logits) = try head(normed)
+        try residency?.didUse(0, backward: false)
         let loss = try crossEntropy(logits, targets, rows: ctx.rows, gradScale: gradScale)
         return (nil, loss, Cache(tokens: tokens, blocks: caches, lnf: cf, normed: full,
                                  dlogits: gradScale == nil ? nil : logits))
@@ -163,6 +194,9 @@ public final class GPT: @unchecked Sendable {
     /// layer's parameters finished as soon as their gradients are complete.
     public func stageBackward(_ cache: Cache, dOutput: Tensor?, _ ctx: ForwardContext,
                               _ backward: BackwardContext = BackwardContext()) throws -> Tensor? {
+        let n = blocks.count
+        // Units in backward order 0 (head first, embeddings last), n, …, 1.
+        try residency?.willUse(0, backward: true, next: n > 0 ? n : nil)
         var dh: Tensor
         if let lnf, let dlogits = cache.dlogits, let full = cache.normed, let tiedHead, let wte {
             let dnormed = try tiedHead.backward(dlogits, TiedHead.Cache(normed: full), ctx, backward)
@@ -171,8 +205,18 @@ public final class GPT: @unchecked Sendable {
         } else {
             dh = dOutput!
         }
-        for (block, c) in zip(blocks, cache.blocks).reversed() { dh = try block.backward(dh, c, ctx, backward) }
+        for (i, (block, c)) in zip(blocks, cache.blocks).enumerated().reversed() {
+            try residency?.willUse(i + 1, backward: true, next: i > 0 ? i : nil)
+            let saved: Block.Cache
+            switch c {
+            case .cache(let kept): saved = kept
+            case .input(let x): saved = try block.forward(x, ctx).1  // full recomputation
+            }
+            dh = try block.backward(dh, saved, ctx, backward)
+            try residency?.didUse(i + 1, backward: true)
+        }
         try embedding?.backward(dh, VocabParallelEmbedding.Cache(tokens: cache.tokens), ctx, backward)
+        try residency?.didUse(0, backward: true)
         return embedding == nil ? dh : nil
     }
 

@@ -19,7 +19,13 @@ public final class WorkingWeight: @unchecked Sendable {
         return made
     }
 
-    /// Re-rounds the copy from the float32 value; nothing to do under fp32
-    /// or before the first use.
+    /// Re-rounds the copy from the float32 value; nothing to do under fp32,
+    /// before the first use or after `drop`.
     public func refresh() { copy?.refresh(from: parameter.value) }
+
+    /// Bytes of the copy held apart from the float32 value (0 under fp32 or when there is none).
+    public var bytes: Int { copy.map { $0.precision == .fp32 ? 0 : $0.storageBytes } ?? 0 }
+
+    /// Frees the copy (ZeRO-3 frees a unit's weights after each use); the next use makes it again.
+    public func drop() { copy = nil }
 }

@@ -11,22 +11,40 @@
 ///    The loss was scaled by 1/(global batch tokens), so the sum over dp
 ///    ranks is the average of their mean gradients: the one-rank gradient.
 ///
+/// Under ZeRO (stage ≥ 1) the data-parallel step is a reduce-scatter
+/// instead: each rank receives the sum of its own shard only (in place in
+/// the gradient buffer at stage 1; into `gradShard` from stage 2, after
+/// which the full gradient buffer is released). On the thread backend a
+/// reduce-scatter sums each element over the ranks in the same order as the
+/// all-reduce does, so ZeRO's gradients are bitwise plain DP's.
+///
 /// Buckets follow DDP's bucket_cap_mb (see `ParameterStore`). With
-/// `overlap`, a bucket summed over one group starts its all-reduce as soon
-/// as the last of its parameters reports its gradient complete during the
-/// step's last backward (DDP's gradient-ready hook, through
-/// `BackwardContext.gradientReady`); `finish` waits for those and runs the
-/// rest. Every rank of a group starts its buckets in the same order, because
-/// every rank runs the same backward.
+/// `overlap`, a bucket summed over one group starts its all-reduce (or
+/// reduce-scatter) as soon as the last of its parameters reports its
+/// gradient complete during the step's last backward (DDP's gradient-ready
+/// hook, through `BackwardContext.gradientReady`); `finish` waits for those
+/// and runs the rest. From ZeRO-2, starting a bucket's reduce-scatter
+/// first completes the one started before it and frees that bucket's full
+/// gradient, so at most two unreduced buckets outlive their backward. Every
+/// rank of a group starts its buckets in the same order, because every rank
+/// runs the same backward.
 public final class GradientSync: @unchecked Sendable {
-    /// Each bucket with the groups its gradient buffer is all-reduced over, in order.
-    public let plan: [(bucket: ParameterBucket, groups: [ProcessGroup])]
+    /// One bucket's sync: all-reduces over `allReduce` in order, then (ZeRO) a reduce-scatter over `scatter`.
+    public struct Entry {
+        public let bucket: ParameterBucket
+        public let allReduce: [ProcessGroup]
+        public let scatter: ProcessGroup?
+    }
+    /// Each bucket with the groups its gradient buffer is summed over.
+    public let plan: [Entry]
     /// Whether single-group buckets start during backward (on by default).
     public var overlap = true
     /// Buckets started during the last step's backward.
     public private(set) var startedDuringBackward = 0
     private let entry: [ObjectIdentifier: Int]
     private var remaining: [Int] = [], requests: [CollectiveRequest?] = []
+    /// ZeRO-2/3: the bucket whose reduce-scatter was started last and is not yet released.
+    private var unreleased: Int?
     private var hookFailure: Error?
 
     public init(store: ParameterStore, groups: RankGroups) {
@@ -44,10 +62,13 @@ public final class GradientSync: @unchecked Sendable {
             case .embedding: groups.embedding
             }
         }
+        let sharded = store.zero.shardsOptimizer
         plan = store.buckets.map { b in
-            let over = (b.key.tie.map { [tieGroup($0)] } ?? []) + b.key.partialSum.map(group)
-            return (b, over.filter { $0.size > 1 })
-        }.filter { !$0.groups.isEmpty }
+            var dims = b.key.partialSum
+            let scatter = sharded && dims.last == .dp ? group(dims.removeLast()) : nil
+            let over = (b.key.tie.map { [tieGroup($0)] } ?? []) + dims.map(group)
+            return Entry(bucket: b, allReduce: over.filter { $0.size > 1 }, scatter: scatter)
+        }.filter { !$0.allReduce.isEmpty || $0.scatter != nil }
         var entry: [ObjectIdentifier: Int] = [:]
         for (i, e) in plan.enumerated() { for p in e.bucket.parameters { entry[ObjectIdentifier(p)] = i } }
         self.entry = entry
@@ -59,6 +80,7 @@ public final class GradientSync: @unchecked Sendable {
         remaining = plan.map { $0.bucket.parameters.count }
         requests = Array(repeating: nil, count: plan.count)
         startedDuringBackward = 0
+        unreleased = nil
         hookFailure = nil
         guard overlap, !plan.isEmpty else { return nil }
         return { [unowned self] parameters in
@@ -71,22 +93,51 @@ public final class GradientSync: @unchecked Sendable {
         for p in parameters {
             guard let i = entry[ObjectIdentifier(p)] else { continue }
             remaining[i] -= 1
-            guard remaining[i] == 0, plan[i].groups.count == 1 else { continue }
-            let bucket = plan[i].bucket
-            requests[i] = try plan[i].groups[0].startAllReduce(bucket.grads.floats, count: bucket.count, op: .sum)
+            guard remaining[i] == 0 else { continue }
+            let e = plan[i], bucket = e.bucket
+            switch (e.allReduce.count, e.scatter) {
+            case (0, let scatter?):
+                requests[i] = try scatter.startReduceScatter(bucket.grads.floats, total: bucket.count,
+                                                             into: shardDestination(bucket), op: .sum)
+                if bucket.zero.shardsGradients {
+                    if let previous = unreleased { try complete(previous) }
+                    unreleased = i
+                }
+            case (1, nil):
+                requests[i] = try e.allReduce[0].startAllReduce(bucket.grads.floats, count: bucket.count, op: .sum)
+            default: continue
+            }
             startedDuringBackward += 1
         }
+    }
+
+    /// Where a bucket's reduced shard goes: `gradShard`, or (stage 1) its place in the gradient buffer.
+    private func shardDestination(_ b: ParameterBucket) -> UnsafeMutablePointer<Float> {
+        b.gradShard?.floats ?? b.grads.floats + b.owned.lowerBound
+    }
+
+    /// Waits for plan entry `i`'s started collective and frees its full gradient (ZeRO-2/3).
+    private func complete(_ i: Int) throws {
+        try requests[i]?.wait()
+        plan[i].bucket.releaseGradients()
     }
 
     /// Waits for the buckets started during backward and sums the others
     /// over their groups, in plan order, in place.
     public func finish() throws {
         if let hookFailure { throw hookFailure }
-        for (i, (bucket, groups)) in plan.enumerated() {
-            if let request = requests[i] {
-                try request.wait()
-            } else {
-                for g in groups { try g.allReduce(bucket.grads.floats, count: bucket.count, op: .sum) }
+        for (i, e) in plan.enumerated() {
+            if requests[i] != nil {
+                try complete(i)
+                continue
+            }
+            let bucket = e.bucket
+            bucket.attachGradients()  // ZeRO-2/3: a bucket no backward touched has a zero gradient
+            for g in e.allReduce { try g.allReduce(bucket.grads.floats, count: bucket.count, op: .sum) }
+            if let scatter = e.scatter {
+                try scatter.reduceScatter(bucket.grads.floats, total: bucket.count, into: shardDestination(bucket),
+                                          op: .sum)
+                bucket.releaseGradients()
             }
         }
         requests = []

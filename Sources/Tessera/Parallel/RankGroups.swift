@@ -88,6 +88,7 @@ public enum Launcher {
     public static func run(config: TrainConfig, backend: Backend, timeout: Double = 60,
                            _ body: @escaping @Sendable (RankGroups) throws -> Void) throws {
         let ranksHere = backend == .threads ? config.worldSize : MPIGroup.launchedOnThisNode
+        try MemoryEstimate.requireBudget(config, ranksHere: ranksHere)
         try MemoryEstimate(config, ranksHere: ranksHere).require(available: MemoryEstimate.availableBytes)
         switch backend {
         case .threads:

@@ -4,14 +4,16 @@ import Foundation
 /// before anything is allocated, and the check that the ranks this machine
 /// runs fit in its memory.
 ///
-/// The bytes come from the planner's model (`MemoryModel`, the one
-/// `tessera plan` uses) with Tessera's own accounting: float32 weights,
-/// gradients and AdamW moments of the local parameters (the tied
+/// All arithmetic is in `Double`, so a config like `layers = 1e18` gives a
+/// huge estimate instead of an overflowed count. Per rank (see
+/// `MemoryBreakdown` for the terms): the local parameters — the tied
 /// embedding's padded vocabulary and the block matrices split over tp, the
-/// blocks of the most loaded pipeline rank), and the activations its
-/// schedule keeps at once (`ActivationConvention.tessera`). All arithmetic
-/// is in `Double`, so a config like `layers = 1e18` gives a huge estimate
-/// instead of an overflowed count.
+/// blocks over pp stages (the largest stage plus both embeddings) — and the
+/// activations of the micro-batches a stage keeps for backward, per layer
+/// by `ActivationMemory.tesseraFormula`, plus the logits and their gradient;
+/// under ZeRO the weights, gradients and moments per `ZeROMemory` (what
+/// each stage shards over dp, and at stage 3 the gathered units), and from
+/// stage 2 the unreduced gradients of the units backward holds at once.
 public struct MemoryEstimate: Sendable {
     /// One rank's bytes.
     public var perRank: MemoryBreakdown
@@ -19,20 +21,36 @@ public struct MemoryEstimate: Sendable {
     public var ranksHere: Int
     /// Samples of one micro-batch on one rank.
     public var microBatchSamples: Int
+    /// Parameters of one rank's model replica part (its tp shard of its pp stage).
+    public var parameters: Double
 
     /// The estimate for `config` with `ranksHere` of its ranks on this machine.
     public init(_ config: TrainConfig, ranksHere: Int) {
+        let m = config.model
+        let (V, T, L, d, h) = (Double(m.vocab), Double(m.seqLen), Double(m.layers), Double(m.dModel), Double(m.heads))
+        let tp = Double(config.tp), pp = Double(config.pp)
+        let paddedVocab = (V / tp).rounded(.up) * tp
+        let stageLayers = (L / pp).rounded(.up)
+        let embeddings = paddedVocab * d / tp + T * d
+        let block = (12 * d * d + 7 * d) / tp + 6 * d  // matrices, qkv and fc biases split; LayerNorms, 2 biases whole
+        let params = embeddings + stageLayers * block + 2 * d
         let samples = max(1, config.batch / max(1, config.dp) / max(1, config.microBatches))
-        let setup = TrainingSetup(globalBatch: config.batch, microBatch: samples, precision: .fp32,
-                                  recompute: .none, convention: .tessera)
-        let shape = ModelShape(config.model)
-        // A layout validate() would refuse (no pipeline split) is estimated as one stage holding every block.
-        let memory = (try? MemoryModel.mostLoaded(shape, layout: config.layout, setup: setup))?.memory
-            ?? MemoryModel.rank(0, shape, layout: config.layout.withoutPipeline, setup: setup,
-                                pipeline: try! PipelinePlan(shape, layout: config.layout.withoutPipeline))
-        perRank = MemoryBreakdown(weightBytes: memory.weights, activationBytes: memory.activations)
+        let b = Double(samples)
+        let inFlight: Double = config.pp == 1 ? 1
+            : [.gpipe, .naive].contains(config.layout.schedule) ? Double(config.microBatches)
+            : min(Double(config.microBatches), pp)
+        let local = T / Double(config.layout.cp)  // positions per sample a context-parallel rank holds
+        let perLayer = ActivationMemory.tesseraFormula(s: local, b: b, h: d, a: h, t: config.tp,
+                                                       sp: config.sp && config.tp > 1, recompute: config.recompute)
+        let logits = 2 * 4 * b * local * paddedVocab / tp
+        let units = ZeROMemory.gatheredBytes(outer: embeddings + 2 * d, block: block, prefetch: true)
+        perRank = ZeROMemory.modelStates(parameters: params, ranks: Double(config.dp * config.layout.cp), stage: config.layout.zero,
+                                         gathered: units)
+        perRank.activations = inFlight * (stageLayers * perLayer + logits)
+        if config.layout.zero >= 2 { perRank.unreduced = units }
         self.ranksHere = ranksHere
         microBatchSamples = samples
+        parameters = params
     }
 
     /// Bytes the job needs on this machine.
@@ -71,7 +89,7 @@ public struct MemoryEstimate: Sendable {
         } else {
             let params = max(0, (perRankRoom - perRank.activations) / 16)
             fits = String(format: "at most %.3g parameters per rank (now %.3g): lower --layers, --d-model or "
-                          + "--vocab, or raise --tp/--pp", params, perRank.weights / 4)
+                          + "--vocab, or raise --tp/--pp, or shard over --dp with --zero", params, parameters)
         }
         throw ConfigError("this run needs about \(fmt(perRank.total)) per rank × \(ranksHere) rank(s) on this "
                           + "machine = \(fmt(totalHere)), but \(fmt(available)) is available; largest term: "

@@ -1,17 +1,16 @@
 /// AdamW over a `ParameterStore`, with decoupled weight decay on 2-D
-/// weights only. The moments m and v are flat buffers laid out like each
-/// bucket's values, and the update runs over flat ranges: per bucket, one
-/// kernel call per run of neighbouring parameters with the same decay
-/// (padding between parameters has zero gradient and stays zero).
+/// weights only. The moments m and v are flat buffers laid out like the
+/// part of each bucket this rank updates (`ParameterBucket.owned`: the
+/// whole bucket, or its ZeRO shard), and the update runs over flat ranges:
+/// per bucket, one kernel call per run of neighbouring parameters with the
+/// same decay, cut to the owned range (a parameter may straddle two shards;
+/// padding has zero gradient and stays zero).
 public final class AdamW: @unchecked Sendable {
     public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
     /// Completed steps (the bias-correction exponent of the next step is t+1).
     public var t: Int = 0
-    /// First and second moments of each parameter (views into the flat
-    /// moment buffers), in the store's parameter order.
-    public let m: [Tensor], v: [Tensor]
     let store: ParameterStore
-    /// Per bucket: its moment buffers and its runs (element range, decayed or not).
+    /// Per bucket: its moment buffers [owned.count] and its runs (range relative to `owned`, decayed or not).
     let flat: [(m: FlatBuffer, v: FlatBuffer, runs: [(range: Range<Int>, decay: Bool)])]
 
     public init(store: ParameterStore, beta1: Float = 0.9, beta2: Float = 0.95, eps: Float = 1e-8,
@@ -21,34 +20,36 @@ public final class AdamW: @unchecked Sendable {
         flat = store.buckets.map { b in
             var runs: [(range: Range<Int>, decay: Bool)] = []
             for (p, r) in zip(b.parameters, b.ranges) {
+                let cut = r.clamped(to: b.owned)
+                guard !cut.isEmpty else { continue }
+                let local = (cut.lowerBound - b.owned.lowerBound)..<(cut.upperBound - b.owned.lowerBound)
                 if let last = runs.last, last.decay == p.decay {
-                    runs[runs.count - 1].range = last.range.lowerBound..<r.upperBound
+                    runs[runs.count - 1].range = last.range.lowerBound..<local.upperBound
                 } else {
-                    runs.append((r, p.decay))
+                    runs.append((local, p.decay))
                 }
             }
-            return (FlatBuffer(.float32, count: b.count), FlatBuffer(.float32, count: b.count), runs)
+            return (FlatBuffer(.float32, count: b.owned.count), FlatBuffer(.float32, count: b.owned.count), runs)
         }
-        func views(_ moment: (Int) -> FlatBuffer) -> [Tensor] {
-            zip(store.parameters, store.locations).map { p, at in
-                Tensor(viewing: moment(at.bucket), at: store.buckets[at.bucket].ranges[at.index].lowerBound, shape: p.shape)
-            }
-        }
-        let flat = self.flat
-        m = views { flat[$0].m }
-        v = views { flat[$0].v }
     }
 
-    /// Applies one update with learning rate `lr` from the parameters' gradients.
+    /// The first and second moments of bucket `b`'s owned range [owned.count].
+    public func moments(_ b: Int) -> (m: FlatBuffer, v: FlatBuffer) { (flat[b].m, flat[b].v) }
+
+    /// Bytes of both moments this rank holds.
+    public var bytes: Int { flat.reduce(0) { $0 + $1.m.byteCount + $1.v.byteCount } }
+
+    /// Applies one update with learning rate `lr` to the owned values from the owned gradients.
     public func step(lr: Float) {
         t += 1
         for (bucket, moments) in zip(store.buckets, flat) {
+            let p = bucket.ownedValues, g = bucket.ownedGrads
             for run in moments.runs {
                 let s = AdamWKernel.Step(lr: lr, beta1: beta1, beta2: beta2, eps: eps,
                                          weightDecay: run.decay ? weightDecay : 0, t: t)
                 let o = run.range.lowerBound
-                AdamWKernel.update(p: bucket.values.floats + o, g: bucket.grads.floats + o, m: moments.m.floats + o,
-                                   v: moments.v.floats + o, n: run.range.count, step: s)
+                AdamWKernel.update(p: p + o, g: g + o, m: moments.m.floats + o, v: moments.v.floats + o,
+                                   n: run.range.count, step: s)
             }
         }
     }

@@ -18,18 +18,22 @@ public struct Checkpoint: Sendable {
     public var optimizerT: Int
 
     /// Captures a model and optimizer after `step` completed steps, as whole
-    /// tensors: the pieces `parameters` (this rank's shards and stages) are
-    /// assembled across `group`, the ranks of one model replica (collective:
-    /// every rank of the group calls it; see `FullTensors`), so the
-    /// checkpoint does not depend on the layout that wrote it.
-    public init(config: TrainConfig, step: Int, parameters params: [Parameter], optimizer: AdamW,
-                group: ProcessGroup) throws {
+    /// tensors: the pieces in `store` and `optimizer` (this rank's
+    /// tensor-parallel shards, pipeline stages and ZeRO shards) are
+    /// assembled across `model`, the ranks of one model replica, and across
+    /// `dp` for what ZeRO shards (collective: every rank of both groups calls
+    /// it; see `BucketTensors`), so the checkpoint does not depend on the
+    /// layout or ZeRO stage that wrote it.
+    public init(config: TrainConfig, step: Int, store: ParameterStore, optimizer: AdamW, model: ProcessGroup,
+                dp: ProcessGroup) throws {
         self.config = config
         self.step = step
         let layout = GPT.parameterLayout(config.model)
-        let values = try FullTensors.gather(params, params.map(\.value), layout: layout, group: group)
-        m = try FullTensors.gather(params, optimizer.m, layout: layout, group: group)
-        v = try FullTensors.gather(params, optimizer.v, layout: layout, group: group)
+        let (states, sharded) = store.valueStates
+        let values = try BucketTensors.gather(states, layout: layout, model: model, dp: sharded ? dp : nil)
+        let moments = optimizer.momentStates
+        m = try BucketTensors.gather(moments.m, layout: layout, model: model, dp: moments.sharded ? dp : nil)
+        v = try BucketTensors.gather(moments.v, layout: layout, model: model, dp: moments.sharded ? dp : nil)
         parameters = Dictionary(uniqueKeysWithValues: layout.map { name, shape in (name, (shape, values[name]!)) })
         optimizerT = optimizer.t
     }
@@ -115,25 +119,37 @@ public struct Checkpoint: Sendable {
         self.m = m; self.v = v; self.optimizerT = optimizerT
     }
 
-    /// Copies the saved values into `model` (and moments into `optimizer`),
-    /// after checking that every tensor exists with the model's global shape;
-    /// a tensor-parallel rank takes its slice.
-    public func restore(into params: [Parameter], optimizer: AdamW?, source dir: String) throws {
-        for (i, p) in params.enumerated() {
+    /// Copies the saved values into `params` (a model outside a parameter
+    /// store, as `generate` builds), after checking that every tensor exists
+    /// with the model's global shape; a tensor-parallel rank takes its slice.
+    public func restore(into params: [Parameter], source dir: String) throws {
+        try requirePresent(params, source: dir)
+        for p in params { parameters[p.name]!.values.withUnsafeBufferPointer { p.slice($0.baseAddress!, into: p.value) } }
+    }
+
+    /// Copies the saved values and AdamW moments into this rank's part of
+    /// `store` and `optimizer` (its tensor-parallel slices, its stages, its
+    /// ZeRO shards), after the same checks: a run resumes under any layout
+    /// and ZeRO stage.
+    public func restore(into store: ParameterStore, optimizer: AdamW, source dir: String) throws {
+        try requirePresent(store.parameters, source: dir)
+        BucketTensors.scatter(parameters.mapValues(\.values), into: store.valueStates.states)
+        let moments = optimizer.momentStates
+        BucketTensors.scatter(m, into: moments.m)
+        BucketTensors.scatter(v, into: moments.v)
+        optimizer.t = optimizerT
+    }
+
+    /// Throws unless every parameter of `params` is saved with its global shape.
+    private func requirePresent(_ params: [Parameter], source dir: String) throws {
+        for p in params {
             guard let saved = parameters[p.name] else {
                 throw CheckpointError("checkpoint '\(dir)' has no tensor '\(p.name)'")
             }
             guard saved.shape == p.globalShape else {
                 throw CheckpointError("checkpoint '\(dir)' tensor '\(p.name)' has shape \(saved.shape), the model needs \(p.globalShape)")
             }
-            func load(_ values: [Float], into t: Tensor) { values.withUnsafeBufferPointer { p.slice($0.baseAddress!, into: t) } }
-            load(saved.values, into: p.value)
-            if let optimizer {
-                load(m[p.name]!, into: optimizer.m[i])
-                load(v[p.name]!, into: optimizer.v[i])
-            }
         }
-        optimizer?.t = optimizerT
     }
 
     /// Throws unless the requested model has the checkpoint's shape (dropout

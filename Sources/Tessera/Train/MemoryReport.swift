@@ -1,23 +1,42 @@
 import Foundation
 
 extension Trainer {
-    /// Bytes this rank holds, and the per-rank lines of the whole job
-    /// (collective): weights, gradients and AdamW moments of the local
-    /// shards (the parameter store's buckets, padding included), and the
-    /// activations the last micro-batch saved for backward (the terms of `MemoryBreakdown`).
+    /// What this rank holds, measured from its buffers: float32 weights
+    /// (the buckets' values, or their shards at ZeRO-3) with the bf16
+    /// working copies, gradients (the buckets' gradients, or their reduced
+    /// shards from ZeRO-2), AdamW's moments (shards from ZeRO-1), padding
+    /// included; the peaks of what ZeRO holds for a while (gathered values,
+    /// unreduced gradients) since the last `store.transient.resetPeaks()`;
+    /// and the activations the last micro-batch (or the pipeline, at its
+    /// peak) saved for backward.
+    public var memoryHeld: MemoryBreakdown {
+        let buckets = store.buckets, peaks = store.transient.peaks
+        let working = stages.flatMap(\.workingWeights).reduce(0) { $0 + $1.bytes }
+        return MemoryBreakdown(
+            weights: Double(buckets.reduce(0) { $0 + ($1.valueShard?.byteCount ?? 4 * $1.count) } + working),
+            gradients: Double(buckets.reduce(0) { $0 + ($1.gradShard?.byteCount ?? 4 * $1.count) }),
+            adam: Double(optimizer.bytes),
+            activations: Double(pipeline?.peakActivationBytes ?? model.lastActivationBytes),
+            gathered: Double(peaks.values), unreduced: Double(peaks.grads))
+    }
+
+    /// The per-rank lines of the whole job (collective): `memoryHeld` of every rank.
     public func memoryReport() throws -> [String] {
-        try memoryBreakdowns().enumerated().map { r, m in
+        try memoryBreakdowns().enumerated().map { r, held in
             let c = groups.mesh.coordinates(of: r)
-            return "rank \(r) (dp \(c[.dp]!), pp \(c[.pp]!), tp \(c[.tp]!)): \(m.line)"
+            return "rank \(r) (dp \(c[.dp]!), pp \(c[.pp]!), cp \(c[.cp]!), tp \(c[.tp]!)): \(held.line)"
         }
     }
 
-    /// Every rank's breakdown, by world rank (collective).
+    /// Every rank's `memoryHeld`, by world rank (collective).
     func memoryBreakdowns() throws -> [MemoryBreakdown] {
-        let weights = store.bytesPerCopy
-        let all = try groups.world.allGather([weights, pipeline?.peakActivationBytes ?? model.lastActivationBytes])
+        let m = memoryHeld
+        let mine = [m.weights, m.gradients, m.adam, m.activations, m.gathered, m.unreduced].map { Int($0) }
+        let all = try groups.world.allGather(mine)
         return (0..<groups.world.size).map { r in
-            MemoryBreakdown(weightBytes: Double(all[2 * r]), activationBytes: Double(all[2 * r + 1]))
+            let t = all[(6 * r)..<(6 * r + 6)].map(Double.init)
+            return MemoryBreakdown(weights: t[0], gradients: t[1], adam: t[2], activations: t[3], gathered: t[4],
+                                   unreduced: t[5])
         }
     }
 

@@ -51,6 +51,10 @@ extension TrainConfig {
             .bool("quiet", \.quiet, .train, help: "No per-step progress lines."),
             .number("timeout", \.timeout, .train, valid: "a positive number of seconds",
                     help: "Seconds a rank waits for the others before the job is aborted.", accepts: { $0 > 0 }),
+            .number("memory-budget", \.memoryBudget, .train, valid: "0 (none) or a positive number of GiB",
+                    help: "Refuse a run whose estimated memory per rank exceeds this many GiB.", accepts: { $0 >= 0 }),
+            .choice("recompute", \.recompute, .train,
+                    help: "Activation recomputation: none, selective (attention core) or full (whole blocks)."),
             .choice("precision", \.precision, .train,
                     help: "Matrix products: fp32, or bf16 inputs with float32 accumulation."),
         ])

@@ -53,6 +53,10 @@ public struct TrainConfig: Sendable, Equatable {
     public var precision = Precision.fp32
     /// Seconds a rank waits for the others in a collective before the job is aborted.
     public var timeout: Float = 60
+    /// What backward recomputes instead of keeping (none, the attention core, or whole blocks).
+    public var recompute = Recompute.none
+    /// GiB one rank may use by the launch-time estimate (0: only the machine's memory limits it).
+    public var memoryBudget: Float = 0
 
     public init() {}
 

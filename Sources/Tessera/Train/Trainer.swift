@@ -41,6 +41,8 @@ public final class Trainer: @unchecked Sendable {
     public let groups: RankGroups
     /// Sums the gradients across ranks (overlapped with the last backward unless `overlap` is off).
     public let gradientSync: GradientSync
+    /// ZeRO-2/3: where each stage module's units live between uses (empty below stage 2).
+    public let residencies: [ZeROResidency]
     /// Completed steps (the next step's index).
     public private(set) var step = 0
 
@@ -73,16 +75,20 @@ public final class Trainer: @unchecked Sendable {
             evaluator = nil
         }
         parameters = stages.flatMap(\.parameters)
+        let zero = ZeRO(stage: config.layout.zero, rank: groups.dp.rank, ranks: groups.dp.size)
         store = ParameterStore(parameters: parameters, bucketBytes: Int(config.bucketMB * 1_048_576),
-                               shards: groups.dpcp.size)
+                               shards: groups.dp.size, zero: zero,
+                               units: zero.shardsGradients ? stages.flatMap(\.units) : nil)
         // After the store: working copies are made from the weights' final (bucket) storage.
-        for stage in stages { stage.precision = config.precision }
+        for stage in stages { stage.precision = config.precision; stage.recompute = config.recompute }
+        let store = self.store
+        residencies = zero.shardsGradients ? stages.map { ZeROResidency(model: $0, store: store, dp: groups.dp) } : []
         optimizer = AdamW(store: store, beta1: config.beta1, beta2: config.beta2, weightDecay: config.weightDecay)
         schedule = LRSchedule(peak: config.lr, warmup: config.warmup, total: config.steps, minRatio: config.minLRRatio)
         gradientSync = GradientSync(store: store, groups: groups)
         if let (ckpt, dir) = resume {
             try Checkpoint.requireSameShape(saved: ckpt.config.model, requested: config.model, dir: dir)
-            try ckpt.restore(into: parameters, optimizer: optimizer, source: dir)
+            try ckpt.restore(into: store, optimizer: optimizer, source: dir)
             step = ckpt.step
         }
     }
@@ -162,8 +168,9 @@ public final class Trainer: @unchecked Sendable {
         Trace.region(.optimizer) {
             GradientClipping.clip(store, norm: norm, maxNorm: config.gradClip)
             optimizer.step(lr: lr)
-            for stage in stages { stage.refreshWorkingWeights() }
         }
+        try store.gatherUpdatedValues(over: groups.dp)  // ZeRO-1/2: every rank's updated shard to every rank
+        for stage in stages { stage.refreshWorkingWeights() }
         step += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return StepResult(step: step - 1, loss: loss, gradNorm: norm, lr: lr, seconds: seconds)
@@ -175,10 +182,9 @@ public final class Trainer: @unchecked Sendable {
                        step: step, seed: config.seed, dropout: dropout, contextParallel: groups.cp)
     }
 
-    /// ‖g‖² of the whole model: each element once (the primary copies, see
-    /// `Placement.isPrimary`), summed over the pp × tp group.
+    /// ‖g‖² of the whole model, each element once (see `GradientNorm`).
     func gradientNormSquared() throws -> Double {
-        try groups.model.sumAcrossRanks(store.primaryGradientSumOfSquares())
+        try GradientNorm.squared(store, dp: groups.dp, model: groups.model)
     }
 
     /// Mean validation loss over `config.evalBatches` fixed batches (no
@@ -206,16 +212,18 @@ public final class Trainer: @unchecked Sendable {
     }
 
     /// Every parameter's whole value by name, assembled from the shards and
-    /// stages of this rank's model replica (collective over the pp × tp group).
+    /// stages of this rank's model replica (collective over the pp × tp
+    /// group, and over dp at ZeRO-3).
     public func wholeParameters() throws -> [String: [Float]] {
-        try FullTensors.gather(parameters, parameters.map(\.value), layout: GPT.parameterLayout(config.model),
-                               group: groups.model)
+        let (states, sharded) = store.valueStates
+        return try BucketTensors.gather(states, layout: GPT.parameterLayout(config.model), model: groups.model,
+                                        dp: sharded ? groups.dp : nil)
     }
 
     /// The current state as a checkpoint of whole tensors (collective).
     public func checkpoint() throws -> Checkpoint {
-        try Checkpoint(config: config, step: step, parameters: parameters, optimizer: optimizer,
-                       group: groups.model)
+        try Checkpoint(config: config, step: step, store: store, optimizer: optimizer, model: groups.model,
+                       dp: groups.dp)
     }
 
     /// Trains until `config.steps`, printing progress through `log` (world

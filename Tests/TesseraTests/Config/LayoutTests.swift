@@ -31,9 +31,11 @@ import Tessera
                     == "layout 'pp2(zigzag)': schedule must be naive, gpipe, 1f1b, interleaved or zb-h1, got zigzag")
     }
 
-    /// ep and zero are fields and keys now; values other than the default are refused until they train.
+    /// ep is a field and key now; values other than the default are refused until it trains. ZeRO
+    /// trains over dp and is refused without it (it would shard over one rank: nothing).
     @Test(arguments: [("ep", "4", "ep 4 cannot train", "valid ep: 1"),
-                      ("zero", "1", "zero 1 cannot train", "valid zero: 0")])
+                      ("zero", "1", "zero 1 shards over the data-parallel group and needs dp > 1, got dp 1",
+                       "add --dp N (N ≥ 2) or drop --zero")])
     func dimensionsThatDoNotTrainYetAreRefusedNamingTheValidValue(_ key: String, _ value: String, _ what: String,
                                                                   _ valid: String) throws {
         var c = TrainConfig()

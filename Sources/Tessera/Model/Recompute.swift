@@ -1,0 +1,15 @@
+/// Activation recomputation (`--recompute`, Korthikanti et al. 2022): what
+/// a forward keeps for backward and what backward computes again. Dropout
+/// masks come from Philox keyed by global coordinates, so a recomputed
+/// forward is the first one bit for bit.
+public enum Recompute: String, Sendable, Codable, CaseIterable {
+    /// Keep every activation backward reads.
+    case none
+    /// Recompute the attention core (scores, softmax, dropout): its
+    /// probabilities [b, heads, t, t] are not kept, backward rebuilds them
+    /// from the kept Q, K, V. The rest is kept.
+    case selective
+    /// Keep only each block's input; backward runs the block's forward again
+    /// (communication included) before its backward.
+    case full
+}
