@@ -77,7 +77,7 @@ struct TrainCommand: ParsableCommand {
                 }
                 let trainer = try Trainer(config: config, data: data, resume: resumed, groups: groups)
                 if let (weights, dir) = initial {
-                    try weights.restore(into: trainer.parameters, optimizer: nil, source: dir)
+                    try weights.restore(into: trainer.parameters, source: dir)
                     for stage in trainer.stages { stage.refreshWorkingWeights() }
                 }
                 try trainer.run(log: say)

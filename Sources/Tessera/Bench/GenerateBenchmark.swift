@@ -58,7 +58,7 @@ public enum GenerateBenchmark {
     /// what the KV cache replaces.
     public static func recomputeSecondsPerToken(_ weights: Checkpoint, promptLength: Int, tokens: Int) throws -> Double {
         let gpt = GPT(weights.config.model, seed: 0)
-        try weights.restore(into: gpt.parameters, optimizer: nil, source: "benchmark")
+        try weights.restore(into: gpt.parameters, source: "benchmark")
         let start = Date()
         _ = try Sampler(model: gpt, temperature: 1, topK: 1).generate(prompt: prompts(batch: 1, length: promptLength)[0],
                                                                      count: tokens)

@@ -5,9 +5,11 @@
 public enum Recompute: String, Sendable, Codable, CaseIterable {
     /// Keep every activation backward reads.
     case none
-    /// Recompute the attention core (scores, softmax, dropout): its
-    /// probabilities [b, heads, t, t] are not kept, backward rebuilds them
-    /// from the kept Q, K, V. The rest is kept.
+    /// Recompute the attention core (scores, softmax, dropout) from the kept
+    /// Q, K, V. Tessera's blockwise attention always does this (it keeps one
+    /// log-sum-exp per row and head, never the [t, t] probabilities), so
+    /// selective keeps the same bytes as none; it is accepted for planner and
+    /// Megatron parity.
     case selective
     /// Keep only each block's input; backward runs the block's forward again
     /// (communication included) before its backward.

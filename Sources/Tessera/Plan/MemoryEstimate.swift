@@ -35,18 +35,18 @@ public struct MemoryEstimate: Sendable {
         let block = (12 * d * d + 7 * d) / tp + 6 * d  // matrices, qkv and fc biases split; LayerNorms, 2 biases whole
         let params = embeddings + stageLayers * block + 2 * d
         let samples = max(1, config.batch / max(1, config.dp) / max(1, config.microBatches))
-        let b = Double(samples)
-        let inFlight: Double = config.pp == 1 ? 1
-            : [.gpipe, .naive].contains(config.layout.schedule) ? Double(config.microBatches)
-            : min(Double(config.microBatches), pp)
-        let local = T / Double(config.layout.cp)  // positions per sample a context-parallel rank holds
-        let perLayer = ActivationMemory.tesseraFormula(s: local, b: b, h: d, a: h, t: config.tp,
-                                                       sp: config.sp && config.tp > 1, recompute: config.recompute)
-        let logits = 2 * 4 * b * local * paddedVocab / tp
+        // Activations of the most loaded rank from the planner's model (the schedule's micro-batches in
+        // flight, Tessera's float32 accounting), the one model `tessera plan` uses too.
+        let setup = TrainingSetup(globalBatch: config.batch, microBatch: samples, precision: .fp32,
+                                  recompute: config.recompute, convention: .tessera)
+        let shape = ModelShape(config.model)
+        let planned = (try? MemoryModel.mostLoaded(shape, layout: config.layout, setup: setup))?.memory
+            ?? MemoryModel.rank(0, shape, layout: config.layout.withoutPipeline, setup: setup,
+                                pipeline: try! PipelinePlan(shape, layout: config.layout.withoutPipeline))
         let units = ZeROMemory.gatheredBytes(outer: embeddings + 2 * d, block: block, prefetch: true)
-        perRank = ZeROMemory.modelStates(parameters: params, ranks: Double(config.dp * config.layout.cp), stage: config.layout.zero,
+        perRank = ZeROMemory.modelStates(parameters: params, ranks: Double(config.dp), stage: config.layout.zero,
                                          gathered: units)
-        perRank.activations = inFlight * (stageLayers * perLayer + logits)
+        perRank.activations = planned.activations
         if config.layout.zero >= 2 { perRank.unreduced = units }
         self.ranksHere = ranksHere
         microBatchSamples = samples

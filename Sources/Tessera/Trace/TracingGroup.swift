@@ -50,12 +50,23 @@ public class TracingGroup: ProcessGroup, @unchecked Sendable {
         try traced("allReduce", buf) { try inner.allReduce(buf, op: op) }
     }
     public func startAllReduce(_ buf: CommBuffer, op: ReduceOp) throws -> CollectiveRequest {
-        guard size > 1 else { return try inner.startAllReduce(buf, op: op) }
-        var started = event("allReduce", buf, peer: -1, tag: -1)
+        try tracedStart("allReduce", buf) { try inner.startAllReduce(buf, op: op) }
+    }
+    public func startAllGather(_ send: CommBuffer, into recv: CommBuffer) throws -> CollectiveRequest {
+        try tracedStart("allGather", recv) { try inner.startAllGather(send, into: recv) }
+    }
+    public func startReduceScatter(_ send: CommBuffer, into recv: CommBuffer, op: ReduceOp) throws -> CollectiveRequest {
+        try tracedStart("reduceScatter", send) { try inner.startReduceScatter(send, into: recv, op: op) }
+    }
+    /// A started collective, recorded from its start to the end of its wait, plus the wait itself.
+    private func tracedStart(_ op: String, _ buf: CommBuffer,
+                             _ start: () throws -> CollectiveRequest) throws -> CollectiveRequest {
+        guard size > 1 else { return try start() }
+        var started = event(op, buf, peer: -1, tag: -1)
         started.async = true
-        let request = try inner.startAllReduce(buf, op: op)
+        let request = try start()
         return CollectiveRequest { [recorder, name] in
-            var wait = TraceEvent(kind: .wait, name: "wait allReduce", detail: name, start: TraceRecorder.now(), end: 0)
+            var wait = TraceEvent(kind: .wait, name: "wait " + op, detail: name, start: TraceRecorder.now(), end: 0)
             try request.wait()
             wait.end = TraceRecorder.now()
             started.end = wait.end

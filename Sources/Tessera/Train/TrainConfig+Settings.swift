@@ -54,7 +54,7 @@ extension TrainConfig {
             .number("memory-budget", \.memoryBudget, .train, valid: "0 (none) or a positive number of GiB",
                     help: "Refuse a run whose estimated memory per rank exceeds this many GiB.", accepts: { $0 >= 0 }),
             .choice("recompute", \.recompute, .train,
-                    help: "Activation recomputation: none, selective (attention core) or full (whole blocks)."),
+                    help: "Recomputation: none, selective (attention core), full (blocks)."),
             .choice("precision", \.precision, .train,
                     help: "Matrix products: fp32, or bf16 inputs with float32 accumulation."),
         ])

@@ -216,7 +216,7 @@ import Tessera
         let layout = try run(["train", "--dp", "2", "--tp", "2", "--sp", "--checkpoint", layoutDir, "--sample", "16"] + small)
         #expect(serial.status == 0 && layout.status == 0, "\(layout.output)")
         #expect(layout.output.contains("layout: dp2×tp2+sp, 4 rank(s) on threads"))
-        #expect(layout.output.contains("rank 3 (dp 1, pp 0, tp 1): weights") && layout.output.contains("activations"))
+        #expect(layout.output.contains("rank 3 (dp 1, pp 0, cp 0, tp 1): weights") && layout.output.contains("activations"))
         #expect(layout.output.contains("sample:"))
         let a = try Checkpoint.load(from: serialDir), b = try Checkpoint.load(from: layoutDir)
         #expect(a.step == 6 && b.step == 6 && Set(a.parameters.keys) == Set(b.parameters.keys))

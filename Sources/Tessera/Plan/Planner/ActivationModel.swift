@@ -30,8 +30,8 @@ public enum ActivationModel {
         let moe = m.experts > 1 ? Double(m.topK) : 1
         let inner = (m.swiglu ? 3 : 2) * e * sb * Double(m.ffn) / t * moe
         let split = e * sb * (h + 2 * Double(m.kvWidth)) / t + e * sbh / t + inner
-        let scores = recompute == .selective ? 0
-            : c.blockwiseAttention ? 4 * Double(m.heads) * s * b / t
+        let scores = c.blockwiseAttention ? 4 * Double(m.heads) * s * b / t  // kept whatever the recompute mode
+            : recompute == .selective ? 0
             : Double(m.heads) * s * Double(m.seqLen) * b / t * (e + k + (c.storesDroppedProbabilities ? e : 0))
         return whole + split + scores
     }

@@ -1,9 +1,3 @@
-/// Which activations the backward pass recomputes instead of keeping
-/// (Korthikanti et al. 2022): none, the attention core (selective), or the
-/// whole block from its input (full).
-public enum Recompute: String, CaseIterable, Sendable, Codable {
-    case none, selective, full
-}
 
 /// How a framework stores what backward needs, in bytes per element: the
 /// terms that separate Korthikanti et al.'s accounting (2-byte activations,
