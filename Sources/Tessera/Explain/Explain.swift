@@ -3,7 +3,7 @@
 /// rank holds, which collective runs on which group, what each rank holds
 /// after it — ending with the check against the unsharded computation.
 public enum Explain {
-    /// The strategies with an explanation, and those not built yet.
+    /// The strategies with an explanation, and those without one yet.
     public enum Strategy: String, CaseIterable, Sendable {
         case tp, sp, dp, pp, cp, ep, zero
     }
@@ -19,8 +19,10 @@ public enum Explain {
         case .dp: return try ExplainDataParallel.lines(ranks: ranks)
         case .pp: return try ExplainPipeline.lines(ranks: ranks)
         case .cp, .ep, .zero:
-            let what = ["cp": "context parallelism", "ep": "expert parallelism", "zero": "ZeRO sharding"][strategy.rawValue]!
-            throw ConfigError("explain \(strategy.rawValue): \(what) is not built yet; explain takes tp, sp, dp or pp")
+            let what = ["cp": "context parallelism trains (--cp) but has no walkthrough yet",
+                        "ep": "expert parallelism is not built yet",
+                        "zero": "ZeRO sharding trains (--zero) but has no walkthrough yet"][strategy.rawValue]!
+            throw ConfigError("explain \(strategy.rawValue): \(what); explain takes tp, sp, dp or pp")
         }
     }
 }
