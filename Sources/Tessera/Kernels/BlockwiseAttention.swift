@@ -76,17 +76,6 @@ public enum BlockwiseAttention {
         func row(_ r: Int) -> UnsafePointer<Float> { base + r * ld }
     }
 
-    /// Keys of tile [j0, j0 + cols) visible to the query at global position
-    /// `qpos`: a prefix of the tile (all of it when not causal).
-    @inline(__always)
-    static func visible(_ head: Head, qpos: Int, keyStart: Int, cols: Int) -> Int {
-        head.causal ? Swift.max(0, Swift.min(cols, qpos - keyStart + 1)) : cols
-    }
-
-    /// Whether key tile [kpos0, …) is wholly after the last query `qposLast` (a skipped tile).
-    @inline(__always)
-    static func skipped(_ head: Head, keyStart: Int, lastQuery: Int) -> Bool { head.causal && keyStart > lastQuery }
-
     /// Accumulates keys `k` and values `v` (rows of hd floats at the same
     /// positions) into the running state of queries `q`: o [q.count, hd] at
     /// stride ldo (unnormalised), m and l [q.count]. Start from o = 0,
@@ -94,39 +83,28 @@ public enum BlockwiseAttention {
     public static func forwardTile(_ head: Head, q: Rows, k: Rows, v: UnsafePointer<Float>, headDim hd: Int,
                                    o: UnsafeMutablePointer<Float>, ldo: Int, m: UnsafeMutablePointer<Float>,
                                    l: UnsafeMutablePointer<Float>, scratch s: UnsafeMutablePointer<Float>) {
-        var i0 = 0
-        while i0 < q.count {
-            let rows = min(queryTile, q.count - i0), lastQuery = q.start + i0 + rows - 1
-            var j0 = 0
-            while j0 < k.count, !skipped(head, keyStart: k.start + j0, lastQuery: lastQuery) {
-                let cols = min(keyTile, k.count - j0), keyStart = k.start + j0
-                // s [rows, cols] = scale · Q[i0..] · K[j0..]ᵀ
-                BLAS.gemm(transA: false, transB: true, m: rows, n: cols, k: hd, alpha: head.scale,
-                          a: q.row(i0), lda: q.ld, b: k.row(j0), ldb: k.ld, c: s, ldc: cols, parallel: false)
-                for r in 0..<rows {
-                    let row = s + r * cols, i = i0 + r, qpos = q.start + i
-                    let n = visible(head, qpos: qpos, keyStart: keyStart, cols: cols)
-                    if n > 0 {
-                        let mNew = Swift.max(m[i], Vector.max(row, n))
-                        let rescale: Float = m[i] == -.infinity ? 0 : Foundation.exp(m[i] - mNew)
-                        let sum = Vector.expShiftSum(row, n, shift: mNew)
-                        l[i] = l[i] * rescale + sum
-                        m[i] = mNew
-                        if rescale != 1 { Vector.scale(o + i * ldo, hd, by: rescale) }
-                        if let site = head.dropout, site.p > 0 {
-                            site.applyRow(row, count: n, featureBase: head.featureBase + keyStart, position: qpos,
-                                          sample: head.sample)
-                        }
-                    }
-                    (row + n).update(repeating: 0, count: cols - n)
+        forEachTile(head, q: q, k: k) { tile in
+            let (i0, rows, j0, cols) = (tile.i0, tile.rows, tile.j0, tile.cols)
+            // s [rows, cols] = scale · Q[i0..] · K[j0..]ᵀ
+            BLAS.gemm(transA: false, transB: true, m: rows, n: cols, k: hd, alpha: head.scale,
+                      a: q.row(i0), lda: q.ld, b: k.row(j0), ldb: k.ld, c: s, ldc: cols, parallel: false)
+            for r in 0..<rows {
+                let row = s + r * cols, i = i0 + r, n = tile.visible(r)
+                if n > 0 {
+                    let mNew = Swift.max(m[i], Vector.max(row, n))
+                    let rescale: Float = m[i] == -.infinity ? 0 : Foundation.exp(m[i] - mNew)
+                    let sum = Vector.expShiftSum(row, n, shift: mNew)
+                    l[i] = l[i] * rescale + sum
+                    m[i] = mNew
+                    if rescale != 1 { Vector.scale(o + i * ldo, hd, by: rescale) }
                 }
-                if head.precision == .bf16 { BF16.round(s, into: s, count: rows * cols) }
-                // o[i0..] += p · V[j0..]
-                BLAS.gemm(transA: false, transB: false, m: rows, n: hd, k: cols, a: s, lda: cols,
-                          b: v + j0 * k.ld, ldb: k.ld, beta: 1, c: o + i0 * ldo, ldc: ldo, parallel: false)
-                j0 += cols
+                (row + n).update(repeating: 0, count: cols - n)
             }
-            i0 += rows
+            dropRows(head, s, tile)
+            if head.precision == .bf16 { BF16.round(s, into: s, count: rows * cols) }
+            // o[i0..] += p · V[j0..]
+            BLAS.gemm(transA: false, transB: false, m: rows, n: hd, k: cols, a: s, lda: cols,
+                      b: v + j0 * k.ld, ldb: k.ld, beta: 1, c: o + i0 * ldo, ldc: ldo, parallel: false)
         }
     }
 
@@ -153,64 +131,86 @@ public enum BlockwiseAttention {
                                     scratch: UnsafeMutablePointer<Float>) {
         let p = scratch, t = scratch + queryTile * keyTile
         let dropping = (head.dropout?.p ?? 0) > 0, rounding = head.precision == .bf16
+        forEachTile(head, q: q, k: k) { tile in
+            let (i0, rows, j0, cols) = (tile.i0, tile.rows, tile.j0, tile.cols)
+            // p [rows, cols] = e^(scale · Q·Kᵀ − lse), zero where masked
+            BLAS.gemm(transA: false, transB: true, m: rows, n: cols, k: hd, alpha: head.scale,
+                      a: q.row(i0), lda: q.ld, b: k.row(j0), ldb: k.ld, c: p, ldc: cols, parallel: false)
+            for r in 0..<rows {
+                let row = p + r * cols, n = tile.visible(r)
+                if n > 0 { _ = Vector.expShiftSum(row, n, shift: lse[i0 + r]) }
+                (row + n).update(repeating: 0, count: cols - n)
+            }
+            // t = dropout(p), bf16-rounded: dV[j0..] += tᵀ · dO[i0..]
+            let dropped: UnsafePointer<Float>
+            if dropping || rounding {
+                t.update(from: p, count: rows * cols)
+                dropRows(head, t, tile)
+                if rounding { BF16.round(t, into: t, count: rows * cols) }
+                dropped = UnsafePointer(t)
+            } else {
+                dropped = UnsafePointer(p)
+            }
+            BLAS.gemm(transA: true, transB: false, m: cols, n: hd, k: rows, a: dropped, lda: cols,
+                      b: dO + i0 * lddo, ldb: lddo, beta: 1, c: dv + j0 * lddkv, ldc: lddkv, parallel: false)
+            // t = dO[i0..] · V[j0..]ᵀ, then dropout′ and ds = p ⊙ (t − D) into p
+            BLAS.gemm(transA: false, transB: true, m: rows, n: cols, k: hd, a: dO + i0 * lddo, lda: lddo,
+                      b: v + j0 * k.ld, ldb: k.ld, c: t, ldc: cols, parallel: false)
+            dropRows(head, t, tile)
+            for r in 0..<rows {
+                let pr = p + r * cols, tr = t + r * cols, d = dDot[i0 + r], n = tile.visible(r)
+                var j = 0
+                while j + 16 <= n { store(load(pr + j) * (load(tr + j) - Float16x(repeating: d)), pr + j); j += 16 }
+                while j < n { pr[j] = pr[j] * (tr[j] - d); j += 1 }
+            }
+            if rounding { BF16.round(p, into: p, count: rows * cols) }
+            // dQ[i0..] += scale · ds · K[j0..];  dK[j0..] += scale · dsᵀ · Q[i0..]
+            BLAS.gemm(transA: false, transB: false, m: rows, n: hd, k: cols, alpha: head.scale, a: p, lda: cols,
+                      b: k.row(j0), ldb: k.ld, beta: 1, c: dq + i0 * lddq, ldc: lddq, parallel: false)
+            BLAS.gemm(transA: true, transB: false, m: cols, n: hd, k: rows, alpha: head.scale, a: p, lda: cols,
+                      b: q.row(i0), ldb: q.ld, beta: 1, c: dk + j0 * lddkv, ldc: lddkv, parallel: false)
+        }
+    }
+
+    /// One [rows, cols] tile: query rows i0 ..< i0 + rows of `q` against keys j0 ..< j0 + cols of `k`.
+    struct Tile {
+        var i0: Int, rows: Int, j0: Int, cols: Int
+        /// Global positions of the tile's first query and first key.
+        var firstQuery: Int, keyStart: Int
+        var causal: Bool
+        /// Keys of the tile visible to the tile's query row r: a prefix (all of them when not causal).
+        @inline(__always) func visible(_ r: Int) -> Int {
+            causal ? Swift.max(0, Swift.min(cols, firstQuery + r - keyStart + 1)) : cols
+        }
+    }
+
+    /// Runs `body` on every tile of (q, k) in query-major order, skipping key
+    /// tiles wholly after the last query of their query tile (causal).
+    @inline(__always)
+    static func forEachTile(_ head: Head, q: Rows, k: Rows, _ body: (Tile) -> Void) {
         var i0 = 0
         while i0 < q.count {
             let rows = min(queryTile, q.count - i0), lastQuery = q.start + i0 + rows - 1
             var j0 = 0
-            while j0 < k.count, !skipped(head, keyStart: k.start + j0, lastQuery: lastQuery) {
-                let cols = min(keyTile, k.count - j0), keyStart = k.start + j0
-                // p [rows, cols] = e^(scale · Q·Kᵀ − lse), zero where masked
-                BLAS.gemm(transA: false, transB: true, m: rows, n: cols, k: hd, alpha: head.scale,
-                          a: q.row(i0), lda: q.ld, b: k.row(j0), ldb: k.ld, c: p, ldc: cols, parallel: false)
-                var counts = [Int](repeating: 0, count: rows)
-                for r in 0..<rows {
-                    let row = p + r * cols, i = i0 + r
-                    let n = visible(head, qpos: q.start + i, keyStart: keyStart, cols: cols)
-                    counts[r] = n
-                    if n > 0 { _ = Vector.expShiftSum(row, n, shift: lse[i]) }
-                    (row + n).update(repeating: 0, count: cols - n)
-                }
-                // t = dropout(p), bf16-rounded: dV[j0..] += tᵀ · dO[i0..]
-                let dropped: UnsafePointer<Float>
-                if dropping || rounding {
-                    t.update(from: p, count: rows * cols)
-                    if dropping { dropRows(head, t, cols: cols, counts: counts, firstQuery: q.start + i0, keyStart: keyStart) }
-                    if rounding { BF16.round(t, into: t, count: rows * cols) }
-                    dropped = UnsafePointer(t)
-                } else {
-                    dropped = UnsafePointer(p)
-                }
-                BLAS.gemm(transA: true, transB: false, m: cols, n: hd, k: rows, a: dropped, lda: cols,
-                          b: dO + i0 * lddo, ldb: lddo, beta: 1, c: dv + j0 * lddkv, ldc: lddkv, parallel: false)
-                // t = dO[i0..] · V[j0..]ᵀ, then dropout′ and ds = p ⊙ (t − D) into p
-                BLAS.gemm(transA: false, transB: true, m: rows, n: cols, k: hd, a: dO + i0 * lddo, lda: lddo,
-                          b: v + j0 * k.ld, ldb: k.ld, c: t, ldc: cols, parallel: false)
-                if dropping { dropRows(head, t, cols: cols, counts: counts, firstQuery: q.start + i0, keyStart: keyStart) }
-                for r in 0..<rows {
-                    let pr = p + r * cols, tr = t + r * cols, d = dDot[i0 + r], n = counts[r]
-                    var j = 0
-                    while j + 16 <= n { store(load(pr + j) * (load(tr + j) - Float16x(repeating: d)), pr + j); j += 16 }
-                    while j < n { pr[j] = pr[j] * (tr[j] - d); j += 1 }
-                }
-                if rounding { BF16.round(p, into: p, count: rows * cols) }
-                // dQ[i0..] += scale · ds · K[j0..];  dK[j0..] += scale · dsᵀ · Q[i0..]
-                BLAS.gemm(transA: false, transB: false, m: rows, n: hd, k: cols, alpha: head.scale, a: p, lda: cols,
-                          b: k.row(j0), ldb: k.ld, beta: 1, c: dq + i0 * lddq, ldc: lddq, parallel: false)
-                BLAS.gemm(transA: true, transB: false, m: cols, n: hd, k: rows, alpha: head.scale, a: p, lda: cols,
-                          b: q.row(i0), ldb: q.ld, beta: 1, c: dk + j0 * lddkv, ldc: lddkv, parallel: false)
+            while j0 < k.count, !(head.causal && k.start + j0 > lastQuery) {
+                let cols = min(keyTile, k.count - j0)
+                body(Tile(i0: i0, rows: rows, j0: j0, cols: cols, firstQuery: q.start + i0, keyStart: k.start + j0,
+                          causal: head.causal))
                 j0 += cols
             }
             i0 += rows
         }
     }
 
-    /// Applies the probability dropout mask to the visible prefix of each row of a [rows, cols] tile.
-    static func dropRows(_ head: Head, _ tile: UnsafeMutablePointer<Float>, cols: Int, counts: [Int], firstQuery: Int,
-                         keyStart: Int) {
-        guard let site = head.dropout else { return }
-        for (r, n) in counts.enumerated() where n > 0 {
-            site.applyRow(tile + r * cols, count: n, featureBase: head.featureBase + keyStart,
-                          position: firstQuery + r, sample: head.sample)
+    /// Applies the probability dropout mask to the visible prefix of each row of `tile`'s [rows, cols] values.
+    static func dropRows(_ head: Head, _ values: UnsafeMutablePointer<Float>, _ tile: Tile) {
+        guard let site = head.dropout, site.p > 0 else { return }
+        for r in 0..<tile.rows {
+            let n = tile.visible(r)
+            if n > 0 {
+                site.applyRow(values + r * tile.cols, count: n, featureBase: head.featureBase + tile.keyStart,
+                              position: tile.firstQuery + r, sample: head.sample)
+            }
         }
     }
 

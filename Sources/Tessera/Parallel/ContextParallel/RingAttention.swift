@@ -60,30 +60,16 @@ public enum RingAttention {
         l.update(repeating: 0, count: pairs * P)
         for i in 0..<rowCount { (y + i * dl).update(repeating: 0, count: dl) }
         let next = (cp.rank + 1) % cp.size, previous = (cp.rank + cp.size - 1) % cp.size
-        let mine = cp.chunks(seqLen: seqLen)
-        let parts = max(1, min(Compute.threads, pairs))
-        let scratch = Tensor(uninitialized: [parts, BlockwiseAttention.forwardScratch])
+        let scratch = Tensor(uninitialized: [max(1, min(Compute.threads, pairs)), BlockwiseAttention.forwardScratch])
         for step in 0..<cp.size {
             let owner = (cp.rank + cp.size - step) % cp.size, last = step == cp.size - 1
             if !last { try cp.group.send(kv.data, count: kv.count, to: next, tag: kvTag) }
-            let theirs = ContextParallel.chunks(rank: owner, size: cp.size, seqLen: seqLen), block = kv
-            Compute.parallelParts(pairs) { part, parts in
-                let tile = scratch.data + part * BlockwiseAttention.forwardScratch
-                for pair in (pairs * part / parts)..<(pairs * (part + 1) / parts) {
-                    let b = pair / s.heads, h = pair % s.heads
-                    let tiles = Self.head(s, seqLen: seqLen, b: b, h: h, dropout: dropout, sampleOffset: sampleOffset,
-                                          precision: precision)
-                    let queries = rows(qkv, ld: ld, b: b, positions: P, column: h * hd, chunks: mine)
-                    let keys = rows(block.data, ld: 2 * dl, b: b, positions: P, column: h * hd, chunks: theirs)
-                    for (qi, q) in queries.enumerated() {
-                        let first = pair * P + qi * (P / 2)
-                        for k in keys {
-                            BlockwiseAttention.forwardTile(tiles, q: q, k: k, v: k.base + dl, headDim: hd,
-                                                           o: y + (b * P + qi * (P / 2)) * dl + h * hd, ldo: dl,
-                                                           m: m + first, l: l + first, scratch: tile)
-                        }
-                    }
-                }
+            forEachChunkPair(s, seqLen: seqLen, cp: cp, owner: owner, qkv: qkv, kv: kv.data, dropout: dropout,
+                             sampleOffset: sampleOffset, precision: precision, scratch: scratch) { pair, tiles, qi, q, _, k, tile in
+                let first = pair * P + qi * (P / 2), b = pair / s.heads, h = pair % s.heads
+                BlockwiseAttention.forwardTile(tiles, q: q, k: k, v: k.base + dl, headDim: hd,
+                                               o: y + (b * P + qi * (P / 2)) * dl + h * hd, ldo: dl,
+                                               m: m + first, l: l + first, scratch: tile)
             }
             if !last {
                 try cp.group.recv(incoming.data, count: incoming.count, from: previous, tag: kvTag)
@@ -116,34 +102,20 @@ public enum RingAttention {
                                        into: dDot.data + pair * P)
         }
         let next = (cp.rank + 1) % cp.size, previous = (cp.rank + cp.size - 1) % cp.size
-        let mine = cp.chunks(seqLen: seqLen)
-        let parts = max(1, min(Compute.threads, pairs))
-        let scratch = Tensor(uninitialized: [parts, BlockwiseAttention.backwardScratch])
+        let scratch = Tensor(uninitialized: [max(1, min(Compute.threads, pairs)), BlockwiseAttention.backwardScratch])
         for step in 0..<cp.size {
             let owner = (cp.rank + cp.size - step) % cp.size, last = step == cp.size - 1
             if !last { try cp.group.send(kv.data, count: kv.count, to: next, tag: kvTag) }
-            let theirs = ContextParallel.chunks(rank: owner, size: cp.size, seqLen: seqLen)
-            let block = kv, gradient = dkv
-            Compute.parallelParts(pairs) { part, parts in
-                let tile = scratch.data + part * BlockwiseAttention.backwardScratch
-                for pair in (pairs * part / parts)..<(pairs * (part + 1) / parts) {
-                    let b = pair / s.heads, h = pair % s.heads
-                    let tiles = Self.head(s, seqLen: seqLen, b: b, h: h, dropout: dropout, sampleOffset: sampleOffset,
-                                          precision: precision)
-                    let queries = rows(qkv, ld: ld, b: b, positions: P, column: h * hd, chunks: mine)
-                    let keys = rows(block.data, ld: 2 * dl, b: b, positions: P, column: h * hd, chunks: theirs)
-                    for (qi, q) in queries.enumerated() {
-                        let local = b * P + qi * (P / 2), first = pair * P + qi * (P / 2)
-                        for (ki, k) in keys.enumerated() {
-                            let dk = gradient.data + (b * P + ki * (P / 2)) * 2 * dl + h * hd
-                            BlockwiseAttention.backwardTile(tiles, q: q, k: k, v: k.base + dl, headDim: hd,
-                                                            dO: dy + local * dl + h * hd, lddo: dl, lse: lse + first,
-                                                            dDot: dDot.data + first, dq: dqkv + local * ld + h * hd,
-                                                            lddq: ld, dk: dk, dv: dk + dl, lddkv: 2 * dl,
-                                                            scratch: tile)
-                        }
-                    }
-                }
+            let gradient = dkv
+            forEachChunkPair(s, seqLen: seqLen, cp: cp, owner: owner, qkv: qkv, kv: kv.data, dropout: dropout,
+                             sampleOffset: sampleOffset, precision: precision, scratch: scratch) { pair, tiles, qi, q, ki, k, tile in
+                let b = pair / s.heads, h = pair % s.heads
+                let local = b * P + qi * (P / 2), first = pair * P + qi * (P / 2)
+                let dk = gradient.data + (b * P + ki * (P / 2)) * 2 * dl + h * hd
+                BlockwiseAttention.backwardTile(tiles, q: q, k: k, v: k.base + dl, headDim: hd,
+                                                dO: dy + local * dl + h * hd, lddo: dl, lse: lse + first,
+                                                dDot: dDot.data + first, dq: dqkv + local * ld + h * hd,
+                                                lddq: ld, dk: dk, dv: dk + dl, lddkv: 2 * dl, scratch: tile)
             }
             // The accumulator moves on with its block; after the last step it goes home to rank r + 1.
             try cp.group.send(dkv.data, count: dkv.count, to: next, tag: gradientTag)
@@ -156,5 +128,33 @@ public enum RingAttention {
         }
         for i in 0..<rowCount { (dqkv + i * ld + dl).update(from: dkv.data + i * 2 * dl, count: 2 * dl) }
         withExtendedLifetime((rounded, roundedDY)) {}
+    }
+
+    /// Runs `body` in parallel over every (sample, head) pair of shape `s`
+    /// and every (query chunk qi, key chunk ki) of this rank's queries in
+    /// `qkv` [b·P, 3·dl] against the K/V block `kv` [b·P, 2·dl] of rank
+    /// `owner`, with the pair's tile parameters and its thread's row of `scratch`.
+    static func forEachChunkPair(_ s: AttentionKernel.Shape, seqLen: Int, cp: ContextParallel, owner: Int,
+                                 qkv: UnsafePointer<Float>, kv: UnsafePointer<Float>, dropout: DropoutSite?,
+                                 sampleOffset: Int, precision: Precision, scratch: Tensor,
+                                 _ body: (_ pair: Int, _ head: BlockwiseAttention.Head, _ qi: Int,
+                                          _ q: BlockwiseAttention.Rows, _ ki: Int, _ k: BlockwiseAttention.Rows,
+                                          _ scratch: UnsafeMutablePointer<Float>) -> Void) {
+        let P = s.seq, hd = s.headDim, dl = s.width, pairs = s.batch * s.heads, stride = scratch.count / scratch.shape[0]
+        let mine = cp.chunks(seqLen: seqLen)
+        let theirs = ContextParallel.chunks(rank: owner, size: cp.size, seqLen: seqLen)
+        Compute.parallelParts(pairs) { part, parts in
+            let tile = scratch.data + part * stride
+            for pair in (pairs * part / parts)..<(pairs * (part + 1) / parts) {
+                let b = pair / s.heads, h = pair % s.heads
+                let tiles = head(s, seqLen: seqLen, b: b, h: h, dropout: dropout, sampleOffset: sampleOffset,
+                                 precision: precision)
+                let queries = rows(qkv, ld: 3 * dl, b: b, positions: P, column: h * hd, chunks: mine)
+                let keys = rows(kv, ld: 2 * dl, b: b, positions: P, column: h * hd, chunks: theirs)
+                for (qi, q) in queries.enumerated() {
+                    for (ki, k) in keys.enumerated() { body(pair, tiles, qi, q, ki, k, tile) }
+                }
+            }
+        }
     }
 }
