@@ -5,8 +5,9 @@
 # what `tessera train` reports (its step-1 per-rank memory report: the bytes
 # of the weights, gradients, Adam moments and saved activations each rank
 # actually holds; step time from every step's tokens/s). The planner's
-# prediction leaves out its communication buffers there (the runtime's report
-# does not count transient buffers). The measured step time is the fastest and
+# prediction leaves out its communication buffers there, except ZeRO's full
+# buckets (gathered weights, unreduced gradients), which the runtime's report
+# counts. The measured step time is the fastest and
 # the median of the steps after the first: on a machine shared with other work
 # the fastest is the one least slowed by it. The thread figures of the profile
 # are measured again right before each layout's run, so that the prediction and
@@ -45,7 +46,7 @@ name, tokens = sys.argv[1], int(sys.argv[2])
 plan = json.load(open(sys.argv[3]))["layouts"][0]
 train = open(sys.argv[4]).read()
 mem = plan["memory_bytes"]
-predicted = (mem["total"] - mem["buffers"]) / 2**20
+predicted = (mem["total"] - mem["buffers"] + mem["zero_buckets"]) / 2**20
 measured = max(float(x) for x in re.findall(r"^rank \d+ .*total ([0-9.]+) MiB", train, re.M))
 steps = [tokens / float(x) for x in re.findall(r"^step \d+/\d+ .*?\| ([0-9.]+) tok/s", train, re.M)][1:]
 best, median = min(steps), statistics.median(steps)
@@ -58,5 +59,10 @@ tp2+sp|tp=2,sp=true,micro-batches=1|--tp 2 --sp
 pp2(1f1b) m4|pp=2,micro-batches=4,schedule=1f1b|--pp 2 --micro-batches 4 --schedule 1f1b
 pp2(zb-h1) m4|pp=2,micro-batches=4,schedule=zb-h1|--pp 2 --micro-batches 4 --schedule zb-h1
 dp2xpp2xtp2+sp m2|dp=2,pp=2,tp=2,sp=true,micro-batches=2|--dp 2 --pp 2 --tp 2 --sp --micro-batches 2
+dp2 zero1|dp=2,zero=1,micro-batches=1|--dp 2 --zero 1
+dp2 zero2|dp=2,zero=2,micro-batches=1|--dp 2 --zero 2
+dp2 zero3|dp=2,zero=3,micro-batches=1|--dp 2 --zero 3
+cp2 ring|cp=2,micro-batches=1|--cp 2 --cp-mode ring
+cp2 ulysses|cp=2,cp-mode=ulysses,micro-batches=1|--cp 2 --cp-mode ulysses
 LAYOUTS
 echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"

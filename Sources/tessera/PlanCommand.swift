@@ -21,7 +21,8 @@ struct PlanCommand: ParsableCommand {
             master = fp32 master weights under bf16 (4); ZeRO-1 shards optimizer+master over dp·cp, ZeRO-2 also \
             gradients, ZeRO-3 also weights; activations = Korthikanti et al. per block times the micro-batches the \
             schedule holds at once, plus embedding and head; buffers = sequence-parallel gather, pipeline \
-            send/receive, ZeRO-3 gathered blocks. --json gives them as raw bytes (memory_bytes) with fits, \
+            send/receive, and ZeRO's full buckets (zero_buckets: stage 3's gathered weights and stage 2-3's \
+            unreduced gradients of the outer unit and two blocks). --json gives them as raw bytes (memory_bytes) with fits, \
             step_seconds, tokens_per_second, tflops_per_device (model FLOPs, no recompute), mfu and bubble.
             """)
 

@@ -30,6 +30,38 @@ import Tessera
         }
     }
 
+    /// ZeRO's full buckets in the plan (stage 3's gathered weights, stage 2-3's
+    /// unreduced gradients) equal the peaks the runtime's ranks hold whole in a step.
+    @Test func plannedZeROBucketsEqualWhatTheRuntimeHoldsWhole() throws {
+        Compute.threads = 1
+        let data = try TokenDataset.builtIn(seqLen: 16)
+        for zero in [1, 2, 3] {
+            var config = TrainingTests.tinyConfig(steps: 1)
+            config.batch = 8
+            config.layout = try Layout(name: "dp2")
+            config.layout.zero = zero
+            try config.validate()
+            let run = config
+            let held = Mutex(0.0)
+            try Launcher.run(config: run, backend: .threads) { groups in
+                let t = try Trainer(config: run, data: data, groups: groups)
+                _ = try t.trainStep()
+                let m = t.memoryHeld
+                held.withLock { $0 = max($0, m.gathered + m.unreduced) }
+            }
+            let setup = TrainingSetup(globalBatch: config.batch, microBatch: 4, precision: .fp32, convention: .tessera)
+            let planned = try MemoryModel.mostLoaded(ModelShape(config.model), layout: config.layout, setup: setup).memory
+            let measured = held.withLock { $0 }
+            if zero == 1 {
+                #expect(planned.zeroBuckets == 0 && measured == 0)
+            } else {
+                // Within 1%: the runtime pads each bucket to a multiple of dp.
+                #expect(measured > 0 && abs(planned.zeroBuckets / measured - 1) < 0.01,
+                        "zero \(zero): planned \(planned.zeroBuckets), held \(measured)")
+            }
+        }
+    }
+
     @Test func aLayoutIsEvaluatedWithEveryTermAndTheSimulatedBubble() throws {
         let m = try ModelPresets.named("llama2-7b")
         var layout = Layout()
@@ -70,7 +102,9 @@ import Tessera
             #expect(entry[key] != nil, "missing \(key)")
         }
         let memory = entry["memory_bytes"] as? [String: Double] ?? [:]
-        #expect(Set(memory.keys) == ["weights", "gradients", "optimizer", "master", "activations", "buffers", "total"])
+        #expect(Set(memory.keys) == ["weights", "gradients", "optimizer", "master", "activations", "buffers",
+                                     "zero_buckets", "total"])
+        #expect(memory["zero_buckets"] == 0)  // part of buffers; ZeRO-1 holds no full bucket
         let sum = ["weights", "gradients", "optimizer", "master", "activations", "buffers"].reduce(0) { $0 + memory[$1]! }
         #expect(abs(sum - memory["total"]!) <= 8)
         #expect((entry["layout"] as? [String: Any])?["zero"] as? Int == 1)

@@ -62,7 +62,18 @@ public enum MemoryModel {
         let sbh = Double(m.seqLen / layout.cp) * b * Double(m.dModel), e = c.elementBytes
         if sp { mem.buffers += e * sbh }
         if layout.pp > 1 { mem.buffers += 2 * e * sbh / (sp ? Double(tp) : 1) }
-        if layout.zero >= 3 { mem.buffers += 2 * setup.weightBytes * m.blockParameters(tp: tp, ep: layout.ep).local }
+        if layout.zero >= 2 {
+            // The units ZeROResidency attaches whole: the outer unit on this
+            // rank and two blocks (the one in use and the prefetched next).
+            let blocks = Double(plan.stages(ofRank: r).reduce(0) { $0 + plan.stageBlocks[$1] })
+            let outer = (r == 0 ? m.embeddingParameters(tp: tp) : 0) + (r == plan.ranks - 1 ? m.headParameters(tp: tp) : 0)
+            let unit = outer + min(2, blocks) * m.blockParameters(tp: tp, ep: layout.ep).local
+            // Stage 3 gathers the float32 values (and makes the working copies
+            // of them under bf16); stages 2-3 hold the unreduced gradients.
+            let gathered = layout.zero >= 3 ? (setup.weightBytes + setup.masterBytes) * unit : 0
+            mem.zeroBuckets = gathered + setup.gradientBytes * unit
+            mem.buffers += mem.zeroBuckets
+        }
         return mem
     }
 }
