@@ -45,11 +45,15 @@ public enum CrossEntropyKernel {
     }
 
     /// After `forward`: logits [rows, v] become (softmax − onehot(target))·scale, padding columns zero.
+    /// The columns are vocabulary ids `vocabOffset ..<` (a vocab-parallel rank's share); a target
+    /// outside them is another rank's, which subtracts its one-hot.
     public static func backward(logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>, rows: Int, v: Int,
-                                validColumns: Int, sums: UnsafePointer<Float>, scale g: Float) {
+                                validColumns: Int, vocabOffset: Int = 0, sums: UnsafePointer<Float>, scale g: Float) {
         Compute.parallelRanges(rows) { r in
             for i in r {
-                gradientRow(logits + i * v, v: v, validColumns: validColumns, sum: sums[i], target: Int(targets[i]), scale: g)
+                let t = Int(targets[i]) - vocabOffset
+                gradientRow(logits + i * v, v: v, validColumns: validColumns, sum: sums[i],
+                            target: (0..<validColumns).contains(t) ? t : nil, scale: g)
             }
         }
     }

@@ -84,21 +84,10 @@ public final class VocabParallelCrossEntropy: Layer, @unchecked Sendable {
     /// The loss's scale → dlogits [rows, vLocal], written over the forward's logits buffer.
     public func backward(_ scale: Float, _ cache: Cache, _ ctx: ForwardContext,
                          _ backward: BackwardContext) throws -> Tensor {
-        let rows = ctx.rows, vLocal = vocabRange.count, z = cache.exps.data, sums = cache.stats.data + cache.sumsAt
-        cache.targets.withUnsafeBufferPointer { tb in
-            let targets = tb.baseAddress!
-            if tp.group.size == 1 {
-                return CrossEntropyKernel.backward(logits: z, targets: targets, rows: rows, v: vLocal,
-                                                   validColumns: validColumns, sums: sums, scale: scale)
-            }
-            let validColumns = self.validColumns, vocabOffset = vocabRange.lowerBound
-            Compute.parallelRanges(rows) { r in
-                for i in r {
-                    let t = Int(targets[i]) - vocabOffset
-                    CrossEntropyKernel.gradientRow(z + i * vLocal, v: vLocal, validColumns: validColumns, sum: sums[i],
-                                                   target: (0..<validColumns).contains(t) ? t : nil, scale: scale)
-                }
-            }
+        cache.targets.withUnsafeBufferPointer {
+            CrossEntropyKernel.backward(logits: cache.exps.data, targets: $0.baseAddress!, rows: ctx.rows, v: vocabRange.count,
+                                        validColumns: validColumns, vocabOffset: vocabRange.lowerBound,
+                                        sums: cache.stats.data + cache.sumsAt, scale: scale)
         }
         return cache.exps
     }
