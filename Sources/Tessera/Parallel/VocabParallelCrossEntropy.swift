@@ -21,6 +21,7 @@ public final class VocabParallelCrossEntropy: Layer, @unchecked Sendable {
     /// The logits [rows, vLocal] (overwritten) and the global target ids [rows].
     public struct Input {
         public let logits: Tensor, targets: [Int32]
+        /// logits [rows, vLocal] (overwritten by forward and backward), targets [rows] (global ids < vocab).
         public init(logits: Tensor, targets: [Int32]) { self.logits = logits; self.targets = targets }
     }
     /// Σ_i loss_i over the rows, identical on every rank of the group.
@@ -40,6 +41,7 @@ public final class VocabParallelCrossEntropy: Layer, @unchecked Sendable {
     let validColumns: Int
     let tp: TensorParallel
 
+    /// The loss of a `vocab`-id model on the rank holding logits of ids `vocabRange` of the padded vocabulary.
     public init(vocab: Int, vocabRange: Range<Int>, tp: TensorParallel) {
         self.vocabRange = vocabRange
         validColumns = max(0, min(vocab, vocabRange.upperBound) - vocabRange.lowerBound)
