@@ -6,9 +6,9 @@ struct ExplainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
         abstract: "Run a parallel strategy on tiny integer matrices and print what every rank holds, step by step.",
-        discussion: "Strategies: tp, sp, dp, pp (cp, ep and zero have no walkthrough yet). Example: tessera explain tp --ranks 2")
+        discussion: "Strategies: tp, sp, dp, pp, cp, zero (ep is not built yet). Example: tessera explain tp --ranks 2")
 
-    @Argument(help: "tp, sp, dp or pp.") var strategy: String
+    @Argument(help: "tp, sp, dp, pp, cp or zero.") var strategy: String
     @Option(parsing: .unconditional, help: "Ranks (2 or 4).") var ranks = 2
 
     func run() throws {

@@ -28,7 +28,7 @@ struct PlotCommand: ParsableCommand {
             let runs = try files.map { path in
                 let steps = try MetricsLog.read(path: path)
                 guard !steps.isEmpty else { throw ConfigError("metrics file '\(path)' holds no steps") }
-                return (name: (path as NSString).lastPathComponent, steps: steps)
+                return (name: FilePathParts(path).name, steps: steps)
             }
             do {
                 try MetricsPlot.svg(runs).write(toFile: svg, atomically: true, encoding: .utf8)

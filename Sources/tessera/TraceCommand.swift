@@ -29,7 +29,7 @@ struct TraceSummaryCommand: ParsableCommand {
 /// The trace file of one of several benchmark runs: FILE with "-LABEL" before its extension.
 func tracePath(_ file: String?, label: String, many: Bool) -> String? {
     guard let file, many else { return file }
-    let ext = (file as NSString).pathExtension, stem = (file as NSString).deletingPathExtension
+    let ext = FilePathParts(file).pathExtension, stem = FilePathParts.deletingExtension(file)
     let safe = label.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
     return stem + "-" + safe + (ext.isEmpty ? "" : "." + ext)
 }

@@ -21,7 +21,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
     public let worldRank: Int
     let comm: MPI_Comm
     let watchdog: MPIWatchdog
-    private var seq = 0
+    private(set) var seq = 0
 
     /// The job's size and this process's rank as Open MPI's launcher set them
     /// (OMPI_COMM_WORLD_SIZE/RANK), readable before MPI is initialised; nil
@@ -88,7 +88,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
                         watchdog: watchdog)
     }
 
-    private func check(_ rc: Int32, _ op: String) throws {
+    func check(_ rc: Int32, _ op: String) throws {
         guard rc == MPI_SUCCESS else {
             throw CommError("rank \(worldRank): \(op) #\(seq) in group \(name) failed with MPI error code \(rc)")
         }
@@ -124,7 +124,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
     }
 
     /// Numbers the next collective and, in checked mode, agrees on (op, dtype, count) first.
-    private func next(_ op: String, count: Int, dtype: DType) throws {
+    func next(_ op: String, count: Int, dtype: DType) throws {
         if CollectiveChecking.enabled { try begin(op, count: count, dtype: dtype) } else { seq += 1 }
     }
 
@@ -144,45 +144,8 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         if op == .average { ElementReduction.divide(buf.raw, count: buf.count, dtype: buf.dtype, by: size) }
     }
 
-    /// The helper thread that progresses started operations (nil: MPI lacks
-    /// MPI_THREAD_MULTIPLE or it is turned off; see `MPIProgress`).
-    nonisolated(unsafe) static var progress: MPIProgress?
-
-    /// Whether started operations progress on a helper thread while the rank computes.
-    public static var progressesInBackground: Bool { progress != nil }
-
-    /// MPI_Iallreduce, handed to the progress thread when there is one;
-    /// `wait()` waits for it (or is MPI_Wait) under the watchdog.
-    public func startAllReduce(_ buf: CommBuffer, op: ReduceOp) throws -> CollectiveRequest {
-        try checkReduction(op, buf, "allReduce")
-        if size == 1 { return .completed }
-        try next("allReduce", count: buf.count, dtype: buf.dtype)
-        var request: MPI_Request? = nil
-        try check(MPI_Iallreduce(tessera_mpi_in_place(), buf.raw, Int32(buf.count), MPIType.of(buf.dtype),
-                                 MPIType.op(op, buf.dtype), comm, &request), "allReduce")
-        let ranks = size
-        return waiting(request, "allReduce") {
-            if op == .average { ElementReduction.divide(buf.raw, count: buf.count, dtype: buf.dtype, by: ranks) }
-        }
-    }
-
-    /// The request of the operation just started as `request` (number `seq`):
-    /// progressed by the helper thread when there is one, waited for under
-    /// the watchdog, then `then`.
-    private func waiting(_ request: MPI_Request?, _ op: String, then: @escaping () -> Void) -> CollectiveRequest {
-        let started = seq, progress = MPIGroup.progress, tracked = progress?.track(request)
-        return CollectiveRequest { [self] in
-            var r = request
-            try check(watchdog.guarding("group \(name) \(op) (started)", seq: started) {
-                if let progress, let tracked { return progress.wait(tracked) }
-                return MPI_Wait(&r, tessera_mpi_status_ignore())
-            }, op)
-            then()
-        }
-    }
-
     /// MPI_IN_PLACE when `send` is recv's slice at this rank's place (an in-place all-gather), else send.
-    private func gatherSource(_ send: CommBuffer, _ recv: CommBuffer) -> UnsafeRawPointer {
+    func gatherSource(_ send: CommBuffer, _ recv: CommBuffer) -> UnsafeRawPointer {
         send.raw == recv.raw + rank * send.byteCount ? UnsafeRawPointer(tessera_mpi_in_place()) : UnsafeRawPointer(send.raw)
     }
 
@@ -194,18 +157,6 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         try collective("allGather", send) {
             MPI_Allgather(source, Int32(send.count), type, recv.raw, Int32(send.count), type, comm)
         }
-    }
-
-    /// MPI_Iallgather (in place as `allGather`).
-    public func startAllGather(_ send: CommBuffer, into recv: CommBuffer) throws -> CollectiveRequest {
-        try checkAllGather(send, recv)
-        if size == 1 { copyAlone(send, into: recv); return .completed }
-        try next("allGather", count: send.count, dtype: send.dtype)
-        let type = MPIType.of(send.dtype)
-        var request: MPI_Request? = nil
-        try check(MPI_Iallgather(gatherSource(send, recv), Int32(send.count), type, recv.raw, Int32(send.count), type,
-                                 comm, &request), "allGather")
-        return waiting(request, "allGather") {}
     }
 
     /// In place when `recv` is send's chunk(rank): MPI_IN_PLACE leaves the
@@ -223,33 +174,13 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         finishScatter(send, recv, inPlace: inPlace, op: op)
     }
 
-    /// MPI_Ireduce_scatter (in place as `reduceScatter`).
-    public func startReduceScatter(_ send: CommBuffer, into recv: CommBuffer, op: ReduceOp) throws -> CollectiveRequest {
-        try checkReduceScatter(send, recv, op)
-        if size == 1 { copyAlone(send, into: recv); return .completed }
-        try next("reduceScatter", count: send.count, dtype: send.dtype)
-        let counts = UnsafeMutablePointer<Int32>.allocate(capacity: size)
-        for q in 0..<size { counts[q] = Int32(chunk(q, of: send.count).count) }
-        let inPlace = isInPlaceScatter(send, recv)
-        var request: MPI_Request? = nil
-        let rc = MPI_Ireduce_scatter(inPlace ? UnsafeRawPointer(tessera_mpi_in_place()) : UnsafeRawPointer(send.raw),
-                                     inPlace ? send.raw : recv.raw, counts, MPIType.of(send.dtype),
-                                     MPIType.op(op, send.dtype), comm, &request)
-        if rc != MPI_SUCCESS { counts.deallocate() }
-        try check(rc, "reduceScatter")
-        return waiting(request, "reduceScatter") { [self] in
-            counts.deallocate()
-            finishScatter(send, recv, inPlace: inPlace, op: op)
-        }
-    }
-
     /// Whether `recv` is send's own chunk (an in-place reduce-scatter).
-    private func isInPlaceScatter(_ send: CommBuffer, _ recv: CommBuffer) -> Bool {
+    func isInPlaceScatter(_ send: CommBuffer, _ recv: CommBuffer) -> Bool {
         recv.raw == send.raw + chunk(rank, of: send.count).lowerBound * send.dtype.size
     }
 
     /// After a reduce-scatter: moves an in-place result from the buffer's start to its chunk; averages.
-    private func finishScatter(_ send: CommBuffer, _ recv: CommBuffer, inPlace: Bool, op: ReduceOp) {
+    func finishScatter(_ send: CommBuffer, _ recv: CommBuffer, inPlace: Bool, op: ReduceOp) {
         if inPlace && recv.raw != send.raw { memmove(recv.raw, send.raw, recv.byteCount) }
         if op == .average { ElementReduction.divide(recv.raw, count: recv.count, dtype: recv.dtype, by: size) }
     }

@@ -56,6 +56,8 @@ public protocol ProcessGroup: AnyObject, Sendable {
     /// Equal splits, n = send.count / size: recv[q·n ..< (q+1)·n] ←
     /// send_q[rank·n ..< (rank+1)·n]. send.count = recv.count, a multiple of size.
     func allToAll(_ send: CommBuffer, into recv: CommBuffer) throws
+    /// `allToAll` (equal splits) started without waiting (see `startAllReduce`).
+    func startAllToAll(_ send: CommBuffer, into recv: CommBuffer) throws -> CollectiveRequest
     /// Variable splits (MoE routing): this rank sends sendCounts[q] elements
     /// to rank q (consecutive in `send`, send.count = their sum) and receives
     /// recvCounts[q] from rank q (consecutive in `recv`, recv.count = their
@@ -63,6 +65,8 @@ public protocol ProcessGroup: AnyObject, Sendable {
     func allToAll(_ send: CommBuffer, sendCounts: [Int], into recv: CommBuffer, recvCounts: [Int]) throws
     /// buf ← root's buf.
     func broadcast(_ buf: CommBuffer, root: Int) throws
+    /// `broadcast` started without waiting (see `startAllReduce`).
+    func startBroadcast(_ buf: CommBuffer, root: Int) throws -> CollectiveRequest
     /// Sends buf to group rank `peer` with `tag` (returns once the data is handed off).
     func send(_ buf: CommBuffer, to peer: Int, tag: Int) throws
     /// Receives into buf from group rank `peer` with `tag`; the sender's count and dtype must match.

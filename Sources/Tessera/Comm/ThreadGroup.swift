@@ -16,7 +16,7 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
     let world: ThreadWorld
     let meeting: Rendezvous
     private var seq = 0
-    /// Runs started all-reduces in order, off the rank's own thread.
+    /// Runs started collectives in order, off the rank's own thread.
     private let worker: DispatchQueue
     /// Started and not yet drained requests (touched by the rank's thread only).
     private var pending: [CollectiveRequest] = []
@@ -176,9 +176,22 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
         try allToAll(send, sendCounts: Array(repeating: n, count: size), into: recv, recvCounts: Array(repeating: n, count: size))
     }
 
+    /// Queues the equal all-to-all on this rank's worker (see `startAllReduce`).
+    public func startAllToAll(_ send: CommBuffer, into recv: CommBuffer) throws -> CollectiveRequest {
+        try checkAllToAll(send, recv)
+        if size == 1 { copyAlone(send, into: recv); return .completed }
+        let counts = Array(repeating: send.count / size, count: size)
+        return started { [self] in try exchange(send, sendCounts: counts, into: recv, recvCounts: counts, draining: false) }
+    }
+
     public func allToAll(_ send: CommBuffer, sendCounts: [Int], into recv: CommBuffer, recvCounts: [Int]) throws {
         if try allToAllAlone(send, sendCounts: sendCounts, into: recv, recvCounts: recvCounts) { return }
-        let posts = try begin("allToAll", send, ints: sendCounts)
+        try exchange(send, sendCounts: sendCounts, into: recv, recvCounts: recvCounts, draining: true)
+    }
+
+    private func exchange(_ send: CommBuffer, sendCounts: [Int], into recv: CommBuffer, recvCounts: [Int],
+                          draining: Bool) throws {
+        let posts = try begin("allToAll", send, ints: sendCounts, draining: draining)
         var offset = 0
         for q in 0..<size {
             let theirs = posts[q].ints
@@ -197,7 +210,18 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
     public func broadcast(_ buf: CommBuffer, root: Int) throws {
         try checkRoot(root)
         if size == 1 { return }
-        let posts = try begin("broadcast", buf, ints: [root])
+        try spread(buf, root: root, draining: true)
+    }
+
+    /// Queues the broadcast on this rank's worker (see `startAllReduce`).
+    public func startBroadcast(_ buf: CommBuffer, root: Int) throws -> CollectiveRequest {
+        try checkRoot(root)
+        if size == 1 { return .completed }
+        return started { [self] in try spread(buf, root: root, draining: false) }
+    }
+
+    private func spread(_ buf: CommBuffer, root: Int, draining: Bool) throws {
+        let posts = try begin("broadcast", buf, ints: [root], draining: draining)
         try requireEqualCounts(posts, "broadcast")
         if rank != root { posts[root].buffer.copy(into: buf) }
         try sync("broadcast")

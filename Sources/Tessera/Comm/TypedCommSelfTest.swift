@@ -109,6 +109,20 @@ enum TypedCommSelfTest {
             let b = Elements(d, values(r, 0..<4, d))
             try g.broadcast(b.buffer, root: p - 1)
             expect(b.values == values(p - 1, 0..<4, d), "\(tag) broadcast from \(p - 1): \(b.values)")
+            // The started forms, four in flight at once, waited for in reverse order.
+            let startedGather = Elements(d, count: 3 * p), startedPart = Elements(d, count: mine.count)
+            let startedSwap = Elements(d, count: 2 * p), startedRoot = Elements(d, values(r, 0..<4, d))
+            let requests = [
+                try g.startAllGather(send(d, values(r, 0..<3, d)), into: startedGather.buffer),
+                try g.startReduceScatter(send(d, values(r, 0..<total, d)), into: startedPart.buffer, op: .sum),
+                try g.startAllToAll(send(d, values(r, 0..<(2 * p), d)), into: startedSwap.buffer),
+                try g.startBroadcast(startedRoot.buffer, root: 0),
+            ]
+            for request in requests.reversed() { try request.wait() }
+            expect(startedGather.values == gathered.values, "\(tag) startAllGather: \(startedGather.values)")
+            expect(startedPart.values == part.values, "\(tag) startReduceScatter: \(startedPart.values)")
+            expect(startedSwap.values == swapped.values, "\(tag) startAllToAll: \(startedSwap.values)")
+            expect(startedRoot.values == values(0, 0..<4, d), "\(tag) startBroadcast from 0: \(startedRoot.values)")
             if p > 1 {
                 let next = (r + 1) % p, prev = (r + p - 1) % p, inbox = Elements(d, count: 5)
                 try g.sendRecv(send(d, values(r, 0..<5, d)), to: next, into: inbox.buffer, from: prev, tag: 7)

@@ -18,11 +18,10 @@ public enum Explain {
         case .sp: return try ExplainTensorParallel.lines(ranks: ranks, sequenceParallel: true)
         case .dp: return try ExplainDataParallel.lines(ranks: ranks)
         case .pp: return try ExplainPipeline.lines(ranks: ranks)
-        case .cp, .ep, .zero:
-            let what = ["cp": "context parallelism trains (--cp) but has no walkthrough yet",
-                        "ep": "expert parallelism is not built yet",
-                        "zero": "ZeRO sharding trains (--zero) but has no walkthrough yet"][strategy.rawValue]!
-            throw ConfigError("explain \(strategy.rawValue): \(what); explain takes tp, sp, dp or pp")
+        case .cp: return try ExplainContextParallel.lines(ranks: ranks)
+        case .zero: return try ExplainZeRO.lines(ranks: ranks)
+        case .ep:
+            throw ConfigError("explain ep: expert parallelism is not built yet; explain takes tp, sp, dp, pp, cp or zero")
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// A tiny row-major matrix of integer values (held as float32, exact for
@@ -45,12 +46,20 @@ public struct SmallMatrix: Equatable, Sendable {
         SmallMatrix(rows: rows, cols: range.count, (0..<rows).flatMap { r in range.map { values[r * cols + $0] } })
     }
 
-    /// "[ 1 -2  0]" per row.
+    /// "[ 1 -2  0]" per row; entries that are not integers (softmax
+    /// outputs, half-steps of an optimizer) with two decimals, every column
+    /// as wide as the widest entry (at least 3).
     public var lines: [String] {
-        (0..<rows).map { r in
+        let text = values.map { v -> String in
+            if v == v.rounded() { return String(Int(v)) }
+            let s = String(format: "%.2f", Double(v))
+            return s == "-0.00" ? "0.00" : s
+        }
+        let width = max(3, text.map(\.count).max() ?? 0)
+        return (0..<rows).map { r in
             "[" + (0..<cols).map { c -> String in
-                let s = String(Int(self[r, c]))
-                return String(repeating: " ", count: max(0, 3 - s.count)) + s
+                let s = text[r * cols + c]
+                return String(repeating: " ", count: width - s.count) + s
             }.joined(separator: " ") + "]"
         }
     }

@@ -10,7 +10,8 @@ public protocol LayerCache {
 /// layer's parameter gradients as the `BackwardContext` says. Dense (`MLP`)
 /// today; a mixture of experts plugs in here with its own cache and its
 /// all-to-alls inside.
-public protocol FeedForward: Layer, Sendable where Input == Tensor, InputGradient == Tensor, Saved == any LayerCache {
+public protocol FeedForward: Layer, Sendable where Input == Tensor, InputGradient == Tensor,
+                                              Output == Tensor, OutputGradient == Tensor, Saved == any LayerCache {
     /// The linear layers whose products the model's precision governs.
     var linears: [Linear] { get }
 }

@@ -43,6 +43,8 @@ public final class GPT: @unchecked Sendable {
     public let embedding: VocabParallelEmbedding?
     /// The LM head tied to wte (last stage).
     public let tiedHead: TiedHead?
+    /// The vocab-parallel cross-entropy of the head's logits (last stage).
+    public let crossEntropy: VocabParallelCrossEntropy?
 
     /// The precision of the model's matrix products (fp32 unless set;
     /// `Precision` says what bf16 rounds): set once here, it fills every
@@ -123,15 +125,13 @@ public final class GPT: @unchecked Sendable {
         lnf = last ? LayerNorm(name: "lnf", width: d, tp: tp) : nil
         embedding = first ? VocabParallelEmbedding(wte: wte!, wpe: wpe!, vocabRange: vocabRange, tp: tp) : nil
         tiedHead = last ? TiedHead(wte: wte!, tp: tp) : nil
+        crossEntropy = last ? VocabParallelCrossEntropy(vocab: config.vocab, vocabRange: vocabRange, tp: tp) : nil
         parameters = [wte, wpe].compactMap { $0 } + blocks.flatMap(\.parameters) + (lnf.map { [$0.gain, $0.bias] } ?? [])
         for p in parameters { p.initialize(seed: seed) }
     }
 
     /// Sets every gradient to zero.
     public func zeroGrad() { for p in parameters { p.grad.zero() } }
-
-    /// Local vocabulary columns that are real ids (the rest is padding).
-    var validVocabColumns: Int { max(0, min(config.vocab, vocabRange.upperBound) - vocabRange.lowerBound) }
 
     /// Embedding: tokens [rows] → x [outer rows, d] (the `VocabParallelEmbedding` layer).
     func embed(_ tokens: [Int32], _ ctx: ForwardContext) throws -> Tensor { try embedding!.forward(tokens, ctx).0 }
@@ -143,15 +143,16 @@ public final class GPT: @unchecked Sendable {
         return (cache.normed, logits)
     }
 
-    /// Vocab-parallel cross-entropy of local logits; with `gradScale` they become their gradient.
-    func crossEntropy(_ logits: Tensor, _ targets: [Int32], rows: Int, gradScale: Float?) throws -> Double {
+    /// The summed token loss of local logits [rows, paddedVocab/tp] (the
+    /// `VocabParallelCrossEntropy` layer); with `gradScale` its backward runs
+    /// at once, turning the logits into their gradient in place, so the
+    /// stage keeps one [rows, paddedVocab/tp] buffer and a pipeline's
+    /// forward action ends with the loss's gradient ready.
+    func lossAndGradient(_ logits: Tensor, _ targets: [Int32], _ ctx: ForwardContext,
+                         gradScale: Float?) throws -> (Double, Tensor?) {
         let span = Trace.begin(.loss); defer { span.end() }
-        return try targets.withUnsafeBufferPointer {
-            try VocabParallelCrossEntropy.forwardBackward(
-                logits: logits.data, targets: $0.baseAddress!, rows: rows, vLocal: vocabRange.count,
-                validColumns: validVocabColumns, vocabOffset: vocabRange.lowerBound, gradScale: gradScale,
-                group: tp.group)
-        }
+        let (loss, saved) = try crossEntropy!.forward(.init(logits: logits, targets: targets), ctx)
+        return (loss, try gradScale.map { try crossEntropy!.backward($0, saved, ctx, BackwardContext()) })
     }
 
     /// The stage's forward on a micro-batch: `tokens` [rows] on the first
@@ -181,9 +182,8 @@ public final class GPT: @unchecked Sendable {
         let (normed, cf) = lnf.forward(h)
         let (full, logits) = try head(normed)
         try residency?.didUse(0, backward: false)
-        let loss = try crossEntropy(logits, targets, rows: ctx.rows, gradScale: gradScale)
-        return (nil, loss, Cache(tokens: tokens, blocks: caches, lnf: cf, normed: full,
-                                 dlogits: gradScale == nil ? nil : logits))
+        let (loss, dlogits) = try lossAndGradient(logits, targets, ctx, gradScale: gradScale)
+        return (nil, loss, Cache(tokens: tokens, blocks: caches, lnf: cf, normed: full, dlogits: dlogits))
     }
 
     /// The stage's backward: `dOutput` [outer rows, d] from the next stage

@@ -11,12 +11,18 @@
 ///
 /// Blocks, attention and feed-forward layers map a tensor to a tensor; the
 /// vocab-parallel embedding reads token ids and has no input gradient
-/// (`InputGradient == Void`).
+/// (`InputGradient == Void`); the cross-entropy reads logits and targets and
+/// returns the loss, whose gradient is a scale (`Output == Double`,
+/// `OutputGradient == Float`).
 public protocol Layer: AnyObject {
     /// What forward reads: an activation [outer rows, d] unless said otherwise.
     associatedtype Input = Tensor
     /// What backward returns for the input: its gradient (same shape) unless said otherwise.
     associatedtype InputGradient = Tensor
+    /// What forward returns: an activation [outer rows, d] unless said otherwise (the loss layer returns the loss).
+    associatedtype Output = Tensor
+    /// What backward takes for the output: its gradient (same shape) unless said otherwise (the loss's scale).
+    associatedtype OutputGradient = Tensor
     /// What forward saves for backward (usually the layer's nested `Cache`;
     /// named apart from it so a layer whose nested `Cache` is not what it
     /// saves, such as a `FeedForward` with a type-erased cache, still conforms).
@@ -28,9 +34,9 @@ public protocol Layer: AnyObject {
     var workingWeights: [WorkingWeight] { get }
 
     /// input → (output, cache).
-    func forward(_ input: Input, _ ctx: ForwardContext) throws -> (Tensor, Saved)
+    func forward(_ input: Input, _ ctx: ForwardContext) throws -> (Output, Saved)
     /// The output's gradient and the forward's cache → the input's gradient.
-    func backward(_ dy: Tensor, _ cache: Saved, _ ctx: ForwardContext, _ backward: BackwardContext) throws -> InputGradient
+    func backward(_ dy: OutputGradient, _ cache: Saved, _ ctx: ForwardContext, _ backward: BackwardContext) throws -> InputGradient
 }
 
 extension Layer {

@@ -6,33 +6,24 @@
 /// A started all-reduce is recorded from its start until it is waited for,
 /// plus the wait itself (the exposed part). Groups of one rank move nothing
 /// and are not recorded.
-public class TracingGroup: ProcessGroup, @unchecked Sendable {
-    /// The wrapped group.
-    public let inner: ProcessGroup
+public class TracingGroup: ObservedGroup, @unchecked Sendable {
     /// Where the records go.
     public let recorder: TraceRecorder
     /// Collectives started on this group so far (this rank's count; the same on every member).
     private var sequence = 0
 
     public init(_ inner: ProcessGroup, recorder: TraceRecorder) {
-        self.inner = inner
         self.recorder = recorder
+        super.init(inner)
     }
 
-    public var rank: Int { inner.rank }
-    public var size: Int { inner.size }
-    public var name: String { inner.name }
-    public var members: [Int] { inner.members }
-
     /// Runs `body` and records it as operation `op` on `buffer` (its bytes: nccl-tests' S).
-    private func traced<T>(_ op: String, _ buffer: CommBuffer?, peer: Int = -1, tag: Int = -1,
-                           _ body: () throws -> T) rethrows -> T {
+    override func observe(_ op: String, _ buffer: CommBuffer?, peer: Int, tag: Int, _ body: () throws -> Void) throws {
         guard size > 1 else { return try body() }
         var e = event(op, buffer, peer: peer, tag: tag)
-        let result = try body()
+        try body()
         e.end = TraceRecorder.now()
         recorder.record(e)
-        return result
     }
 
     private func event(_ op: String, _ buffer: CommBuffer?, peer: Int, tag: Int) -> TraceEvent {
@@ -46,21 +37,9 @@ public class TracingGroup: ProcessGroup, @unchecked Sendable {
         return e
     }
 
-    public func allReduce(_ buf: CommBuffer, op: ReduceOp) throws {
-        try traced("allReduce", buf) { try inner.allReduce(buf, op: op) }
-    }
-    public func startAllReduce(_ buf: CommBuffer, op: ReduceOp) throws -> CollectiveRequest {
-        try tracedStart("allReduce", buf) { try inner.startAllReduce(buf, op: op) }
-    }
-    public func startAllGather(_ send: CommBuffer, into recv: CommBuffer) throws -> CollectiveRequest {
-        try tracedStart("allGather", recv) { try inner.startAllGather(send, into: recv) }
-    }
-    public func startReduceScatter(_ send: CommBuffer, into recv: CommBuffer, op: ReduceOp) throws -> CollectiveRequest {
-        try tracedStart("reduceScatter", send) { try inner.startReduceScatter(send, into: recv, op: op) }
-    }
     /// A started collective, recorded from its start to the end of its wait, plus the wait itself.
-    private func tracedStart(_ op: String, _ buf: CommBuffer,
-                             _ start: () throws -> CollectiveRequest) throws -> CollectiveRequest {
+    override func observeStarted(_ op: String, _ buf: CommBuffer,
+                                 _ start: () throws -> CollectiveRequest) throws -> CollectiveRequest {
         guard size > 1 else { return try start() }
         var started = event(op, buf, peer: -1, tag: -1)
         started.async = true
@@ -73,31 +52,6 @@ public class TracingGroup: ProcessGroup, @unchecked Sendable {
             recorder.record(started)
             recorder.record(wait)
         }
-    }
-    public func allGather(_ send: CommBuffer, into recv: CommBuffer) throws {
-        try traced("allGather", recv) { try inner.allGather(send, into: recv) }
-    }
-    public func reduceScatter(_ send: CommBuffer, into recv: CommBuffer, op: ReduceOp) throws {
-        try traced("reduceScatter", send) { try inner.reduceScatter(send, into: recv, op: op) }
-    }
-    public func allToAll(_ send: CommBuffer, into recv: CommBuffer) throws {
-        try traced("allToAll", send) { try inner.allToAll(send, into: recv) }
-    }
-    public func allToAll(_ send: CommBuffer, sendCounts: [Int], into recv: CommBuffer, recvCounts: [Int]) throws {
-        try traced("allToAll", recv) { try inner.allToAll(send, sendCounts: sendCounts, into: recv, recvCounts: recvCounts) }
-    }
-    public func broadcast(_ buf: CommBuffer, root: Int) throws {
-        try traced("broadcast", buf) { try inner.broadcast(buf, root: root) }
-    }
-    public func send(_ buf: CommBuffer, to peer: Int, tag: Int) throws {
-        try traced("send", buf, peer: peer, tag: tag) { try inner.send(buf, to: peer, tag: tag) }
-    }
-    public func recv(_ buf: CommBuffer, from peer: Int, tag: Int) throws {
-        try traced("recv", buf, peer: peer, tag: tag) { try inner.recv(buf, from: peer, tag: tag) }
-    }
-    public func barrier() throws { try traced("barrier", nil) { try inner.barrier() } }
-    public func allGather(_ values: [Int]) throws -> [Int] {
-        try traced("allGather(ints)", nil) { try inner.allGather(values) }
     }
 }
 

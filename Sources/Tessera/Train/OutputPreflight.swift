@@ -75,7 +75,7 @@ public enum OutputPreflight {
                 throw refuse("it exists and is not a \(what) Tessera wrote; choose a new file or move it away")
             }
         }
-        let parent = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let parent = FilePathParts(path).directory
         do { try requireDirectory(parent, for: "\(what) '\(path)'") } catch { throw refuse("'\(parent)' is not a directory") }
         let probe = path + ".probe-\(getpid())"
         let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)

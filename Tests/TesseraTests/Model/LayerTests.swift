@@ -1,8 +1,9 @@
 import Foundation
+import Synchronization
 import Testing
 import Tessera
 
-/// The embedding and the tied head as layer pairs, and the precision slot.
+/// The embedding, the tied head and the cross-entropy as layer pairs, and the precision slot.
 @Suite struct LayerTests {
     static let config = GPTConfig(vocab: 20, seqLen: 4, layers: 2, dModel: 8, heads: 2, dropout: 0)
     static let ctx = ForwardContext(samples: 1, positions: 4, sampleOffset: 0, step: 0, seed: 1, dropout: 0)
@@ -54,6 +55,41 @@ import Tessera
             #expect(embedding.wpe.grad[2 * d + k] == dxCopy[2 * d + k])
         }
         #expect(finished == ["wte", "wpe"])
+    }
+
+    /// loss = Σ_i log Σ_j e^{z_ij} − z_i,t and dz = (softmax − onehot)·scale, on one rank and with the
+    /// vocabulary split over tp 2 (19 ids padded to 20), against the formula in double.
+    @Test func theCrossEntropyIsALossAndItsScaledGradient() throws {
+        Compute.threads = 1
+        let (rows, vocab, scale): (Int, Int, Float) = (4, 19, 0.25)
+        let z = TestSupport.randomFloats(rows * vocab, seed: 6, scale: 3), targets: [Int32] = [0, 18, 7, 7]
+        var wantLoss = 0.0, wantGrad = [Double](repeating: 0, count: rows * vocab)
+        for i in 0..<rows {
+            let row = (0..<vocab).map { Double(z[i * vocab + $0]) }, lse = log(row.map(exp).reduce(0, +))
+            wantLoss += lse - row[Int(targets[i])]
+            for j in 0..<vocab { wantGrad[i * vocab + j] = (exp(row[j] - lse) - (j == Int(targets[i]) ? 1 : 0)) * Double(scale) }
+        }
+        for n in [1, 2] {
+            let results = Mutex<[Int: (loss: Double, grad: [Float], range: Range<Int>)]>([:])
+            try ThreadWorld.run(size: n) { g in
+                let tp = TensorParallel(group: g, sequenceParallel: false), part = GPT.paddedVocab(vocab, tp: n) / n
+                let range = (part * g.rank)..<(part * (g.rank + 1))
+                let layer = VocabParallelCrossEntropy(vocab: vocab, vocabRange: range, tp: tp)
+                let local = Tensor([rows, part], (0..<rows).flatMap { i in range.map { $0 < vocab ? z[i * vocab + $0] : 0 } })
+                let (loss, cache) = try layer.forward(.init(logits: local, targets: targets), Self.ctx)
+                let dz = try layer.backward(scale, cache, Self.ctx, BackwardContext())
+                results.withLock { $0[g.rank] = (loss, dz.array, range) }
+            }
+            for (_, r) in results.withLock({ $0 }) {
+                #expect(abs(r.loss - wantLoss) <= 1e-5 * wantLoss, "tp \(n): loss \(r.loss) vs \(wantLoss)")
+                for i in 0..<rows {
+                    for (c, j) in r.range.enumerated() {
+                        let got = r.grad[i * r.range.count + c]
+                        #expect(j < vocab ? abs(Double(got) - wantGrad[i * vocab + j]) <= 1e-6 : got == 0, "tp \(n): dz \(i),\(j)")
+                    }
+                }
+            }
+        }
     }
 
     /// Setting the model's precision once fills every layer's slot, the head's included.

@@ -17,6 +17,32 @@ struct OutputPathTests {
         #expect(r.output.split(separator: "\n").count == 1, "\(r.output)")
     }
 
+    /// One-character relative paths (which trap in Foundation's NSString path functions on Linux) work for every output.
+    @Test func oneCharacterOutputPathsWork() throws {
+        let cli = TesseraCLI()
+        defer { cli.cleanUp() }
+        let r = try cli.run(["train", "--steps", "2", "--checkpoint", "a", "--trace", "b", "--metrics", "c"] + TesseraCLI.tiny)
+        #expect(r.status == 0 && r.output.contains("wrote trace b"), "\(r.output)")
+        #expect(try Checkpoint.load(from: cli.path("a")).step == 2)
+        #expect(try MetricsLog.read(path: cli.path("c")).count >= 1)
+        let plot = try cli.run(["plot", "c", "--svg", "d.svg"])
+        #expect(plot.status == 0 && FileManager.default.fileExists(atPath: cli.path("d.svg")), "\(plot.output)")
+        #expect(try cli.run(["train", "--resume", "a", "--steps", "3", "--checkpoint", "a"] + TesseraCLI.tiny).status == 0)
+        #expect(try Checkpoint.load(from: cli.path("a")).step == 3)
+    }
+
+    @Test func pathPartsSplitWithoutFoundation() {
+        let table: [(String, String, String, String)] = [
+            ("a", ".", "a", ""), ("a.json", ".", "a.json", "json"), ("runs/ck/", "runs", "ck", ""), ("/x", "/", "x", ""),
+            ("/", "/", "", ""), ("r//t.d/x", "r//t.d", "x", ""), ("./.hidden", ".", ".hidden", ""), ("", ".", "", ""),
+        ]
+        for (path, directory, name, ext) in table {
+            let parts = FilePathParts(path)
+            #expect(parts.directory == directory && parts.name == name && parts.pathExtension == ext, "\(path): \(parts)")
+        }
+        #expect(FilePathParts.deletingExtension("runs/t.json") == "runs/t" && FilePathParts.deletingExtension("a") == "a")
+    }
+
     @Test func aFileSystemWithoutRoomForOneCheckpointIsRefused() throws {
         let exabyte = 1_152_921_504_606_846_976.0
         let m = TestSupport.message { try OutputPreflight.requireRoom(exabyte, in: NSTemporaryDirectory(), for: "checkpoint 'ck'") }

@@ -3,7 +3,8 @@ import Tessera
 
 /// `tessera explain`: each strategy runs live and checks itself against one rank.
 @Suite struct ExplainTests {
-    @Test(arguments: [(Explain.Strategy.tp, 2), (.tp, 4), (.sp, 2), (.sp, 4), (.dp, 2), (.dp, 4), (.pp, 2), (.pp, 4)])
+    @Test(arguments: [(Explain.Strategy.tp, 2), (.tp, 4), (.sp, 2), (.sp, 4), (.dp, 2), (.dp, 4), (.pp, 2), (.pp, 4),
+                                (.cp, 2), (.cp, 4), (.zero, 2), (.zero, 4)])
     func everyStrategyMatchesTheUnshardedComputation(_ s: Explain.Strategy, _ ranks: Int) throws {
         let lines = try Explain.lines(s, ranks: ranks)
         let checks = lines.filter { $0.hasPrefix("check:") }
@@ -16,10 +17,33 @@ import Tessera
         #expect(try Explain.lines(.pp, ranks: 2).contains { $0.contains("bubble 20.0% = (p−1)/(m+p−1) = 1/5 = 20.0%") })
     }
 
-    @Test func strategiesNotBuiltYetSaySoInOneLine() {
-        for s in [Explain.Strategy.cp, .ep, .zero] {
-            #expect(TestSupport.message { _ = try Explain.lines(s) }.contains("yet; explain takes tp, sp, dp or pp"))
+    @Test func contextParallelShowsTheChunkRuleAndWhatEachRingStepHolds() throws {
+        let cp = try Explain.lines(.cp, ranks: 2)
+        // Positions 0,1,6,7 and 2,3,4,5 attend to 1+2+7+8 = 3+4+5+6 = 18 keys per head.
+        #expect(cp.contains("  rank 0: chunks 0 and 3 = positions 0,1,6,7: 18 causal scores per head"), "\(cp)")
+        #expect(cp.contains("  rank 1: chunks 1 and 2 = positions 2,3,4,5: 18 causal scores per head"))
+        // Step 0: each rank's own block (10 visible); step 1: the other's (rank 0's queries 6, 7 see keys 2–5).
+        #expect(cp.contains { $0.hasPrefix("  step 0: rank 0 holds K/V of positions 0,1,6,7 (10 visible); rank 1 holds K/V of positions 2,3,4,5 (10 visible)") })
+        #expect(cp.contains { $0.hasPrefix("  step 1: rank 0 holds K/V of positions 2,3,4,5 (8 visible); rank 1 holds K/V of positions 0,1,6,7 (8 visible)") })
+        let cp4 = try Explain.lines(.cp, ranks: 4)
+        #expect(cp4.contains("  rank 3: chunks 3 and 4 = positions 3,4: 9 causal scores per head"))
+        #expect(cp4.filter { $0.hasPrefix("  step ") }.count == 4)
+    }
+
+    @Test func zeroShowsTheMemoryPerRankOfEachStage() throws {
+        let two = try Explain.lines(.zero, ranks: 2)
+        for row in ["  stage 0: W 8 + g 8 + m 8 = 24 values; AdamW in float32: 16 bytes per parameter",
+                    "  stage 1: W 8 + g 8 + m 4 = 20 values (83% of DP); AdamW in float32: 12 bytes per parameter",
+                    "  stage 2: W 8 + g 4 + m 4 = 16 values (66% of DP); AdamW in float32: 10 bytes per parameter",
+                    "  stage 3: W 4 + g 4 + m 4 = 12 values (50% of DP); AdamW in float32: 8 bytes per parameter"] {
+            #expect(two.contains(row), "\(row)")
         }
+        #expect(try Explain.lines(.zero, ranks: 4).contains("  stage 3: W 2 + g 2 + m 2 = 6 values (25% of DP); AdamW in float32: 4 bytes per parameter"))
+        #expect(two.filter { $0.hasPrefix("check:") }.count == 4)
+    }
+
+    @Test func strategiesNotBuiltYetSaySoInOneLine() {
+        #expect(TestSupport.message { _ = try Explain.lines(.ep) }.contains("not built yet; explain takes tp, sp, dp, pp, cp or zero"))
         #expect(TestSupport.message { _ = try Explain.lines(.tp, ranks: 3) } == "explain runs on 2 or 4 ranks, got 3")
     }
 }

@@ -20,7 +20,7 @@ import Testing
                                  (["schedule", "--from-trace", "t.json"], "holds no pipeline actions"),
                                  (["train", "--steps", "1", "--metrics", "notes.txt"] + TesseraCLI.tiny,
                                   "not a metrics log Tessera wrote"),
-                                 (["explain", "zero"], "ZeRO sharding trains (--zero) but has no walkthrough yet"),
+                                 (["explain", "ep"], "expert parallelism is not built yet"),
                                  (["explain", "xp"], "unknown strategy 'xp' for explain; valid: tp, sp, dp, pp")] {
             let r = try cli.run(args)
             #expect(r.status == 2 && r.output.contains(expected) && r.output.split(separator: "\n").count == 1,

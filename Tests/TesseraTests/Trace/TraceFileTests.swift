@@ -74,6 +74,32 @@ import Tessera
         }
     }
 
+    /// cp2 in both modes: every rank's tracks, and inside each attention
+    /// region the cp group's exchanges as `ContextParallelTests` counts them
+    /// (ring: cp−1 sends forward, 2cp−1 backward; Ulysses: 2 all-to-alls each way), and none elsewhere.
+    @Test(arguments: [ContextParallelMode.ring, .ulysses])
+    func contextParallelTraceHoldsEachAttentionLayersExchanges(_ mode: ContextParallelMode) throws {
+        Compute.threads = 1
+        var c = Equivalence.defaultConfig
+        c.layout.cp = 2; c.layout.cpMode = mode; c.steps = 2
+        let file = try Self.traced(c)
+        let n = 2, passes = c.steps * c.model.layers
+        Self.checkTracks(file, ranks: n)
+        let (forward, backward) = mode == .ring
+            ? (["send": n - 1, "recv": n - 1], ["send": 2 * n - 1, "recv": 2 * n - 1])
+            : (["allToAll": 2], ["allToAll": 2])
+        for r in 0..<n {
+            let f = Self.commInside(file, pid: r, region: "attention forward", group: "cp")
+            #expect(f.count == passes && f.allSatisfy { $0 == forward }, "rank \(r) forward: \(f)")
+            let b = Self.commInside(file, pid: r, region: "attention backward", group: "cp")
+            #expect(b.count == passes && b.allSatisfy { $0 == backward }, "rank \(r) backward: \(b)")
+            let onCP = file.traceEvents.filter { $0.pid == r && $0.cat == "comm" && $0.text("group")?.hasPrefix("cp") == true }
+            #expect(onCP.count == passes * (forward.values.reduce(0, +) + backward.values.reduce(0, +)))
+            // The gradients are summed over dp×cp, in the gradient sync or overlapped with backward.
+            #expect(file.traceEvents.contains { $0.pid == r && $0.cat == "comm" && $0.text("group")?.hasPrefix("dp×cp") == true })
+        }
+    }
+
     @Test func pipelineTraceHoldsEveryActionAndItsMessages() throws {
         Compute.threads = 1
         var c = Equivalence.defaultConfig

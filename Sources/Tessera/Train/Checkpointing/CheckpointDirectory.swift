@@ -28,7 +28,7 @@ public struct CheckpointDirectory: Sendable {
     public init(_ path: String) throws {
         var p = path
         while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
-        let last = (p as NSString).lastPathComponent
+        let parts = FilePathParts(p), last = parts.name
         guard !p.isEmpty, p != "/", last != ".", last != ".." else {
             let named = p.isEmpty ? "nothing" : "a directory that holds other things"
             throw CheckpointError("checkpoint path '\(path)' names \(named); give a directory for Tessera's own "
@@ -36,8 +36,7 @@ public struct CheckpointDirectory: Sendable {
         }
         self.path = p
         name = last
-        let dir = (p as NSString).deletingLastPathComponent
-        parent = dir.isEmpty ? "." : dir
+        parent = parts.directory
     }
 
     var lockPath: String { path + ".lock" }
