@@ -9,11 +9,14 @@
 # buckets (gathered weights, unreduced gradients), which the runtime's report
 # counts. The measured step time is the fastest and
 # the median of the steps after the first: on a machine shared with other work
-# the fastest is the one least slowed by it. The thread figures of the profile
-# are measured again right before each layout's run, so that the prediction and
-# the run see the machine under about the same outside load.
+# the fastest is the one least slowed by it. One profile serves every layout,
+# as a user would profile a machine once and then plan; on a machine shared
+# with other work, REPROFILE=1 measures the thread figures again right before
+# each layout's run, so that the prediction and the run see about the same
+# outside load.
 #
 #   scripts/plan_vs_measured.sh [STEPS]      (default 3 steps per run)
+#   REPROFILE=1 scripts/plan_vs_measured.sh  (profile again before each layout)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/tessera}
@@ -34,7 +37,9 @@ echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-26s %11s %11s %7s %10s %10s %10s %7s\n' layout "pred MiB" "meas MiB" "diff" "pred s" "best s" "median s" "diff"
 # name | plan --layout | train flags
 while IFS='|' read -r name layout flags; do
-  "$BIN" bench profile --out "$PROFILE" </dev/null >"$OUT/profile.txt" 2>&1 || { cat "$OUT/profile.txt"; exit 1; }
+  if [ "${REPROFILE:-0}" = 1 ]; then
+    "$BIN" bench profile --out "$PROFILE" </dev/null >"$OUT/profile.txt" 2>&1 || { cat "$OUT/profile.txt"; exit 1; }
+  fi
   "$BIN" plan --model tessera-bench --hardware "$PROFILE" --global-batch $BATCH --precision fp32 \
          --grad-dtype fp32 --layout "$layout" --json </dev/null >"$OUT/plan.json" || { echo "$name: plan failed"; continue; }
   # shellcheck disable=SC2086  # $flags is a list of flags
