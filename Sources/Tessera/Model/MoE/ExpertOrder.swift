@@ -1,14 +1,15 @@
 /// The kept choices of a `Routing` sorted by expert, stably (row, then k
 /// within the row): the order in which rows leave for their experts
 /// (permute) and come back (un-permute).
-struct ExpertOrder {
+public struct ExpertOrder: Sendable {
     /// Choice index r·K + k of each sorted slot [M].
-    let choices: [Int]
+    public let choices: [Int]
     /// Slots per global expert [E].
-    let counts: [Int]
+    public let counts: [Int]
     let topK: Int
 
-    init(_ r: Routing) {
+    /// The kept choices of `r` in expert order.
+    public init(_ r: Routing) {
         var counts = [Int](repeating: 0, count: r.experts)
         for (c, e) in r.choice.enumerated() where r.kept[c] { counts[Int(e)] += 1 }
         var next = [Int](repeating: 0, count: r.experts), at = 0
@@ -24,7 +25,7 @@ struct ExpertOrder {
     }
 
     /// Permute: x [rows, d] → the rows of the kept choices in expert order [M, d].
-    func permute(_ x: Tensor) -> Tensor {
+    public func permute(_ x: Tensor) -> Tensor {
         let d = x.shape[1], out = Tensor(uninitialized: [choices.count, d])
         for (s, c) in choices.enumerated() { (out.data + s * d).update(from: x.data + c / topK * d, count: d) }
         return out
@@ -32,7 +33,7 @@ struct ExpertOrder {
 
     /// Un-permute: y [M, d] in expert order → [rows, d], each row the sum of
     /// its slots' rows times `weight` of their choice (1 when nil).
-    func unpermute(_ y: Tensor, rows: Int, weight: [Float]?) -> Tensor {
+    public func unpermute(_ y: Tensor, rows: Int, weight: [Float]?) -> Tensor {
         let d = y.shape[1], out = Tensor([rows, d])
         for (s, c) in choices.enumerated() {
             let w = weight?[c] ?? 1, src = y.data + s * d, dst = out.data + c / topK * d
