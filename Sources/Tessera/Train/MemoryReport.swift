@@ -28,7 +28,7 @@ extension Trainer {
             let c = groups.mesh.coordinates(of: r)
             let params = split.map { String(format: "; parameters: dense %.2f M, experts %.2f M", $0[2 * r], $0[2 * r + 1]) }
             return "rank \(r) (dp \(c[.dp]!), pp \(c[.pp]!), cp \(c[.cp]!), tp \(c[.tp]!)"
-                + (groups.ep.size > 1 ? ", ep \(groups.ep.size > 1 ? c[.dp]! % groups.ep.size : 0)" : "") + "): \(held.line)"
+                + (groups.ep.size > 1 ? ", ep \(c[.dp]! % groups.ep.size)" : "") + "): \(held.line)"
                 + (params ?? "")
         }
     }
