@@ -102,10 +102,8 @@ public final class GPT: @unchecked Sendable {
     /// Vocabulary rounded up to a multiple of `tp` (Megatron's padded vocab).
     public static func paddedVocab(_ vocab: Int, tp: Int) -> Int { (vocab + tp - 1) / tp * tp }
 
-    /// The mixture-of-experts blocks' feed-forward layers of this stage, with their global block index.
-    public var mixtures: [(layer: Int, moe: MixtureOfExperts)] {
-        blocks.compactMap { b in (b.mlp as? MixtureOfExperts).map { (Int(b.name.dropFirst(2))!, $0) } }
-    }
+    /// The mixture-of-experts blocks' feed-forward layers of this stage.
+    public var mixtures: [MixtureOfExperts] { blocks.compactMap { $0.mlp as? MixtureOfExperts } }
 
     /// Builds this rank's shard of the model (or of the pipeline stage holding
     /// blocks `layers`, with the embeddings if `first`, the head if `last`)
@@ -127,7 +125,7 @@ public final class GPT: @unchecked Sendable {
                                 placement: .replicated(over: tp)) : nil
         blocks = (layers ?? 0..<config.layers).map { i in
             Block(index: i, config: config, tp: tp,
-                  feedForward: config.isExpertLayer(i) ? MixtureOfExperts(name: "h.\(i).mlp", config: config, tp: tp, ep: ep)
+                  feedForward: config.isExpertLayer(i) ? MixtureOfExperts(layer: i, config: config, tp: tp, ep: ep)
                                                        : nil)
         }
         lnf = last ? LayerNorm(name: "lnf", width: d, tp: tp) : nil

@@ -13,7 +13,7 @@ import Tessera
     }
 
     static func layer(_ c: GPTConfig, seed: UInt64 = 3) -> MixtureOfExperts {
-        let moe = MixtureOfExperts(name: "h.1.mlp", config: c, tp: .single(), ep: .single())
+        let moe = MixtureOfExperts(layer: 1, config: c, tp: .single(), ep: .single())
         for p in moe.parameters { p.initialize(seed: seed) }
         // A model this small draws near-uniform router probabilities and tiny expert outputs; widen both so
         // top-k, capacity and the gates' gradient matter.

@@ -31,8 +31,8 @@ public struct ExpertStepStats: Sendable {
                        positions: Int) throws -> ExpertStepStats {
         let layers = (0..<config.layers).filter(config.isExpertLayer), width = config.experts + 4
         var flat = [Float](repeating: 0, count: layers.count * width)
-        for (layer, moe) in stages.flatMap(\.mixtures) {
-            if tpRank == 0, let slot = layers.firstIndex(of: layer) {
+        for moe in stages.flatMap(\.mixtures) {
+            if tpRank == 0, let slot = layers.firstIndex(of: moe.layer) {
                 for (i, v) in moe.statistics.flat.enumerated() { flat[slot * width + i] = Float(v) }
             }
             moe.statistics.reset()

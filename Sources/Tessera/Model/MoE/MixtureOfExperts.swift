@@ -16,6 +16,8 @@ public final class MixtureOfExperts: FeedForward, @unchecked Sendable {
     public let experts: [ExpertMLP]
     /// Global index of `experts[0]`.
     public let firstExpert: Int
+    /// Global index of the block this layer belongs to.
+    public let layer: Int
     /// What the routing did over the training micro-batches since the last reset.
     public let statistics: ExpertStatistics
     let config: GPTConfig, tp: TensorParallel, ep: ExpertParallel
@@ -34,10 +36,11 @@ public final class MixtureOfExperts: FeedForward, @unchecked Sendable {
         }
     }
 
-    /// Block `name`'s mixture of experts ("h.1.mlp"): router "name.router",
-    /// experts "name.experts.e"; this rank's experts under `ep`.
-    public init(name: String, config: GPTConfig, tp: TensorParallel, ep: ExpertParallel) {
-        self.config = config; self.tp = tp; self.ep = ep
+    /// Block `layer`'s mixture of experts: router "h.layer.mlp.router",
+    /// experts "h.layer.mlp.experts.e"; this rank's experts under `ep`.
+    public init(layer: Int, config: GPTConfig, tp: TensorParallel, ep: ExpertParallel) {
+        self.config = config; self.tp = tp; self.ep = ep; self.layer = layer
+        let name = "h.\(layer).mlp"
         router = Router(name: name + ".router", dModel: config.dModel, experts: config.experts, topK: config.topK,
                         placement: .wholeOnEveryRank(of: tp))
         let mine = ep.localExperts(config.experts)
