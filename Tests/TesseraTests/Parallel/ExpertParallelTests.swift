@@ -159,8 +159,10 @@ import Tessera
             return TestSupport.message { try c.validate() }
         }
         #expect(message { $0.model.topK = 5 } == "top-k 5 exceeds experts 4; valid top-k: 1...4")
-        #expect(message { $0.dp = 3; $0.batch = 6; $0.model.experts = 6; $0.layout.ep = 4 }
-                    == "experts 6 are not divisible by ep 4; valid ep: 1, 2, 3, 6")
+        #expect(message { $0.dp = 6; $0.batch = 12; $0.model.experts = 6; $0.layout.ep = 4 }
+                    == "experts 6 are not divisible by ep 4; valid ep with dp 6: 1, 2, 3, 6")
+        #expect(message { $0.dp = 4; $0.model.experts = 6; $0.layout.ep = 4 }
+                    == "experts 6 are not divisible by ep 4; valid ep with dp 4: 1, 2")
         #expect(message { $0.dp = 3; $0.batch = 6; $0.layout.ep = 2 }.hasPrefix("ep 2 must divide dp × cp = 3"))
         #expect(message { $0.model.experts = 0; $0.model.capacityFactor = 0; $0.layout.ep = 2; $0.dp = 2 }
                     .hasPrefix("ep 2 needs a mixture of experts"))
