@@ -7,7 +7,8 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures for BENCHMARKS.md.",
         subcommands: [BenchTrain.self, BenchParallel.self, BenchPipeline.self, BenchActivations.self, BenchComm.self,
-                      BenchProfile.self, BenchGenerate.self, BenchTrace.self, BenchMemory.self, BenchZeRO.self])
+                      BenchProfile.self, BenchGenerate.self, BenchTrace.self, BenchMemory.self, BenchZeRO.self,
+                      BenchExperts.self])
 }
 
 struct BenchTrain: ParsableCommand {

@@ -8,7 +8,7 @@ extension Layout {
              help: "Context-parallel ranks (each sequence in 2·cp chunks)."),
         .choice("cp-mode", \.cpMode, .layout, help: "Context-parallel attention: ring or ulysses all-to-all."),
         .int("tp", \.tp, 1...65536, .layout, help: "Tensor-parallel ranks (must divide heads)."),
-        .int("ep", \.ep, 1...65536, .layout, help: "Expert-parallel ranks (training takes 1 today)."),
+        .int("ep", \.ep, 1...65536, .layout, help: "Expert-parallel ranks, carved out of dp (must divide dp and experts)."),
         .bool("sp", \.sp, .layout, help: "Sequence parallelism in the tensor-parallel group (needs tp > 1)."),
         .int("zero", \.zero, 0...3, .layout,
              help: "ZeRO stage over dp (1 AdamW states, 2 +gradients, 3 +weights)."),
@@ -46,9 +46,7 @@ extension Layout {
     /// micro-batches divides the batch, pp × chunks stages fit the blocks.
     public func validate(model: GPTConfig, batch: Int) throws {
         try validateMesh()
-        for (key, value, valid, what) in [("ep", ep, 1, "expert parallelism (mixture of experts)")] where value != valid {
-            throw ConfigError("\(key) \(value) cannot train: \(what) is not part of Tessera's trainer yet; valid \(key): \(valid)")
-        }
+        try validateExperts(model: model)
         try validateZeRO()
         if sp && tp == 1 {
             throw ConfigError("sp needs tp > 1 (it splits the sequence across the tensor-parallel group), got tp 1; "

@@ -14,7 +14,7 @@ public struct Layout: Sendable, Equatable {
     public var cpMode = ContextParallelMode.ring
     /// Tensor-parallel ranks (heads, MLP units and vocabulary split across them).
     public var tp = 1
-    /// Expert-parallel ranks (mixture-of-experts layers). Only 1 trains today.
+    /// Expert-parallel ranks (mixture-of-experts layers), carved out of the data-parallel ranks.
     public var ep = 1
     /// Sequence parallelism inside the tensor-parallel group (needs tp > 1).
     public var sp = false

@@ -13,8 +13,12 @@ public enum GPT2Export {
     /// only a previous Tessera export (whose two files are replaced);
     /// anything else is refused and kept.
     public static func write(_ weights: Checkpoint, to path: String) throws {
-        try requireWritable(path)
         let m = weights.config.model
+        if m.hasExperts {
+            throw ConfigError("a model with experts (\(m.experts) per MoE block) has no GPT-2 form to export to; "
+                              + "export --hf takes dense models (experts 0)")
+        }
+        try requireWritable(path)
         var file = SafeTensors.File(metadata: ["format": "pt"])
         for (name, shape) in GPT.parameterLayout(m) {
             let values = weights.parameters[name]!.values

@@ -51,7 +51,8 @@ public final class InferenceStage: @unchecked Sendable {
     /// The stage's blocks on x [rows, d] → [rows, d], storing each block's K
     /// and V of the step in its cache.
     public func blocks(_ x: Tensor, _ batch: DecodeBatch) throws -> Tensor {
-        let ctx = ForwardContext(samples: 1, positions: batch.rows, sampleOffset: 0, step: 0, seed: 0, dropout: 0)
+        var ctx = ForwardContext(samples: 1, positions: batch.rows, sampleOffset: 0, step: 0, seed: 0, dropout: 0)
+        ctx.expertCapacity = false
         var h = x
         for (block, cache) in zip(model.blocks, caches) {
             let a = block.ln1.forward(h).0

@@ -20,6 +20,13 @@ public struct ForwardContext: Sendable {
     public var seed: UInt64
     /// Dropout probability; 0 disables every mask (evaluation or dropout off).
     public var dropout: Float
+    /// The scale of the summed token loss whose gradient the backward pass
+    /// computes (1 / global tokens; nil without backward): mixture-of-experts
+    /// layers scale their auxiliary losses' gradients by it, like the token loss.
+    public var lossScale: Float?
+    /// Whether mixture-of-experts layers apply their capacity (training and
+    /// validation); generation routes dropless, since its rows are not whole samples.
+    public var expertCapacity = true
 
     /// A micro-batch of `samples` sequences of `positions` tokens each (the
     /// whole sequence length; a context-parallel rank holds positions / cp).

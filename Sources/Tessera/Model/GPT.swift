@@ -104,11 +104,15 @@ public final class GPT: @unchecked Sendable {
     /// Vocabulary rounded up to a multiple of `tp` (Megatron's padded vocab).
     public static func paddedVocab(_ vocab: Int, tp: Int) -> Int { (vocab + tp - 1) / tp * tp }
 
+    /// The mixture-of-experts blocks' feed-forward layers of this stage.
+    public var mixtures: [MixtureOfExperts] { blocks.compactMap { $0.mlp as? MixtureOfExperts } }
+
     /// Builds this rank's shard of the model (or of the pipeline stage holding
     /// blocks `layers`, with the embeddings if `first`, the head if `last`)
-    /// and draws its initial weights from `seed`.
-    public init(_ config: GPTConfig, seed: UInt64, tp: TensorParallel = .single(), layers: Range<Int>? = nil,
-                first: Bool = true, last: Bool = true) {
+    /// and draws its initial weights from `seed`. Under expert parallelism
+    /// (`ep`) its mixture-of-experts blocks hold this rank's experts only.
+    public init(_ config: GPTConfig, seed: UInt64, tp: TensorParallel = .single(), ep: ExpertParallel = .single(),
+                layers: Range<Int>? = nil, first: Bool = true, last: Bool = true) {
         self.config = config
         self.tp = tp
         let d = config.dModel
@@ -121,7 +125,11 @@ public final class GPT: @unchecked Sendable {
                                          : vocabParallel.tied(through: .embedding, primary: first)) : nil
         wpe = first ? Parameter(name: "wpe", shape: [config.seqLen, d], rule: .normal(0.02),
                                 placement: .replicated(over: tp)) : nil
-        blocks = (layers ?? 0..<config.layers).map { Block(index: $0, config: config, tp: tp) }
+        blocks = (layers ?? 0..<config.layers).map { i in
+            Block(index: i, config: config, tp: tp,
+                  feedForward: config.isExpertLayer(i) ? MixtureOfExperts(layer: i, config: config, tp: tp, ep: ep)
+                                                       : nil)
+        }
         lnf = last ? LayerNorm(name: "lnf", width: d, tp: tp) : nil
         embedding = first ? VocabParallelEmbedding(wte: wte!, wpe: wpe!, vocabRange: vocabRange, tp: tp) : nil
         tiedHead = last ? TiedHead(wte: wte!, tp: tp) : nil

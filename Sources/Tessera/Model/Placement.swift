@@ -46,6 +46,11 @@ public struct Placement: Sendable, Equatable {
     public var partialSum: [MeshDim]
     /// The tie, if any.
     public var tie: Tie?
+    /// Whether this is a parameter of one expert of a mixture of experts:
+    /// held by one rank of the expert-parallel group (the rest hold other
+    /// experts), its gradient summed over the expert-data-parallel group
+    /// (`RankGroups.expertData`) in place of dp.
+    public var expert = false
 
     /// Held whole by one rank of each model replica; gradient summed over dp.
     public static let whole = Placement(shard: nil, replicas: [:], partialSum: [.dp], tie: nil)
@@ -83,6 +88,16 @@ public struct Placement: Sendable, Equatable {
                          partialSum: tp.sequenceParallel ? [.tp, .dp] : [.dp], tie: nil)
     }
 
+    /// Held whole by every tensor-parallel rank, each computing its gradient
+    /// completely from all rows of the micro-batch (a mixture of experts
+    /// gathers sequence-parallel chunks and routes them redundantly on every
+    /// tensor-parallel rank): the router. `expert` marks an expert's parameters.
+    public static func wholeOnEveryRank(of tp: TensorParallel, expert: Bool = false) -> Placement {
+        var p = Placement(shard: nil, replicas: tp.size > 1 ? [.tp: tp.rank] : [:], partialSum: [.dp], tie: nil)
+        p.expert = expert
+        return p
+    }
+
     /// This placement, tied through `group` (`primary`: the copy that counts).
     public func tied(through group: TieGroup, primary: Bool) -> Placement {
         var p = self
@@ -97,12 +112,13 @@ public struct Placement: Sendable, Equatable {
 
     /// What the gradient sync must do for this parameter: parameters with
     /// equal keys can share a bucket.
-    var syncKey: SyncKey { SyncKey(partialSum: partialSum, tie: tie?.group, primary: isPrimary) }
+    var syncKey: SyncKey { SyncKey(partialSum: partialSum, tie: tie?.group, primary: isPrimary, expert: expert) }
 
     /// The gradient-sync class of a bucket (see `syncKey`).
     struct SyncKey: Hashable, Sendable {
         var partialSum: [MeshDim]
         var tie: TieGroup?
         var primary: Bool
+        var expert: Bool
     }
 }

@@ -10,6 +10,13 @@
 ///    sequence parallelism (Megatron's allreduce_layernorm_grads), then dp.
 ///    The loss was scaled by 1/(global batch tokens), so the sum over dp
 ///    ranks is the average of their mean gradients: the one-rank gradient.
+///    An expert's parameters (`Placement.expert`) sum over the
+///    expert-data-parallel group instead (the ranks holding that expert):
+///    each copy already holds the gradient of every token its expert-parallel
+///    group routed to it, scaled by 1/(global tokens), so this sum is the
+///    one-rank gradient too. (Megatron and DeepSpeed average per-rank mean
+///    losses, so they divide the expert gradient by the whole dp size; the
+///    global-token scale does that division here.)
 ///
 /// Under ZeRO (stage ≥ 1) the data-parallel step is a reduce-scatter
 /// instead: each rank receives the sum of its own shard only (in place in
@@ -64,9 +71,11 @@ public final class GradientSync: @unchecked Sendable {
         }
         let sharded = store.zero.shardsOptimizer
         plan = store.buckets.map { b in
+            // An expert's gradient is summed over the ranks holding the same expert instead of dp.
+            func sum(_ d: MeshDim) -> ProcessGroup { b.key.expert && d == .dp ? groups.expertData : group(d) }
             var dims = b.key.partialSum
-            let scatter = sharded && dims.last == .dp ? group(dims.removeLast()) : nil
-            let over = (b.key.tie.map { [tieGroup($0)] } ?? []) + dims.map(group)
+            let scatter = sharded && dims.last == .dp ? sum(dims.removeLast()) : nil
+            let over = (b.key.tie.map { [tieGroup($0)] } ?? []) + dims.map(sum)
             return Entry(bucket: b, allReduce: over.filter { $0.size > 1 }, scatter: scatter)
         }.filter { !$0.allReduce.isEmpty || $0.scatter != nil }
         var entry: [ObjectIdentifier: Int] = [:]

@@ -19,8 +19,14 @@ public struct RankGroups: Sendable {
     public let dpcp: CountingGroup
     /// The pipeline group (point-to-point between stages), counted.
     public let pp: CountingGroup
-    /// The model-parallel group (pp × tp): every rank holding part of one model replica.
-    public let model: ProcessGroup
+    /// Every rank holding part of one model replica: pp × tp, × ep with expert parallelism.
+    public let model: ModelReplica
+    /// The expert-parallel group: consecutive data-parallel ranks, each holding E/ep experts.
+    public let ep: ExpertParallel
+    /// The expert-data-parallel group: the data-parallel ranks holding the
+    /// same experts (one per expert-parallel group), over which the experts'
+    /// gradients are summed (dp × cp itself when ep is 1).
+    public let expertData: CountingGroup
     /// The first and the last pipeline stage of this rank's (dp, tp) column,
     /// which both hold the tied embedding (a group of one for middle stages or pp = 1).
     public let embedding: ProcessGroup
@@ -37,7 +43,25 @@ public struct RankGroups: Sendable {
         dpcp = config.layout.cp == 1 ? dp : CountingGroup(mesh.group([.dp, .cp], world: world))
         let ppGroup = CountingGroup(mesh.group([.pp], world: world))
         pp = ppGroup
-        model = mesh.group([.pp, .tp], world: world)
+        // Expert parallelism (cp is 1 with experts): ep blocks of consecutive dp coordinates.
+        let epSize = config.layout.ep, mesh = self.mesh
+        let coords = mesh.coordinates(of: world.worldRank), block = coords[.dp]! / epSize
+        if epSize == 1 {
+            ep = .single()
+            expertData = dpcp
+            model = ModelReplica(group: mesh.group([.pp, .tp], world: world))
+        } else {
+            let epMembers = dpcp.members.filter { mesh.coordinates(of: $0)[.dp]! / epSize == block }
+            ep = ExpertParallel(group: world.subgroup(members: epMembers, name: "ep\(epMembers)"))
+            let edp = dpcp.members.filter { mesh.coordinates(of: $0)[.dp]! % epSize == coords[.dp]! % epSize }
+            expertData = CountingGroup(world.subgroup(members: edp, name: "expert-dp\(edp)"))
+            let replica = (0..<mesh.worldSize).filter { r in
+                let c = mesh.coordinates(of: r)
+                return c[.dp]! / epSize == block && c[.cp]! == coords[.cp]!
+            }
+            model = ModelReplica(group: world.subgroup(members: replica, name: "model×ep\(replica)"),
+                                 expertRank: ep.rank)
+        }
         let ends = Array(Set([ppGroup.members.first!, ppGroup.members.last!])).sorted()
         let members = ends.contains(world.worldRank) ? ends : [world.worldRank]
         embedding = world.subgroup(members: members, name: "embedding\(members)")
@@ -54,10 +78,13 @@ public struct RankGroups: Sendable {
     /// Seconds spent in tensor- and data-parallel collectives since the last reset.
     public var commSeconds: Double {
         tp.group.seconds + dpcp.seconds + pp.seconds + (cp.size > 1 ? cp.group.seconds : 0)
+            + (ep.size > 1 ? ep.group.seconds + expertData.seconds : 0)
     }
 
     /// Forgets the communication counts of the counted groups.
-    public func resetCounts() { tp.group.reset(); dp.reset(); dpcp.reset(); cp.group.reset(); pp.reset() }
+    public func resetCounts() {
+        tp.group.reset(); dp.reset(); dpcp.reset(); cp.group.reset(); pp.reset(); ep.group.reset(); expertData.reset()
+    }
 }
 
 /// Starts the ranks of a layout: threads of this process, or the processes

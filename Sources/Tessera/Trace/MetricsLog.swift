@@ -20,6 +20,9 @@ public struct StepMetrics: Codable, Sendable, Equatable {
     /// When traced: rank 0's seconds of the step blocked in communication, and bytes it moved.
     public var comm_exposed_s: Double?
     public var comm_bytes: Int?
+    /// With experts: the load-balancing and z losses, the dropped share of the choices and the busiest
+    /// expert's load over the mean (`ExpertStepStats`).
+    public var moe_aux_loss: Double?, moe_z_loss: Double?, moe_dropped: Double?, moe_max_over_mean: Double?
 
     public init(step: Int, loss: Double, val_loss: Double? = nil, lr: Double, grad_norm: Double, step_seconds: Double,
                 tokens_per_s: Double, gflops: Double, mfu: Double? = nil, elapsed_s: Double, memory_bytes: [Int]? = nil,

@@ -44,10 +44,15 @@ final class StepReporter {
         display.progress(text, logged: isLogged)
         guard isLogged, let metrics else { return }
         let comm = TraceRecorder.current?.lastStepCommunication()
-        metrics.write(StepMetrics(step: done, loss: r.loss, val_loss: validation, lr: Double(r.lr), grad_norm: r.gradNorm,
-                                  step_seconds: r.seconds, tokens_per_s: Double(tokensPerStep) / r.seconds,
-                                  gflops: gflops, mfu: mfu, elapsed_s: elapsed, memory_bytes: memory,
-                                  comm_exposed_s: comm?.exposedSeconds, comm_bytes: comm?.bytes))
+        var line = StepMetrics(step: done, loss: r.loss, val_loss: validation, lr: Double(r.lr), grad_norm: r.gradNorm,
+                               step_seconds: r.seconds, tokens_per_s: Double(tokensPerStep) / r.seconds,
+                               gflops: gflops, mfu: mfu, elapsed_s: elapsed, memory_bytes: memory,
+                               comm_exposed_s: comm?.exposedSeconds, comm_bytes: comm?.bytes)
+        if let e = r.experts {
+            line.moe_aux_loss = e.loadBalancingLoss; line.moe_z_loss = e.zLoss
+            line.moe_dropped = e.droppedFraction; line.moe_max_over_mean = e.maxOverMean.max()
+        }
+        metrics.write(line)
     }
 }
 

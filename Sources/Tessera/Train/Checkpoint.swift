@@ -20,11 +20,12 @@ public struct Checkpoint: Sendable {
     /// Captures a model and optimizer after `step` completed steps, as whole
     /// tensors: the pieces in `store` and `optimizer` (this rank's
     /// tensor-parallel shards, pipeline stages and ZeRO shards) are
-    /// assembled across `model`, the ranks of one model replica, and across
+    /// assembled across `model`, the ranks of one model replica (with its
+    /// expert-parallel ranks, each holding some experts), and across
     /// `dp` for what ZeRO shards (collective: every rank of both groups calls
     /// it; see `BucketTensors`), so the checkpoint does not depend on the
     /// layout or ZeRO stage that wrote it.
-    public init(config: TrainConfig, step: Int, store: ParameterStore, optimizer: AdamW, model: ProcessGroup,
+    public init(config: TrainConfig, step: Int, store: ParameterStore, optimizer: AdamW, model: ModelReplica,
                 dp: ProcessGroup) throws {
         self.config = config
         self.step = step
@@ -166,6 +167,6 @@ public struct Checkpoint: Sendable {
 extension GPTConfig {
     /// "layers=L d-model=d heads=h seq-len=T vocab=V dropout=p" for messages.
     public var summary: String {
-        "layers=\(layers) d-model=\(dModel) heads=\(heads) seq-len=\(seqLen) vocab=\(vocab) dropout=\(dropout)"
+        "layers=\(layers) d-model=\(dModel) heads=\(heads) seq-len=\(seqLen) vocab=\(vocab) dropout=\(dropout)" + expertSummary
     }
 }

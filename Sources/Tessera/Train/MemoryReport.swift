@@ -21,11 +21,23 @@ extension Trainer {
     }
 
     /// The per-rank lines of the whole job (collective): `memoryHeld` of every rank.
+    /// With experts each line ends with the rank's dense and expert parameters.
     public func memoryReport() throws -> [String] {
-        try memoryBreakdowns().enumerated().map { r, held in
+        let split = config.model.hasExperts ? try parameterSplit() : nil
+        return try memoryBreakdowns().enumerated().map { r, held in
             let c = groups.mesh.coordinates(of: r)
-            return "rank \(r) (dp \(c[.dp]!), pp \(c[.pp]!), cp \(c[.cp]!), tp \(c[.tp]!)): \(held.line)"
+            let params = split.map { String(format: "; parameters: dense %.2f M, experts %.2f M", $0[2 * r], $0[2 * r + 1]) }
+            return "rank \(r) (dp \(c[.dp]!), pp \(c[.pp]!), cp \(c[.cp]!), tp \(c[.tp]!)"
+                + (groups.ep.size > 1 ? ", ep \(c[.dp]! % groups.ep.size)" : "") + "): \(held.line)"
+                + (params ?? "")
         }
+    }
+
+    /// Every rank's dense and expert parameter counts in millions, [dense₀, experts₀, dense₁, …] (collective).
+    func parameterSplit() throws -> [Double] {
+        let expert = parameters.filter(\.placement.expert).reduce(0) { $0 + $1.value.count }
+        let dense = parameters.reduce(0) { $0 + $1.value.count } - expert
+        return try groups.world.allGather([dense, expert]).map { Double($0) / 1e6 }
     }
 
     /// Every rank's `memoryHeld`, by world rank (collective).

@@ -12,6 +12,21 @@ extension TrainConfig {
             .int("heads", \.model.heads, 1...65536, .model, help: "Attention heads (must divide d-model)."),
             .number("dropout", \.model.dropout, .model, valid: "a number in [0, 1)", help: "Dropout probability.",
                     accepts: { $0 >= 0 && $0 < 1 }),
+            .int("experts", \.model.experts, 0...4096, .model,
+                 help: "Experts per MoE block (0: dense); top-k ties go to the lower index."),
+            .int("top-k", \.model.topK, 1...4096, .model,
+                 help: "Experts per token: top-k of a fp32 softmax router, gates renormalised."),
+            .int("expert-hidden", \.model.expertHidden, 0...1_048_576, .model,
+                 help: "Hidden width of one expert (0: 4·d-model)."),
+            .int("moe-every", \.model.moeEvery, 1...100_000, .model,
+                 help: "Every N-th block is a mixture of experts (1: all)."),
+            .number("capacity-factor", \.model.capacityFactor, .model, valid: "0 (dropless) or a positive number",
+                    help: "Per-sample expert capacity ceil(C·T·K/E); the rest drop (0: dropless).",
+                    accepts: { $0 >= 0 }),
+            .number("aux-loss-coeff", \.model.auxLossCoeff, .model, valid: "zero or a positive number",
+                    help: "Load-balancing loss α·E·Σ f·P per sample (Switch/GShard).", accepts: { $0 >= 0 }),
+            .number("z-loss-coeff", \.model.zLossCoeff, .model, valid: "zero or a positive number",
+                    help: "Router z-loss β·mean(logsumexp²).", accepts: { $0 >= 0 }),
         ]
         + Layout.table.settings.map { $0.lifted(\TrainConfig.layout) }
         + [
@@ -48,6 +63,8 @@ extension TrainConfig {
                     help: "Data-parallel gradient bucket size in MiB.", accepts: { $0 > 0 }),
             .string("trace", \.trace, .train, help: "Write a Chrome/Perfetto trace of every rank here."),
             .string("metrics", \.metrics, .train, help: "Write one JSON line per logged step here."),
+            .string("moe-stats", \.moeStats, .train,
+                    help: "Write tokens routed to each expert per MoE block per step to this CSV."),
             .bool("quiet", \.quiet, .train, help: "No per-step progress lines."),
             .number("timeout", \.timeout, .train, valid: "a positive number of seconds",
                     help: "Seconds a rank waits for the others before the job is aborted.", accepts: { $0 > 0 }),
@@ -66,7 +83,7 @@ extension TrainConfig: Codable {
     /// Settings of one invocation rather than of the run: a resumed run
     /// traces, resumes or waits only as asked again, and saves to its own
     /// directory (a checkpoint records no path of the machine that wrote it).
-    static let notStored: Set<String> = ["resume", "trace", "metrics", "quiet", "checkpoint", "timeout"]
+    static let notStored: Set<String> = ["resume", "trace", "metrics", "moe-stats", "quiet", "checkpoint", "timeout"]
 
     /// Keys a stored config must hold: the model's shape, which no default may stand in for.
     static let requiredStored = ["vocab", "seq-len", "layers", "d-model", "heads"]

@@ -47,6 +47,8 @@ public struct TrainConfig: Sendable, Equatable {
     public var trace: String?
     /// Write one JSON line per logged step to this file.
     public var metrics: String?
+    /// Write the choices routed to each expert of each MoE block at every step to this CSV.
+    public var moeStats: String?
     /// Print no per-step progress (only validation, summaries and errors).
     public var quiet = false
     /// Precision of matrix products (fp32, or bf16 inputs with float32 accumulation).

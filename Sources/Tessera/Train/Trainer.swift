@@ -11,6 +11,8 @@ public struct StepResult: Sendable {
     public var lr: Float
     /// Wall time of the step in seconds.
     public var seconds: Double
+    /// What the mixture-of-experts blocks' routing did (nil without experts).
+    public var experts: ExpertStepStats?
 }
 
 /// Training on one rank of a layout (dp × pp × cp × tp, ± sp; one rank by
@@ -61,7 +63,7 @@ public final class Trainer: @unchecked Sendable {
                                                       microBatches: config.microBatches, chunks: config.ppChunks)
             let ids = (0..<config.ppChunks).map { $0 * config.pp + groups.pp.rank }
             stages = ids.map { s in
-                GPT(config.model, seed: config.seed, tp: groups.tp, layers: ranges[s], first: s == 0,
+                GPT(config.model, seed: config.seed, tp: groups.tp, ep: groups.ep, layers: ranges[s], first: s == 0,
                     last: s == ranges.count - 1)
             }
             let byStage = Dictionary(uniqueKeysWithValues: zip(ids, stages))
@@ -70,7 +72,7 @@ public final class Trainer: @unchecked Sendable {
                                                                                  chunks: config.ppChunks),
                                          stages: byStage, pp: groups.pp)
         } else {
-            stages = [GPT(config.model, seed: config.seed, tp: groups.tp)]
+            stages = [GPT(config.model, seed: config.seed, tp: groups.tp, ep: groups.ep)]
             pipeline = nil
             evaluator = nil
         }
@@ -139,7 +141,9 @@ public final class Trainer: @unchecked Sendable {
         store.zeroGradients()
         var contexts: [ForwardContext] = [], offset = sampleOffset
         for (tokens, _) in microBatches {
-            contexts.append(context(samples: tokens.count / T, sampleOffset: offset, step: step, dropout: config.model.dropout))
+            var ctx = context(samples: tokens.count / T, sampleOffset: offset, step: step, dropout: config.model.dropout)
+            ctx.lossScale = 1 / Float(totalTokens)
+            contexts.append(ctx)
             offset += tokens.count / T
         }
         var lossSum = 0.0
@@ -172,8 +176,12 @@ public final class Trainer: @unchecked Sendable {
         try store.gatherUpdatedValues(over: groups.dp)  // ZeRO-1/2: every rank's updated shard to every rank
         for stage in stages { stage.refreshWorkingWeights() }
         step += 1
+        let experts = config.model.hasExperts
+            ? try ExpertStepStats.gather(stages, config: config.model, world: groups.world, tpRank: groups.tp.rank,
+                                         samples: totalTokens / config.model.seqLen, positions: config.model.seqLen)
+            : nil
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return StepResult(step: step - 1, loss: loss, gradNorm: norm, lr: lr, seconds: seconds)
+        return StepResult(step: step - 1, loss: loss, gradNorm: norm, lr: lr, seconds: seconds, experts: experts)
     }
 
     /// The forward context of a micro-batch of this run.
@@ -252,6 +260,7 @@ public final class Trainer: @unchecked Sendable {
         }
         var results: [StepResult] = []
         let first = step
+        let expertLog = leader ? try config.moeStats.map(ExpertStatsLog.init) : nil
         while step < config.steps {
             let r = try trainStep()
             results.append(r)
@@ -263,9 +272,11 @@ public final class Trainer: @unchecked Sendable {
                 log(String(format: "validation loss %.4f at step %d", validation!, done))
             }
             let memory = config.metrics != nil && reporter.logged(done) ? try memoryBytes() : nil
+            if let experts = r.experts { expertLog?.write(step: done, experts) }
             reporter.report(r, done: done, validation: validation, memory: memory,
-                            suffix: pipeline.map { String(format: " | stash %d micro-batches, %.1f MiB", $0.peakStashed,
-                                                          Double($0.peakActivationBytes) / 1_048_576) } ?? "")
+                            suffix: (r.experts?.progressSuffix ?? "")
+                                + (pipeline.map { String(format: " | stash %d micro-batches, %.1f MiB", $0.peakStashed,
+                                                         Double($0.peakActivationBytes) / 1_048_576) } ?? ""))
             if let dir = config.checkpoint, config.checkpointEvery > 0, done % config.checkpointEvery == 0,
                done != config.steps {
                 try save(dir, final: false)

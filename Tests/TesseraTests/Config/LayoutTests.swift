@@ -31,9 +31,9 @@ import Tessera
                     == "layout 'pp2(zigzag)': schedule must be naive, gpipe, 1f1b, interleaved or zb-h1, got zigzag")
     }
 
-    /// ep is a field and key now; values other than the default are refused until it trains. ZeRO
+    /// ep splits experts and is refused without them (see `ExpertParallelTests` for the rest). ZeRO
     /// trains over dp and is refused without it (it would shard over one rank: nothing).
-    @Test(arguments: [("ep", "4", "ep 4 cannot train", "valid ep: 1"),
+    @Test(arguments: [("ep", "4", "ep 4 needs a mixture of experts to split", "or use ep 1"),
                       ("zero", "1", "zero 1 shards over the data-parallel group and needs dp > 1, got dp 1",
                        "add --dp N (N ≥ 2) or drop --zero")])
     func dimensionsThatDoNotTrainYetAreRefusedNamingTheValidValue(_ key: String, _ value: String, _ what: String,

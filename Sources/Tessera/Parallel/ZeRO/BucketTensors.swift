@@ -13,20 +13,21 @@ public struct BucketState {
 /// between parameters and past the vocabulary is skipped.
 public enum BucketTensors {
     /// Global tensors of the parameters in `layout` on every rank: each rank
-    /// writes the elements of its states' primary parameters
-    /// (`Placement.isPrimary`) into zeros at their global place, and sum
-    /// all-reduces over `model` (the pp × tp group) and, when the states are
+    /// writes the elements of the parameters it counts (`ModelReplica.counts`:
+    /// the primary copy, and each expert on the rank that holds it) into zeros
+    /// at their global place, and sum all-reduces over `model` (the pp × tp
+    /// group, × ep) and, when the states are
     /// shards, over `dp` assemble them. Exact: each element is one rank's
     /// value plus zeros. Collective over both groups.
-    public static func gather(_ states: [BucketState], layout: [(name: String, shape: [Int])], model: ProcessGroup,
+    public static func gather(_ states: [BucketState], layout: [(name: String, shape: [Int])], model: ModelReplica,
                               dp: ProcessGroup?) throws -> [String: [Float]] {
         var offsets: [String: Int] = [:], total = 0
         for (name, shape) in layout { offsets[name] = total; total += shape.reduce(1, *) }
         let flat = Tensor([total])
         visit(states) { p, state, element, global in
-            if p.placement.isPrimary { flat.data[offsets[p.name]! + global] = state[element] }
+            if model.counts(p.placement) { flat.data[offsets[p.name]! + global] = state[element] }
         }
-        try model.allReduce(flat.data, count: flat.count, op: .sum)
+        try model.group.allReduce(flat.data, count: flat.count, op: .sum)
         if let dp { try dp.allReduce(flat.data, count: flat.count, op: .sum) }
         return Dictionary(uniqueKeysWithValues: layout.map { name, shape in
             (name, Array(UnsafeBufferPointer(start: flat.data + offsets[name]!, count: shape.reduce(1, *))))

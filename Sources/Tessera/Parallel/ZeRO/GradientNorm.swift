@@ -7,11 +7,13 @@
 /// The sum is taken per (primary bucket, shard) in Double and added in
 /// bucket-then-shard order on every rank, whatever the stage, so plain data
 /// parallelism and ZeRO 1, 2 and 3 compute bitwise the same norm from the
-/// same gradients. Then summed over the pp × tp group.
+/// same gradients. Then summed over the model replica (pp × tp, × ep: each
+/// expert's gradient lives on one expert-parallel rank, the dense ones count
+/// on the first, `ModelReplica.counts`).
 public enum GradientNorm {
     /// Σ‖g‖² of the whole model after the gradient sync (collective over `dp` under ZeRO, and over `model`).
-    public static func squared(_ store: ParameterStore, dp: ProcessGroup, model: ProcessGroup) throws -> Double {
-        let primary = store.buckets.filter(\.isPrimary)
+    public static func squared(_ store: ParameterStore, dp: ProcessGroup, model: ModelReplica) throws -> Double {
+        let primary = store.buckets.filter { $0.isPrimary && ($0.key.expert || model.expertRank == 0) }
         let shards = primary.first?.shards ?? 1
         var partials = [Double](repeating: 0, count: primary.count * shards)
         if store.zero.shardsOptimizer {
@@ -31,6 +33,6 @@ public enum GradientNorm {
                 }
             }
         }
-        return try model.sumAcrossRanks(partials.reduce(0, +))
+        return try model.group.sumAcrossRanks(partials.reduce(0, +))
     }
 }
