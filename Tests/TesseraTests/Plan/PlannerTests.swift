@@ -9,49 +9,48 @@ import Tessera
     /// The planner's activations for the most loaded rank equal what the
     /// runtime's ranks hold at their peak (tiny model, tp2+sp and pp2 under 1F1B and zero-bubble H1).
     @Test func plannedActivationsEqualTheRuntimeMeasurement() throws {
-        Compute.threads = 1
-        let data = try TokenDataset.builtIn(seqLen: 16)
         for name in ["tp2+sp", "pp2(1f1b)", "pp2(zb-h1)", "dp2xtp2"] {
-            var config = TrainingTests.tinyConfig(steps: 1)
-            config.batch = 8
-            config.layout = try Layout(name: name)
-            if config.pp > 1 { config.microBatches = 4 }
-            try config.validate()
-            let run = config
-            let measured = Mutex(0)
-            try Launcher.run(config: run, backend: .threads) { groups in
-                let t = try Trainer(config: run, data: data, groups: groups)
-                _ = try t.trainStep()
-                let bytes = t.pipeline?.peakActivationBytes ?? t.model.lastActivationBytes
-                measured.withLock { $0 = max($0, bytes) }
+            var layout = try Layout(name: name)
+            if layout.pp > 1 { layout.microBatches = 4 }
+            let (config, measured) = try Self.largestAfterOneStep(layout) { t in
+                Double(t.pipeline?.peakActivationBytes ?? t.model.lastActivationBytes)
             }
             let estimate = MemoryEstimate(config, ranksHere: config.worldSize).perRank
-            #expect(estimate.activations == Double(measured.withLock { $0 }), "\(name)")
+            #expect(estimate.activations == measured, "\(name)")
         }
+    }
+
+    /// The tiny model (global batch 8) trained one step under `layout` on
+    /// threads, and the largest `measure` over its ranks after that step.
+    static func largestAfterOneStep(_ layout: Layout, _ measure: @escaping @Sendable (Trainer) -> Double) throws
+        -> (config: TrainConfig, largest: Double) {
+        Compute.threads = 1
+        let data = try TokenDataset.builtIn(seqLen: 16)
+        var config = TrainingTests.tinyConfig(steps: 1)
+        config.batch = 8
+        config.layout = layout
+        try config.validate()
+        let run = config, largest = Mutex(0.0)
+        try Launcher.run(config: run, backend: .threads) { groups in
+            let t = try Trainer(config: run, data: data, groups: groups)
+            _ = try t.trainStep()
+            let value = measure(t)
+            largest.withLock { $0 = max($0, value) }
+        }
+        return (config, largest.withLock { $0 })
     }
 
     /// ZeRO's full buckets in the plan (stage 3's gathered weights, stage 2-3's
     /// unreduced gradients) equal the peaks the runtime's ranks hold whole in a step.
     @Test func plannedZeROBucketsEqualWhatTheRuntimeHoldsWhole() throws {
-        Compute.threads = 1
-        let data = try TokenDataset.builtIn(seqLen: 16)
         for zero in [1, 2, 3] {
-            var config = TrainingTests.tinyConfig(steps: 1)
-            config.batch = 8
-            config.layout = try Layout(name: "dp2")
-            config.layout.zero = zero
-            try config.validate()
-            let run = config
-            let held = Mutex(0.0)
-            try Launcher.run(config: run, backend: .threads) { groups in
-                let t = try Trainer(config: run, data: data, groups: groups)
-                _ = try t.trainStep()
-                let m = t.memoryHeld
-                held.withLock { $0 = max($0, m.gathered + m.unreduced) }
+            var layout = try Layout(name: "dp2")
+            layout.zero = zero
+            let (config, measured) = try Self.largestAfterOneStep(layout) { t in
+                t.memoryHeld.gathered + t.memoryHeld.unreduced
             }
             let setup = TrainingSetup(globalBatch: config.batch, microBatch: 4, precision: .fp32, convention: .tessera)
             let planned = try MemoryModel.mostLoaded(ModelShape(config.model), layout: config.layout, setup: setup).memory
-            let measured = held.withLock { $0 }
             if zero == 1 {
                 #expect(planned.zeroBuckets == 0 && measured == 0)
             } else {
