@@ -18,7 +18,7 @@ public final class InferenceStage: @unchecked Sendable {
     public init(model: GPT, slots: Int, capacity: Int) {
         precondition(capacity <= model.config.seqLen, "cache capacity \(capacity) exceeds the context \(model.config.seqLen)")
         self.model = model
-        caches = model.blocks.map { KVCache(slots: slots, capacity: capacity, width: $0.attn.heads * $0.attn.headDim) }
+        caches = model.blocks.map { KVCache(slots: slots, capacity: capacity, heads: $0.attn.heads, headDim: $0.attn.headDim) }
     }
 
     public var tp: TensorParallel { model.tp }
