@@ -38,6 +38,14 @@ public struct DecodeBatch: Sendable, Equatable {
     public var isEmpty: Bool { segments.isEmpty }
     /// The segments that sample a token, in order.
     public var sampling: [Segment] { segments.filter(\.samples) }
+    /// The step cut down to each sampling segment's last row: one-row
+    /// segments at the same slots and last positions (what the last block
+    /// computes past its K and V).
+    public var lastRowsOnly: DecodeBatch {
+        var b = DecodeBatch()
+        for s in sampling { b.append(slot: s.slot, start: s.length - 1, tokens: [tokens[s.row + s.count - 1]]) }
+        return b
+    }
     /// The last row of each sampling segment (where its next token's logits come from).
     public var lastRows: [Int] { sampling.map { $0.row + $0.count - 1 } }
 }

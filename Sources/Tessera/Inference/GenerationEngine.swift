@@ -88,7 +88,7 @@ final class GenerationEngine {
 
     /// Last stage: one byte per sampling segment from its last row's logits, keyed by (request, position).
     private func sample(_ h: Tensor, _ batch: DecodeBatch, into output: inout GenerationOutput) throws -> [Int32] {
-        let logits = try stage.logits(h, batch), vocab = stage.model.config.vocab
+        let logits = try stage.logits(h), vocab = stage.model.config.vocab
         return scheduler.sampleKeys(batch).enumerated().map { i, key in
             let row = logits.data + i * vocab
             if recordLogits { output.logits[key.request].append(Array(UnsafeBufferPointer(start: row, count: vocab))) }
