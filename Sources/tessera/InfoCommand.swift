@@ -7,7 +7,7 @@ struct InfoCommand: ParsableCommand {
         commandName: "info",
         abstract: "The matrix engine, the instruction set it uses on this CPU, and the matrix-product peaks it reaches.",
         discussion: """
-            The peaks are medians of 2048×2048×2048 products through the same code the model uses: fp32, and bf16 \
+            The peaks are the fastest of five 2048×2048×2048 products through the same code the model uses: fp32, and bf16 \
             (native where the CPU has bf16 instructions, else bf16-rounded float32 at float32 speed). MFU figures of \
             `tessera bench train` are against these. DNNL_MAX_CPU_ISA=AVX2 in the environment caps the engine.
             """)

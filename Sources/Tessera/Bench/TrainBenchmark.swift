@@ -30,8 +30,11 @@ public struct TrainBenchmark {
     }
 
     /// Sustained matrix-product rate at `precision` on `threads` threads:
-    /// the median of several n×n×n products (n = 2048) through the same
-    /// `BLAS.gemm` on product operands that the model uses.
+    /// the fastest of several n×n×n products (n = 2048, after one warm-up)
+    /// through the same `BLAS.gemm` on product operands that the model uses.
+    /// The fastest, not the median: a product slowed by another process on a
+    /// shared machine would lower the peak and overstate every MFU against it
+    /// (a median once gave 108 GFLOP/s for two threads that reach 196).
     public static func matmulPeak(threads: Int, precision: Precision = .fp32, n: Int = 2048,
                                   repeats: Int = 5) -> Double {
         let a = Tensor([n, n]), b = Tensor([n, n]), c = Tensor([n, n])
@@ -46,8 +49,8 @@ public struct TrainBenchmark {
             }
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
-        let median = times.dropFirst().sorted()[repeats / 2]
-        return 2 * Double(n) * Double(n) * Double(n) / median / 1e9
+        let fastest = times.dropFirst().min()!
+        return 2 * Double(n) * Double(n) * Double(n) / fastest / 1e9
     }
 
     /// Runs `steps` timed steps (after one warm-up step) of `config` on `threads` threads,

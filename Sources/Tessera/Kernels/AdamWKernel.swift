@@ -22,14 +22,28 @@ public enum AdamWKernel {
         let stepSize = s.lr / bc1, bc2Sqrt = bc2.squareRoot()
         let decay = 1 - s.lr * s.weightDecay
         let b1 = s.beta1, b2 = s.beta2, eps = s.eps
+        // One expression for the scalar tail and the 16-lane body: the same
+        // IEEE operations in the same order, so lanes and tail agree bitwise.
+        // (LLVM leaves the plain loop scalar: it cannot rule out that p, g, m
+        // and v overlap.)
+        @inline(__always) func updated<V: SIMD>(_ p: V, _ g: V, _ m: V, _ v: V) -> (p: V, m: V, v: V)
+        where V.Scalar == Float {
+            let m = b1 * m + (1 - b1) * g
+            let v = b2 * v + (1 - b2) * g * g
+            return (p * decay - stepSize * m / (v.squareRoot() / bc2Sqrt + eps), m, v)
+        }
         Compute.parallelRanges(n) { r in
-            for i in r {
-                let gi = g[i]
-                let mi = b1 * m[i] + (1 - b1) * gi
-                let vi = b2 * v[i] + (1 - b2) * gi * gi
-                m[i] = mi
-                v[i] = vi
-                p[i] = p[i] * decay - stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps)
+            var i = r.lowerBound
+            while i + 16 <= r.upperBound {
+                let u = updated(load(p + i), load(g + i), load(m + i), load(v + i))
+                store(u.m, m + i); store(u.v, v + i); store(u.p, p + i)
+                i += 16
+            }
+            while i < r.upperBound {
+                let u = updated(SIMD2(repeating: p[i]), SIMD2(repeating: g[i]), SIMD2(repeating: m[i]),
+                                SIMD2(repeating: v[i]))
+                m[i] = u.m[0]; v[i] = u.v[0]; p[i] = u.p[0]
+                i += 1
             }
         }
     }

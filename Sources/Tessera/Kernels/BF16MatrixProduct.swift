@@ -26,7 +26,7 @@ enum BF16MatrixProduct {
     nonisolated(unsafe) static let engine: dnnl_engine_t = {
         var e: dnnl_engine_t?
         let status = dnnl_engine_create(&e, dnnl_cpu, 0)
-        precondition(status == dnnl_success && e != nil, "oneDNN could not create its CPU engine (\(status.rawValue))")
+        guard status == dnnl_success, e != nil else { fatalError("oneDNN could not create its CPU engine (status \(status.rawValue))") }
         return e!
     }()
 
@@ -68,13 +68,18 @@ enum BF16MatrixProduct {
     static func run(_ shape: Shape, a: UnsafePointer<UInt16>, b: UnsafePointer<UInt16>, c: UnsafeMutablePointer<Float>) {
         let built = primitive(shape)
         MatrixEngine.useOneThreadHere()
+        // Release builds are -Ounchecked, where a precondition's condition is not
+        // even evaluated: calls with effects and library statuses are checked
+        // with `guard … fatalError` instead.
         var stream: dnnl_stream_t?
-        precondition(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success,
-                     "oneDNN could not create a stream")
+        let created = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue)
+        guard created == dnnl_success else { fatalError("oneDNN could not create a stream (status \(created.rawValue))") }
         defer { dnnl_stream_destroy(stream) }
         let scratchpad = Tensor(uninitialized: [built.scratchpadBytes / 4 + 16])
-        let status = tessera_bf16_product_run(built.primitive, engine, stream, a, b, c, scratchpad.data)
-        precondition(status == dnnl_success, "oneDNN bf16 product \(shape) failed (status \(status.rawValue))")
+        let status = withExtendedLifetime(scratchpad) {
+            tessera_bf16_product_run(built.primitive, engine, stream, a, b, c, scratchpad.data)
+        }
+        guard status == dnnl_success else { fatalError("oneDNN bf16 product \(shape) failed (status \(status.rawValue))") }
     }
 }
 

@@ -51,6 +51,6 @@ public enum BLAS {
         MatrixEngine.useOneThreadHere()
         let status = dnnl_sgemm(CChar(UInt8(ascii: transA ? "T" : "N")), CChar(UInt8(ascii: transB ? "T" : "N")),
                                 Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))
-        precondition(status == dnnl_success, "dnnl_sgemm failed (status \(status.rawValue)) on \(m)×\(n)×\(k)")
+        guard status == dnnl_success else { fatalError("dnnl_sgemm failed (status \(status.rawValue)) on \(m)×\(n)×\(k)") }
     }
 }
