@@ -10,9 +10,10 @@
 /// prompt over several steps, so a step's activations stay small whatever
 /// the batch and prompt length (when decode rows alone fill the budget,
 /// prompts wait for sequences to finish). A sequence samples once its
-/// whole context is cached. After the step each sampling sequence takes its byte and
-/// finishes on reaching `tokens` bytes or ending with the stop string,
-/// freeing its slot for the next waiting request at the group's next step. Every rank runs an identical scheduler on the same sampled
+/// whole context is cached. After the step each sampling sequence takes its
+/// byte and finishes on reaching `tokens` bytes or ending with the stop
+/// string, freeing its slot for the next waiting request at the group's
+/// next step. Every rank runs an identical scheduler on the same sampled
 /// tokens, so all agree on every step's batch without exchanging it.
 ///
 /// A sequence that fills its slot (the model's context) keeps going by
