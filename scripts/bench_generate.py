@@ -9,7 +9,10 @@ of bytes on one thread, timed end to end; per-token latency is the interval
 between generation steps (a logits processor records each step's time).
 
     python scripts/bench_generate.py --tessera .build/release/tessera --hf DIR \
-        [--batches 1,8,32] [--prompt-lengths 16,256,1024] [--tokens 32] [--layouts tp1,tp2,pp2]
+        [--batches 1,8,32] [--prompt-lengths 16,256,1024] [--tokens 32] [--layouts tp1,tp2,pp2] [--repeats 1]
+
+With --repeats N (odd), each row alternates the Tessera layouts and
+transformers N times and reports each side's median run (by tok/s).
 """
 import argparse, re, subprocess, time
 
@@ -54,7 +57,11 @@ def main():
     ap.add_argument("--prompt-lengths", default="16,256,1024")
     ap.add_argument("--layouts", default="tp1,tp2,pp2")
     ap.add_argument("--tokens", type=int, default=32)
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="alternate Tessera and transformers this many times per row and keep each side's median run")
     args = ap.parse_args()
+    if args.repeats < 1 or args.repeats % 2 == 0:
+        ap.error(f"--repeats must be a positive odd number (the median is one run), got {args.repeats}")
     torch.set_num_threads(1)
     model = GPT2LMHeadModel.from_pretrained(args.hf).eval()
     hf_run(model, 1, 16, 4)  # warm-up
@@ -63,16 +70,20 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for batch in map(int, args.batches.split(",")):
         for length in map(int, args.prompt_lengths.split(",")):
-            rows = []
-            for layout in args.layouts.split(","):
-                line = subprocess.run([args.tessera, "bench", "generate", "--checkpoint", args.hf, "--layouts", layout,
-                                       "--batches", str(batch), "--prompt-lengths", str(length),
-                                       "--tokens", str(args.tokens), "--threads", "1"],
-                                      check=True, capture_output=True, text=True).stdout
-                m = re.search(r"tok/s=([\d.]+) p50=([\d.]+)ms p99=([\d.]+)ms .* stage-wait=([\d.]+)%", line)
-                rows.append((layout, float(m[1]), float(m[2]), float(m[3]), float(m[4])))
-                if layout == args.layouts.split(",")[0]:  # transformers right after the first layout
-                    hf = hf_run(model, batch, length, args.tokens)
+            runs, hf_runs = {layout: [] for layout in args.layouts.split(",")}, []
+            for _ in range(args.repeats):
+                for layout in runs:
+                    line = subprocess.run([args.tessera, "bench", "generate", "--checkpoint", args.hf, "--layouts", layout,
+                                           "--batches", str(batch), "--prompt-lengths", str(length),
+                                           "--tokens", str(args.tokens), "--threads", "1"],
+                                          check=True, capture_output=True, text=True).stdout
+                    m = re.search(r"tok/s=([\d.]+) p50=([\d.]+)ms p99=([\d.]+)ms .* stage-wait=([\d.]+)%", line)
+                    runs[layout].append((layout, float(m[1]), float(m[2]), float(m[3]), float(m[4])))
+                    if layout == args.layouts.split(",")[0]:  # transformers right after the first layout
+                        hf_runs.append(hf_run(model, batch, length, args.tokens))
+            median = lambda xs, key: sorted(xs, key=key)[len(xs) // 2]
+            hf = median(hf_runs, lambda r: r[0])
+            rows = [median(r, lambda r: r[1]) for r in runs.values()]
             for layout, tps, p50, p99, wait in rows:
                 print(f"| {batch} | {length} | {hf[0]:.1f} | {hf[1] * 1e3:.2f} | {hf[2] * 1e3:.2f} | {layout} | "
                       f"{tps:.1f} | {p50:.2f} | {p99:.2f} | {wait:.0f}% | {tps / hf[0]:.2f}x |", flush=True)

@@ -3,9 +3,14 @@
 ///
 /// The batch's `slots` (cache slots) are split into micro-batch groups
 /// (one group unless the pipeline runs several). Before a group's step,
-/// every free slot of the group admits the next waiting request (its whole
-/// prompt becomes a prefill segment); every other sequence contributes the
-/// one token sampled last. After the step each sequence takes its sampled
+/// every free slot of the group admits the next waiting request. A step
+/// computes at most `stepTokens` rows (chunked prefill, as serving engines
+/// bound a step): every decoding sequence contributes the one token sampled
+/// last, and prompts fill what is left of the budget in slot order, a long
+/// prompt over several steps, so a step's activations stay small whatever
+/// the batch and prompt length (when decode rows alone fill the budget,
+/// prompts wait for sequences to finish). A sequence samples once its
+/// whole context is cached. After the step each sampling sequence takes its
 /// byte and finishes on reaching `tokens` bytes or ending with the stop
 /// string, freeing its slot for the next waiting request at the group's
 /// next step. Every rank runs an identical scheduler on the same sampled
@@ -27,6 +32,8 @@ final class BatchScheduler {
 
     let prompts: [[UInt8]]
     let tokens: Int, stop: [UInt8], capacity: Int
+    /// Most rows one step computes (decode rows always run; prompts share the rest).
+    let stepTokens: Int
     /// Cache slots of each micro-batch group.
     let groups: [Range<Int>]
     private var slots: [Sequence?]
@@ -34,9 +41,11 @@ final class BatchScheduler {
 
     /// `slots` cache slots of `capacity` positions split into `groups`
     /// contiguous groups; `prompts` must each fit in `capacity`.
-    init(prompts: [[UInt8]], tokens: Int, stop: [UInt8], slots: Int, groups: Int, capacity: Int) {
+    init(prompts: [[UInt8]], tokens: Int, stop: [UInt8], slots: Int, groups: Int, capacity: Int, stepTokens: Int) {
         precondition(prompts.allSatisfy { !$0.isEmpty && $0.count <= capacity } && tokens > 0 && groups <= slots)
+        precondition(stepTokens >= 1)
         self.prompts = prompts; self.tokens = tokens; self.stop = stop; self.capacity = capacity
+        self.stepTokens = stepTokens
         self.groups = (0..<groups).map { g in (slots * g / groups)..<(slots * (g + 1) / groups) }
         self.slots = Array(repeating: nil, count: slots)
     }
@@ -44,32 +53,37 @@ final class BatchScheduler {
     /// Admits waiting requests into the group's free slots and returns the
     /// group's next step (nil when the group has nothing left to compute).
     func nextBatch(group g: Int) -> DecodeBatch? {
+        for slot in groups[g] where slots[slot] == nil && waiting < prompts.count {
+            slots[slot] = Sequence(request: waiting, context: prompts[waiting].map(Int32.init))
+            waiting += 1
+        }
+        let pending = groups[g].map { slots[$0].map { $0.context.count - $0.cached } ?? 0 }
+        var budget = stepTokens - pending.filter { $0 == 1 }.count
         var batch = DecodeBatch()
-        for slot in groups[g] {
-            if slots[slot] == nil && waiting < prompts.count {
-                slots[slot] = Sequence(request: waiting, context: prompts[waiting].map(Int32.init))
-                waiting += 1
-            }
-            guard var s = slots[slot] else { continue }
-            batch.append(slot: slot, start: s.cached, tokens: Array(s.context[s.cached...]))
-            s.cached = s.context.count
+        for (slot, uncached) in zip(groups[g], pending) where uncached > 0 {
+            let n = uncached == 1 ? 1 : min(uncached, budget)
+            guard n > 0, var s = slots[slot] else { continue }
+            if uncached > 1 { budget -= n }
+            batch.append(slot: slot, start: s.cached, tokens: Array(s.context[s.cached..<(s.cached + n)]),
+                         samples: n == uncached)
+            s.cached += n
             slots[slot] = s
         }
         return batch.isEmpty ? nil : batch
     }
 
-    /// (request, position in the request's text) of the token each segment of `batch` samples next.
+    /// (request, position in the request's text) of the token each sampling segment of `batch` samples next.
     func sampleKeys(_ batch: DecodeBatch) -> [(request: Int, position: Int)] {
-        batch.segments.map { seg in
+        batch.sampling.map { seg in
             let s = slots[seg.slot]!
             return (s.request, prompts[s.request].count + s.generated.count)
         }
     }
 
-    /// Applies the byte sampled for each segment of `batch` (one per segment, in order).
+    /// Applies the byte sampled for each sampling segment of `batch` (one each, in order).
     func accept(_ batch: DecodeBatch, sampled: [Int32]) -> [GenerationEvent] {
         var events: [GenerationEvent] = []
-        for (seg, token) in zip(batch.segments, sampled) {
+        for (seg, token) in zip(batch.sampling, sampled) {
             var s = slots[seg.slot]!
             let byte = UInt8(token)
             s.generated.append(byte)

@@ -2,13 +2,16 @@
 /// (a slot of the KV cache), its new tokens at consecutive positions after
 /// what its cache already holds. A prefill segment carries a whole prompt,
 /// a decode segment one token; both kinds mix in one step (continuous
-/// batching admits a new prompt while the others decode).
+/// batching admits a new prompt while the others decode). A long prompt
+/// may be split over several steps (chunked prefill): only the segment
+/// that reaches the end of its sequence's context samples a token.
 public struct DecodeBatch: Sendable, Equatable {
     /// One sequence's part of the step: `count` new tokens at positions
     /// `start ..< start + count` of cache slot `slot`, rows
-    /// `row ..< row + count` of the step's activations.
+    /// `row ..< row + count` of the step's activations; `samples` when its
+    /// last token ends the sequence's context (the step samples the next token).
     public struct Segment: Sendable, Equatable {
-        public var slot: Int, start: Int, count: Int, row: Int
+        public var slot: Int, start: Int, count: Int, row: Int, samples: Bool
         /// Keys the segment's last query sees: start + count.
         public var length: Int { start + count }
     }
@@ -21,10 +24,11 @@ public struct DecodeBatch: Sendable, Equatable {
 
     public init() {}
 
-    /// Appends `tokens` of `slot`, whose cache holds `start` positions already.
-    public mutating func append(slot: Int, start: Int, tokens new: [Int32]) {
+    /// Appends `tokens` of `slot`, whose cache holds `start` positions
+    /// already; `samples`: whether the step samples the token after them.
+    public mutating func append(slot: Int, start: Int, tokens new: [Int32], samples: Bool = true) {
         precondition(!new.isEmpty, "a segment needs at least one token")
-        segments.append(Segment(slot: slot, start: start, count: new.count, row: tokens.count))
+        segments.append(Segment(slot: slot, start: start, count: new.count, row: tokens.count, samples: samples))
         tokens += new
         positions += start..<(start + new.count)
     }
@@ -32,6 +36,16 @@ public struct DecodeBatch: Sendable, Equatable {
     /// Rows of the step (every segment's tokens).
     public var rows: Int { tokens.count }
     public var isEmpty: Bool { segments.isEmpty }
-    /// The row of each segment's last token (where its next token's logits come from).
-    public var lastRows: [Int] { segments.map { $0.row + $0.count - 1 } }
+    /// The segments that sample a token, in order.
+    public var sampling: [Segment] { segments.filter(\.samples) }
+    /// The step cut down to each sampling segment's last row: one-row
+    /// segments at the same slots and last positions (what the last block
+    /// computes past its K and V).
+    public var lastRowsOnly: DecodeBatch {
+        var b = DecodeBatch()
+        for s in sampling { b.append(slot: s.slot, start: s.length - 1, tokens: [tokens[s.row + s.count - 1]]) }
+        return b
+    }
+    /// The last row of each sampling segment (where its next token's logits come from).
+    public var lastRows: [Int] { sampling.map { $0.row + $0.count - 1 } }
 }

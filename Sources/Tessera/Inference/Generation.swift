@@ -23,7 +23,8 @@ public enum Generation {
             try weights.restore(into: gpt.parameters, source: source)
             let inference = InferenceStage(model: gpt, slots: plan.slots, capacity: plan.capacity(model))
             let scheduler = BatchScheduler(prompts: plan.prompts, tokens: plan.tokens, stop: plan.stop,
-                                           slots: plan.slots, groups: plan.groups, capacity: plan.capacity(model))
+                                           slots: plan.slots, groups: plan.groups, capacity: plan.capacity(model),
+                                           stepTokens: plan.stepTokens)
             let engine = GenerationEngine(stage: inference, pipeline: groups.pp, scheduler: scheduler,
                                           sampler: plan.sampler, recordLogits: recordLogits)
             let leader = groups.worldRank == 0

@@ -6,7 +6,7 @@ import Foundation
 /// one step of every micro-batch in turn: the first stage embeds the step's
 /// tokens, every stage runs its blocks and hands the activation to the next
 /// (point-to-point, eager), the last computes logits, samples one byte per
-/// sequence and sends the bytes back to every other stage. A micro-batch's
+/// sampling sequence and sends the bytes back to every other stage. A micro-batch's
 /// next step waits for its own bytes only, so with at least `pp` groups the
 /// stages work on different micro-batches at once; with fewer, they wait
 /// (the bubble, measured as the time a stage spends receiving). With pp = 1
@@ -49,8 +49,8 @@ final class GenerationEngine {
             for g in 0..<groups {
                 if let batch = inFlight[g] {
                     if ppRank != last {
-                        let t = Tensor(uninitialized: [batch.segments.count])
-                        try receive(t, from: last, tag: Self.tokenTagBase + g)
+                        let t = Tensor(uninitialized: [batch.sampling.count])
+                        if t.count > 0 { try receive(t, from: last, tag: Self.tokenTagBase + g) }
                         sampled[g] = (0..<t.count).map { Int32(t[$0]) }
                     }
                     let now = Date().timeIntervalSince(start)
@@ -70,9 +70,11 @@ final class GenerationEngine {
                 let h = try stage.blocks(x, batch)
                 output.rows += batch.rows
                 if stage.isLast {
-                    sampled[g] = try sample(h, batch, into: &output)
+                    sampled[g] = batch.sampling.isEmpty ? [] : try sample(h, batch, into: &output)
                     let t = Tensor([sampled[g].count], sampled[g].map(Float.init))
-                    for peer in 0..<last { try pipeline.send(t.data, count: t.count, to: peer, tag: Self.tokenTagBase + g) }
+                    for peer in 0..<last where t.count > 0 {
+                        try pipeline.send(t.data, count: t.count, to: peer, tag: Self.tokenTagBase + g)
+                    }
                 } else {
                     try pipeline.send(h.data, count: h.count, to: ppRank + 1, tag: g)
                 }
@@ -84,9 +86,9 @@ final class GenerationEngine {
         return output
     }
 
-    /// Last stage: one byte per segment from its last row's logits, keyed by (request, position).
+    /// Last stage: one byte per sampling segment from its last row's logits, keyed by (request, position).
     private func sample(_ h: Tensor, _ batch: DecodeBatch, into output: inout GenerationOutput) throws -> [Int32] {
-        let logits = try stage.logits(h, batch), vocab = stage.model.config.vocab
+        let logits = try stage.logits(h), vocab = stage.model.config.vocab
         return scheduler.sampleKeys(batch).enumerated().map { i, key in
             let row = logits.data + i * vocab
             if recordLogits { output.logits[key.request].append(Array(UnsafeBufferPointer(start: row, count: vocab))) }

@@ -17,6 +17,12 @@ public struct GenerationPlan: Sendable {
     public var tp = 1, pp = 1
     /// Micro-batches the batch is split into for the pipeline (nil: pp, or the batch when smaller).
     public var microBatches: Int?
+    /// Most token rows one step computes: decode rows first, prompts share
+    /// the rest, a longer prompt over several steps (chunked prefill). It
+    /// bounds a step's activations ([stepTokens, 4d] in the MLP) so they stay
+    /// in cache and are reused step after step; it changes no result beyond
+    /// float32 rounding of the products' blocking.
+    public var stepTokens = 512
 
     public init(prompts: [[UInt8]]) { self.prompts = prompts }
 
@@ -41,6 +47,9 @@ public struct GenerationPlan: Sendable {
         }
         guard (1...1_048_576).contains(tokens) else { throw ConfigError("--tokens must be in 1...1048576, got \(tokens)") }
         guard (1...4096).contains(batch) else { throw ConfigError("--batch must be in 1...4096, got \(batch)") }
+        guard (1...1_048_576).contains(stepTokens) else {
+            throw ConfigError("--step-tokens must be in 1...1048576, got \(stepTokens)")
+        }
         try sampler.validate()
         guard tp >= 1, pp >= 1 else { throw ConfigError("--tp and --pp must be at least 1, got tp \(tp), pp \(pp)") }
     }

@@ -18,7 +18,7 @@ public final class InferenceStage: @unchecked Sendable {
     public init(model: GPT, slots: Int, capacity: Int) {
         precondition(capacity <= model.config.seqLen, "cache capacity \(capacity) exceeds the context \(model.config.seqLen)")
         self.model = model
-        caches = model.blocks.map { KVCache(slots: slots, capacity: capacity, width: $0.attn.heads * $0.attn.headDim) }
+        caches = model.blocks.map { KVCache(slots: slots, capacity: capacity, heads: $0.attn.heads, headDim: $0.attn.headDim) }
     }
 
     public var tp: TensorParallel { model.tp }
@@ -48,23 +48,32 @@ public final class InferenceStage: @unchecked Sendable {
         return summed
     }
 
-    /// The stage's blocks on x [rows, d] → [rows, d], storing each block's K
-    /// and V of the step in its cache.
+    /// The stage's blocks on x [rows, d], storing each block's K and V of
+    /// the step in its cache → [rows, d]. On the last stage, the last block
+    /// goes on past its K and V only for the rows whose logits are sampled
+    /// (each sampling segment's last row) → [sampling segments, d]: the other
+    /// rows' attention output and MLP there would feed nothing.
     public func blocks(_ x: Tensor, _ batch: DecodeBatch) throws -> Tensor {
-        var ctx = ForwardContext(samples: 1, positions: batch.rows, sampleOffset: 0, step: 0, seed: 0, dropout: 0)
-        ctx.expertCapacity = false
         var h = x
-        for (block, cache) in zip(model.blocks, caches) {
-            let a = block.ln1.forward(h).0
-            let qkv = try block.attn.qkv.forward(a)
+        for (index, (block, cache)) in zip(model.blocks, caches).enumerated() {
+            var qkv = try block.attn.qkv.forward(block.ln1.forward(h).0)
             for s in batch.segments {
                 cache.store(qkv: qkv.data + s.row * 3 * cache.width, rows: s.count, slot: s.slot, start: s.start)
             }
-            let y = Tensor(uninitialized: [batch.rows, cache.width])
-            CachedAttention.forward(y: y.data, qkv: qkv.data, cache: cache, batch: batch, heads: block.attn.heads,
+            var step = batch
+            if isLast && index == caches.count - 1 {
+                step = batch.lastRowsOnly
+                if step.isEmpty { return Tensor(uninitialized: [0, model.config.dModel]) }
+                qkv = Self.rows(batch.lastRows, of: qkv)
+                h = Self.rows(batch.lastRows, of: h)
+            }
+            let y = Tensor(uninitialized: [step.rows, cache.width])
+            CachedAttention.forward(y: y.data, qkv: qkv.data, cache: cache, batch: step, heads: block.attn.heads,
                                     headDim: block.attn.headDim)
             let o = try block.attn.proj.forward(y)
             Elementwise.add(o.data, o.data, h.data, n: o.count)
+            var ctx = ForwardContext(samples: 1, positions: step.rows, sampleOffset: 0, step: 0, seed: 0, dropout: 0)
+            ctx.expertCapacity = false  // generation routes every token (dropless)
             let f = try block.mlp.forward(block.ln2.forward(o).0, ctx).0
             Elementwise.add(f.data, f.data, o.data, n: f.count)
             h = f
@@ -72,15 +81,21 @@ public final class InferenceStage: @unchecked Sendable {
         return h
     }
 
-    /// Last stage: logits [segments, vocab] of each segment's last row
-    /// (final LayerNorm and tied head on those rows only; this rank's
-    /// vocabulary shard gathered from the tensor-parallel group, padding dropped).
-    public func logits(_ h: Tensor, _ batch: DecodeBatch) throws -> Tensor {
-        let d = model.config.dModel, vocab = model.config.vocab, rows = batch.lastRows
-        let last = Tensor(uninitialized: [rows.count, d])
-        for (i, r) in rows.enumerated() { (last.data + i * d).update(from: h.data + r * d, count: d) }
-        let local = try model.head(model.lnf!.forward(last).0).1
-        let vLocal = model.vocabRange.count, n = rows.count
+    /// Rows `indices` of t [rows, columns] → [indices, columns].
+    static func rows(_ indices: [Int], of t: Tensor) -> Tensor {
+        let columns = t.shape[1], out = Tensor(uninitialized: [indices.count, columns])
+        for (i, r) in indices.enumerated() { (out.data + i * columns).update(from: t.data + r * columns, count: columns) }
+        return out
+    }
+
+    /// Last stage: logits [sampling segments, vocab] from `blocks`' output
+    /// h [sampling segments, d] (each sampling segment's last row): final
+    /// LayerNorm and tied head, this rank's vocabulary shard gathered from
+    /// the tensor-parallel group, padding dropped.
+    public func logits(_ h: Tensor) throws -> Tensor {
+        let vocab = model.config.vocab, n = h.shape[0]
+        let local = try model.head(model.lnf!.forward(h).0).1
+        let vLocal = model.vocabRange.count
         let shards = Tensor(uninitialized: [tp.size, n, vLocal])
         try tp.group.allGather(local.data, count: local.count, into: shards.data)
         let out = Tensor(uninitialized: [n, vocab])
