@@ -8,7 +8,7 @@ struct ExplainCommand: ParsableCommand {
         abstract: "Run a parallel strategy on tiny integer matrices and print what every rank holds, step by step.",
         discussion: "Strategies: tp, sp, dp, pp, cp, zero (ep is not built yet). Example: tessera explain tp --ranks 2")
 
-    @Argument(help: "tp, sp, dp, pp, cp or zero.") var strategy: String
+    @Argument(help: "tp, sp, dp, pp, cp, ep or zero.") var strategy: String
     @Option(parsing: .unconditional, help: "Ranks (2 or 4).") var ranks = 2
 
     func run() throws {

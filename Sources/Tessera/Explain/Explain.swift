@@ -3,7 +3,7 @@
 /// rank holds, which collective runs on which group, what each rank holds
 /// after it — ending with the check against the unsharded computation.
 public enum Explain {
-    /// The strategies with an explanation, and those without one yet.
+    /// The strategies with an explanation.
     public enum Strategy: String, CaseIterable, Sendable {
         case tp, sp, dp, pp, cp, ep, zero
     }
@@ -20,8 +20,7 @@ public enum Explain {
         case .pp: return try ExplainPipeline.lines(ranks: ranks)
         case .cp: return try ExplainContextParallel.lines(ranks: ranks)
         case .zero: return try ExplainZeRO.lines(ranks: ranks)
-        case .ep:
-            throw ConfigError("explain ep: expert parallelism is not built yet; explain takes tp, sp, dp, pp, cp or zero")
+        case .ep: return try ExplainExpertParallel.lines(ranks: ranks)
         }
     }
 }

@@ -4,7 +4,7 @@ import Tessera
 /// `tessera explain`: each strategy runs live and checks itself against one rank.
 @Suite struct ExplainTests {
     @Test(arguments: [(Explain.Strategy.tp, 2), (.tp, 4), (.sp, 2), (.sp, 4), (.dp, 2), (.dp, 4), (.pp, 2), (.pp, 4),
-                                (.cp, 2), (.cp, 4), (.zero, 2), (.zero, 4)])
+                                (.cp, 2), (.cp, 4), (.zero, 2), (.zero, 4), (.ep, 2), (.ep, 4)])
     func everyStrategyMatchesTheUnshardedComputation(_ s: Explain.Strategy, _ ranks: Int) throws {
         let lines = try Explain.lines(s, ranks: ranks)
         let checks = lines.filter { $0.hasPrefix("check:") }
@@ -42,8 +42,31 @@ import Tessera
         #expect(two.filter { $0.hasPrefix("check:") }.count == 4)
     }
 
-    @Test func strategiesNotBuiltYetSaySoInOneLine() {
-        #expect(TestSupport.message { _ = try Explain.lines(.ep) }.contains("not built yet; explain takes tp, sp, dp, pp, cp or zero"))
+    @Test func expertParallelismShowsTheCountsEachRankExchanges() throws {
+        for ranks in [2, 4] {
+            let lines = try Explain.lines(.ep, ranks: ranks)
+            // "  rank r sends A to rank 0 [..], B to rank 1 [..]; receives C from rank 0, D from rank 1"
+            let exchanges = lines.filter { $0.hasPrefix("  rank ") && $0.contains(" sends ") }
+            #expect(exchanges.count == ranks, "\(lines)")
+            func total(_ line: Substring, before word: String) -> Int {
+                line.components(separatedBy: ", ").compactMap { part in
+                    let words = part.split(separator: " ")
+                    return words.firstIndex(of: Substring(word)).flatMap { Int(words[$0 - 1]) }
+                }.reduce(0, +)
+            }
+            let sent = exchanges.map { total($0.split(separator: ";")[0], before: "to") }
+            let received = exchanges.map { total($0.split(separator: ";")[1], before: "from") }
+            #expect(sent.allSatisfy { $0 == 3 }, "each rank sends its 3 tokens: \(sent)")
+            #expect(received.reduce(0, +) == 3 * ranks, "every token arrives once: \(received)")
+            // One product per local expert (2 per rank), and the loads add up to every token.
+            #expect(lines.filter { $0.contains("multiplies") }.count == 2 * ranks)
+            let load = lines.first { $0.hasPrefix("load: tokens per expert ") }!
+                .dropFirst("load: tokens per expert ".count).split(separator: ";")[0]
+            #expect(load.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces))! }.reduce(0, +) == 3 * ranks)
+        }
+    }
+
+    @Test func badRankCountsSaySoInOneLine() {
         #expect(TestSupport.message { _ = try Explain.lines(.tp, ranks: 3) } == "explain runs on 2 or 4 ranks, got 3")
     }
 }
