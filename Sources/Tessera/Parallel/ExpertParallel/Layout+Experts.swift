@@ -2,8 +2,8 @@ extension Layout {
     /// Expert parallelism's constraints against `model`: ep needs experts,
     /// divides them and the data-parallel ranks it is carved from; a model
     /// with experts needs cp 1 (capacity and the load-balancing loss count
-    /// over whole samples, which context parallelism splits); ep > 1 needs
-    /// ZeRO stage 0 (ZeRO's shards do not know the expert-data-parallel group yet).
+    /// over whole samples, which context parallelism splits). ZeRO composes:
+    /// it shards expert buckets over the expert-data-parallel group (`ZeROGroups`).
     func validateExperts(model: GPTConfig) throws {
         // ep values that divide both the experts and the data-parallel ranks.
         let ranks: Int = dp * cp, experts: Int = model.experts
@@ -23,10 +23,6 @@ extension Layout {
         if (dp * cp) % ep != 0 {
             throw ConfigError("ep \(ep) must divide dp × cp = \(dp * cp) (expert-parallel ranks are data-parallel ranks); "
                               + "valid ep: \(valid), or raise --dp to a multiple of \(ep)")
-        }
-        if zero > 0 {
-            throw ConfigError("ep \(ep) with zero \(zero) cannot train yet: ZeRO does not shard over the expert-data-parallel "
-                              + "group; use zero 0 with ep > 1, or ep 1")
         }
     }
 }
