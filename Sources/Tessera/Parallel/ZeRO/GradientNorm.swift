@@ -15,7 +15,9 @@
 public enum GradientNorm {
     /// Σ‖g‖² of the whole model after the gradient sync (collective over the shard groups under ZeRO, and over `model`).
     public static func squared(_ store: ParameterStore, shards: ZeROGroups, model: ModelReplica) throws -> Double {
-        let primary = store.buckets.filter { $0.isPrimary && ($0.key.expert || model.expertRank == 0) }
+        // Every rank of a shard group computes its shard's partials (a dense bucket's shards lie on all dp ranks),
+        // and the dense buckets count on the first expert-parallel rank only.
+        let primary = store.buckets.filter(\.isPrimary)
         var partials = [[Double]](repeating: [], count: primary.count)  // per bucket, per shard
         if store.zero.shardsOptimizer {
             // Each rank has the reduced gradient of its shard only: exchange the exact Double partials,
@@ -41,6 +43,7 @@ public enum GradientNorm {
                 }
             }
         }
-        return try model.group.sumAcrossRanks(partials.joined().reduce(0, +))
+        let counted = primary.indices.filter { primary[$0].key.expert || model.expertRank == 0 }
+        return try model.group.sumAcrossRanks(counted.map { partials[$0] }.joined().reduce(0, +))
     }
 }
