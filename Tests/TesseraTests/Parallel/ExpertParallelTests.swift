@@ -11,10 +11,11 @@ import Tessera
 @Suite struct ExpertParallelTests {
     /// verify's model with 4 experts, top-2, capacity 1.0 (dropping active) and dropout on.
     static func moe(dp: Int = 1, ep: Int = 1, tp: Int = 1, sp: Bool = false, pp: Int = 1, micro: Int = 1,
-                    capacity: Float = 1, zero: Int = 0) -> TrainConfig {
+                    capacity: Float = 1, zero: Int = 0, cp: Int = 1, cpMode: ContextParallelMode = .ring) -> TrainConfig {
         var c = Equivalence.defaultConfig
         c.model.experts = 4; c.model.topK = 2; c.model.capacityFactor = capacity
         c.dp = dp; c.layout.ep = ep; c.tp = tp; c.sp = sp; c.pp = pp; c.microBatches = micro; c.layout.zero = zero
+        c.layout.cp = cp; c.layout.cpMode = cpMode
         if pp > 1 { c.model.layers = 4 }
         return c
     }
@@ -45,6 +46,8 @@ import Tessera
         moe(dp: 2, ep: 2, pp: 2, micro: 2), moe(dp: 2, ep: 2, capacity: 0), moe(dp: 2, micro: 2),
         // ZeRO shards expert buckets over the expert-data-parallel group, dense ones over dp.
         moe(dp: 4, ep: 2, zero: 1), moe(dp: 4, ep: 2, zero: 2), moe(dp: 4, ep: 2, zero: 3), moe(dp: 2, ep: 2, zero: 2),
+        // Context parallelism: every cp rank routes and drops over the whole sample's gathered logits.
+        moe(cp: 2), moe(cp: 2, cpMode: .ulysses), moe(dp: 2, ep: 2, cp: 2), moe(dp: 2, ep: 2, cp: 2, cpMode: .ulysses),
     ])
     func layoutMatchesOneRank(_ config: TrainConfig) throws {
         Compute.threads = 1
@@ -168,7 +171,7 @@ import Tessera
         #expect(message { $0.dp = 3; $0.batch = 6; $0.layout.ep = 2 }.hasPrefix("ep 2 must divide dp × cp = 3"))
         #expect(message { $0.model.experts = 0; $0.model.capacityFactor = 0; $0.layout.ep = 2; $0.dp = 2 }
                     .hasPrefix("ep 2 needs a mixture of experts"))
-        #expect(message { $0.layout.cp = 2 }.hasPrefix("experts with cp 2 cannot train"))
+        #expect(message { $0.dp = 2; $0.layout.cp = 2; $0.layout.ep = 4 }.hasPrefix("ep 4 with cp 2 must divide dp 2"))
         for (key, value) in [("capacity-factor", -1.0), ("aux-loss-coeff", -0.5), ("z-loss-coeff", -1e-3)] {
             var c = TrainConfig()
             let m = TestSupport.message { try c.set(key, .float(value), source: "test") }
