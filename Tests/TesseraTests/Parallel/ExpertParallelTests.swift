@@ -72,11 +72,11 @@ import Tessera
             let expert = trainer.store.buckets.filter { $0.parameters.allSatisfy(\.placement.expert) }
             let dense = trainer.store.buckets.filter { $0.parameters.allSatisfy { !$0.placement.expert } }
             let sum = { (bs: [ParameterBucket]) in bs.reduce(0) { $0 + $1.count } }
-            // Expert gradients over expert-dp (dp / ep ranks), dense ones over dp (plus the step's loss, one element).
+            // Expert gradients over expert-dp (dp·cp / ep ranks), dense ones over dp·cp (plus the step's loss, one element).
             let expertGroup = groups.expertData.tallies["allReduce"]?.elements ?? 0
             let denseGroup = groups.dpcp.tallies["allReduce"]?.elements ?? 0
             let ok = expert.count + dense.count == trainer.store.buckets.count
-                && groups.expertData.size == config.dp / config.layout.ep
+                && groups.expertData.size == config.dp * config.layout.cp / config.layout.ep
                 && (groups.expertData.size == 1 ? expertGroup == 0 : expertGroup == sum(expert))
                 && denseGroup == sum(dense) + 1
             rightGroups.withLock { $0.append(ok) }
@@ -90,8 +90,8 @@ import Tessera
         var serial = Self.moe()
         serial.gradClip = 0
         let (one, oneGrad, _) = try Self.oneStep(serial)
-        for (dp, ep) in [(2, 2), (4, 2)] {
-            var c = Self.moe(dp: dp, ep: ep)
+        for (dp, ep, cp) in [(2, 2, 1), (4, 2, 1), (2, 2, 2)] {
+            var c = Self.moe(dp: dp, ep: ep, cp: cp)
             c.gradClip = 0
             let (r, grad, groupsOK) = try Self.oneStep(c)
             let a = try #require(one.experts), b = try #require(r.experts)
@@ -99,8 +99,8 @@ import Tessera
             #expect(a.routed.map(\.counts) == b.routed.map(\.counts))
             #expect(abs(a.loadBalancingLoss - b.loadBalancingLoss) <= 1e-6 * a.loadBalancingLoss)
             #expect(abs(a.zLoss - b.zLoss) <= 1e-5 * a.zLoss)
-            #expect(Equivalence.relativeDifference(grad, oneGrad) < 1e-5, "dp\(dp)×ep\(ep)")
-            #expect(groupsOK.count == dp && groupsOK.allSatisfy { $0 }, "dp\(dp)×ep\(ep): \(groupsOK)")
+            #expect(Equivalence.relativeDifference(grad, oneGrad) < 1e-5, "dp\(dp)×cp\(cp)×ep\(ep)")
+            #expect(groupsOK.count == dp * cp && groupsOK.allSatisfy { $0 }, "dp\(dp)×cp\(cp)×ep\(ep): \(groupsOK)")
         }
     }
 
