@@ -43,7 +43,7 @@ public struct RankGroups: Sendable {
         dpcp = config.layout.cp == 1 ? dp : CountingGroup(mesh.group([.dp, .cp], world: world))
         let ppGroup = CountingGroup(mesh.group([.pp], world: world))
         pp = ppGroup
-        // Expert parallelism (cp is 1 with experts): ep blocks of consecutive dp coordinates.
+        // Expert parallelism: ep blocks of consecutive dp coordinates at this rank's cp coordinate (ep divides dp).
         let epSize = config.layout.ep, mesh = self.mesh
         let coords = mesh.coordinates(of: world.worldRank), block = coords[.dp]! / epSize
         if epSize == 1 {
@@ -51,7 +51,10 @@ public struct RankGroups: Sendable {
             expertData = dpcp
             model = ModelReplica(group: mesh.group([.pp, .tp], world: world))
         } else {
-            let epMembers = dpcp.members.filter { mesh.coordinates(of: $0)[.dp]! / epSize == block }
+            let epMembers = dpcp.members.filter { r in
+                let c = mesh.coordinates(of: r)
+                return c[.dp]! / epSize == block && c[.cp]! == coords[.cp]!
+            }
             ep = ExpertParallel(group: world.subgroup(members: epMembers, name: "ep\(epMembers)"))
             let edp = dpcp.members.filter { mesh.coordinates(of: $0)[.dp]! % epSize == coords[.dp]! % epSize }
             expertData = CountingGroup(world.subgroup(members: edp, name: "expert-dp\(edp)"))

@@ -22,19 +22,19 @@ public struct Checkpoint: Sendable {
     /// tensor-parallel shards, pipeline stages and ZeRO shards) are
     /// assembled across `model`, the ranks of one model replica (with its
     /// expert-parallel ranks, each holding some experts), and across
-    /// `dp` for what ZeRO shards (collective: every rank of both groups calls
-    /// it; see `BucketTensors`), so the checkpoint does not depend on the
+    /// each bucket's shard group in `shards` for what ZeRO shards (dp, or the
+    /// expert-data-parallel group; collective, see `BucketTensors`), so the checkpoint does not depend on the
     /// layout or ZeRO stage that wrote it.
     public init(config: TrainConfig, step: Int, store: ParameterStore, optimizer: AdamW, model: ModelReplica,
-                dp: ProcessGroup) throws {
+                shards: ZeROGroups) throws {
         self.config = config
         self.step = step
         let layout = GPT.parameterLayout(config.model)
         let (states, sharded) = store.valueStates
-        let values = try BucketTensors.gather(states, layout: layout, model: model, dp: sharded ? dp : nil)
+        let values = try BucketTensors.gather(states, layout: layout, model: model, shards: sharded ? shards : nil)
         let moments = optimizer.momentStates
-        m = try BucketTensors.gather(moments.m, layout: layout, model: model, dp: moments.sharded ? dp : nil)
-        v = try BucketTensors.gather(moments.v, layout: layout, model: model, dp: moments.sharded ? dp : nil)
+        m = try BucketTensors.gather(moments.m, layout: layout, model: model, shards: moments.sharded ? shards : nil)
+        v = try BucketTensors.gather(moments.v, layout: layout, model: model, shards: moments.sharded ? shards : nil)
         parameters = Dictionary(uniqueKeysWithValues: layout.map { name, shape in (name, (shape, values[name]!)) })
         optimizerT = optimizer.t
     }

@@ -16,17 +16,23 @@ public final class ParameterStore: @unchecked Sendable {
     public let buckets: [ParameterBucket]
     /// Bucket index and index within the bucket of each parameter, in `parameters` order.
     public let locations: [(bucket: Int, index: Int)]
-    /// What ZeRO shards, and this rank's shard.
+    /// What ZeRO shards, and this rank's shard of the dense buckets.
     public let zero: ZeRO
+    /// This rank's shard of the experts' buckets (sharded over the expert-data-parallel group; `zero` without one).
+    public let expertZero: ZeRO
     /// Full buffers attached beyond the persistent ones (ZeRO-2/3), now and at their peak.
     public let transient = TransientBytes()
 
     /// Buckets `parameters` (capacities padded to 16 · `shards` elements;
-    /// `zero.ranks` shards under ZeRO).
+    /// `zero.ranks` shards under ZeRO). Expert buckets (`Placement.expert`)
+    /// are cut into `expertZero.ranks` shards and this rank owns
+    /// `expertZero.rank`'s, when given (ZeRO over the expert-data-parallel group).
     public init(parameters: [Parameter], bucketBytes: Int, shards: Int = 1, zero: ZeRO = .none,
-                units: [[Parameter]]? = nil) {
+                expertZero: ZeRO? = nil, units: [[Parameter]]? = nil) {
         precondition(shards >= 1, "ParameterStore: shards must be at least 1")
         precondition(zero.stage == 0 || zero.ranks == shards, "ParameterStore: ZeRO over \(zero.ranks) ranks, \(shards) shards")
+        let expertZero = expertZero ?? zero, expertShards = expertZero == zero ? shards : expertZero.ranks
+        precondition(expertZero.stage == zero.stage, "ParameterStore: expert buckets at ZeRO \(expertZero.stage), dense at \(zero.stage)")
         var groups: [[Parameter]] = []  // (unit, sync class) groups in backward order, each cut by size unless units
         for unit in (units ?? [parameters]).reversed() {
             var keys: [Placement.SyncKey] = [], byKey: [Placement.SyncKey: [Parameter]] = [:]
@@ -39,8 +45,9 @@ public final class ParameterStore: @unchecked Sendable {
         var buckets: [ParameterBucket] = []
         let transient = self.transient
         func add(_ ps: [Parameter]) {
-            buckets.append(ParameterBucket(ps, key: ps[0].placement.syncKey, shards: shards, zero: zero,
-                                           transient: transient))
+            let expert = ps[0].placement.syncKey.expert
+            buckets.append(ParameterBucket(ps, key: ps[0].placement.syncKey, shards: expert ? expertShards : shards,
+                                           zero: expert ? expertZero : zero, transient: transient))
         }
         for group in groups {
             var current: [Parameter] = [], bytes = 0
@@ -61,6 +68,7 @@ public final class ParameterStore: @unchecked Sendable {
         self.parameters = parameters
         self.buckets = buckets
         self.zero = zero
+        self.expertZero = expertZero
         locations = parameters.map { position[ObjectIdentifier($0)]! }
     }
 

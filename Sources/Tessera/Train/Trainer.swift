@@ -77,14 +77,14 @@ public final class Trainer: @unchecked Sendable {
             evaluator = nil
         }
         parameters = stages.flatMap(\.parameters)
-        let zero = ZeRO(stage: config.layout.zero, rank: groups.dp.rank, ranks: groups.dp.size)
+        let (zero, expertZero) = groups.zeroGroups.zero(stage: config.layout.zero)
         store = ParameterStore(parameters: parameters, bucketBytes: Int(config.bucketMB * 1_048_576),
-                               shards: groups.dp.size, zero: zero,
+                               shards: groups.dp.size, zero: zero, expertZero: expertZero,
                                units: zero.shardsGradients ? stages.flatMap(\.units) : nil)
         // After the store: working copies are made from the weights' final (bucket) storage.
         for stage in stages { stage.precision = config.precision; stage.recompute = config.recompute }
         let store = self.store
-        residencies = zero.shardsGradients ? stages.map { ZeROResidency(model: $0, store: store, dp: groups.dp) } : []
+        residencies = zero.shardsGradients ? stages.map { ZeROResidency(model: $0, store: store, groups: groups.zeroGroups) } : []
         optimizer = AdamW(store: store, beta1: config.beta1, beta2: config.beta2, weightDecay: config.weightDecay)
         schedule = LRSchedule(peak: config.lr, warmup: config.warmup, total: config.steps, minRatio: config.minLRRatio)
         gradientSync = GradientSync(store: store, groups: groups)
@@ -173,7 +173,7 @@ public final class Trainer: @unchecked Sendable {
             GradientClipping.clip(store, norm: norm, maxNorm: config.gradClip)
             optimizer.step(lr: lr)
         }
-        try store.gatherUpdatedValues(over: groups.dp)  // ZeRO-1/2: every rank's updated shard to every rank
+        try store.gatherUpdatedValues(over: groups.zeroGroups)  // ZeRO-1/2: every rank's updated shard to every rank
         for stage in stages { stage.refreshWorkingWeights() }
         step += 1
         let experts = config.model.hasExperts
@@ -192,7 +192,7 @@ public final class Trainer: @unchecked Sendable {
 
     /// ‖g‖² of the whole model, each element once (see `GradientNorm`).
     func gradientNormSquared() throws -> Double {
-        try GradientNorm.squared(store, dp: groups.dp, model: groups.model)
+        try GradientNorm.squared(store, shards: groups.zeroGroups, model: groups.model)
     }
 
     /// Mean validation loss over `config.evalBatches` fixed batches (no
@@ -221,17 +221,17 @@ public final class Trainer: @unchecked Sendable {
 
     /// Every parameter's whole value by name, assembled from the shards and
     /// stages of this rank's model replica (collective over the pp × tp
-    /// group, and over dp at ZeRO-3).
+    /// group, and over the ZeRO shard groups at ZeRO-3).
     public func wholeParameters() throws -> [String: [Float]] {
         let (states, sharded) = store.valueStates
         return try BucketTensors.gather(states, layout: GPT.parameterLayout(config.model), model: groups.model,
-                                        dp: sharded ? groups.dp : nil)
+                                        shards: sharded ? groups.zeroGroups : nil)
     }
 
     /// The current state as a checkpoint of whole tensors (collective).
     public func checkpoint() throws -> Checkpoint {
         try Checkpoint(config: config, step: step, store: store, optimizer: optimizer, model: groups.model,
-                       dp: groups.dp)
+                       shards: groups.zeroGroups)
     }
 
     /// Trains until `config.steps`, printing progress through `log` (world

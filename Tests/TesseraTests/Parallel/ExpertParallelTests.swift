@@ -11,10 +11,11 @@ import Tessera
 @Suite struct ExpertParallelTests {
     /// verify's model with 4 experts, top-2, capacity 1.0 (dropping active) and dropout on.
     static func moe(dp: Int = 1, ep: Int = 1, tp: Int = 1, sp: Bool = false, pp: Int = 1, micro: Int = 1,
-                    capacity: Float = 1) -> TrainConfig {
+                    capacity: Float = 1, zero: Int = 0, cp: Int = 1, cpMode: ContextParallelMode = .ring) -> TrainConfig {
         var c = Equivalence.defaultConfig
         c.model.experts = 4; c.model.topK = 2; c.model.capacityFactor = capacity
-        c.dp = dp; c.layout.ep = ep; c.tp = tp; c.sp = sp; c.pp = pp; c.microBatches = micro
+        c.dp = dp; c.layout.ep = ep; c.tp = tp; c.sp = sp; c.pp = pp; c.microBatches = micro; c.layout.zero = zero
+        c.layout.cp = cp; c.layout.cpMode = cpMode
         if pp > 1 { c.model.layers = 4 }
         return c
     }
@@ -43,6 +44,10 @@ import Tessera
     @Test(arguments: [
         moe(dp: 2, ep: 2), moe(dp: 4, ep: 4), moe(dp: 4, ep: 2), moe(dp: 2, ep: 2, tp: 2, sp: true),
         moe(dp: 2, ep: 2, pp: 2, micro: 2), moe(dp: 2, ep: 2, capacity: 0), moe(dp: 2, micro: 2),
+        // ZeRO shards expert buckets over the expert-data-parallel group, dense ones over dp.
+        moe(dp: 4, ep: 2, zero: 1), moe(dp: 4, ep: 2, zero: 2), moe(dp: 4, ep: 2, zero: 3), moe(dp: 2, ep: 2, zero: 2),
+        // Context parallelism: every cp rank routes and drops over the whole sample's gathered logits.
+        moe(cp: 2), moe(cp: 2, cpMode: .ulysses), moe(dp: 2, ep: 2, cp: 2), moe(dp: 2, ep: 2, cp: 2, cpMode: .ulysses),
     ])
     func layoutMatchesOneRank(_ config: TrainConfig) throws {
         Compute.threads = 1
@@ -67,11 +72,11 @@ import Tessera
             let expert = trainer.store.buckets.filter { $0.parameters.allSatisfy(\.placement.expert) }
             let dense = trainer.store.buckets.filter { $0.parameters.allSatisfy { !$0.placement.expert } }
             let sum = { (bs: [ParameterBucket]) in bs.reduce(0) { $0 + $1.count } }
-            // Expert gradients over expert-dp (dp / ep ranks), dense ones over dp (plus the step's loss, one element).
+            // Expert gradients over expert-dp (dp·cp / ep ranks), dense ones over dp·cp (plus the step's loss, one element).
             let expertGroup = groups.expertData.tallies["allReduce"]?.elements ?? 0
             let denseGroup = groups.dpcp.tallies["allReduce"]?.elements ?? 0
             let ok = expert.count + dense.count == trainer.store.buckets.count
-                && groups.expertData.size == config.dp / config.layout.ep
+                && groups.expertData.size == config.dp * config.layout.cp / config.layout.ep
                 && (groups.expertData.size == 1 ? expertGroup == 0 : expertGroup == sum(expert))
                 && denseGroup == sum(dense) + 1
             rightGroups.withLock { $0.append(ok) }
@@ -85,8 +90,8 @@ import Tessera
         var serial = Self.moe()
         serial.gradClip = 0
         let (one, oneGrad, _) = try Self.oneStep(serial)
-        for (dp, ep) in [(2, 2), (4, 2)] {
-            var c = Self.moe(dp: dp, ep: ep)
+        for (dp, ep, cp) in [(2, 2, 1), (4, 2, 1), (2, 2, 2)] {
+            var c = Self.moe(dp: dp, ep: ep, cp: cp)
             c.gradClip = 0
             let (r, grad, groupsOK) = try Self.oneStep(c)
             let a = try #require(one.experts), b = try #require(r.experts)
@@ -94,8 +99,8 @@ import Tessera
             #expect(a.routed.map(\.counts) == b.routed.map(\.counts))
             #expect(abs(a.loadBalancingLoss - b.loadBalancingLoss) <= 1e-6 * a.loadBalancingLoss)
             #expect(abs(a.zLoss - b.zLoss) <= 1e-5 * a.zLoss)
-            #expect(Equivalence.relativeDifference(grad, oneGrad) < 1e-5, "dp\(dp)×ep\(ep)")
-            #expect(groupsOK.count == dp && groupsOK.allSatisfy { $0 }, "dp\(dp)×ep\(ep): \(groupsOK)")
+            #expect(Equivalence.relativeDifference(grad, oneGrad) < 1e-5, "dp\(dp)×cp\(cp)×ep\(ep)")
+            #expect(groupsOK.count == dp * cp && groupsOK.allSatisfy { $0 }, "dp\(dp)×cp\(cp)×ep\(ep): \(groupsOK)")
         }
     }
 
@@ -108,9 +113,9 @@ import Tessera
         let straight = try Trainer(config: base, data: data)
         let losses = try (0..<6).map { _ in try straight.trainStep().loss }
 
-        // Three steps on dp2×ep2, saved; the rest on one rank.
+        // Three steps on dp4×ep2 at ZeRO-3 (experts sharded over their pairs), saved; the rest on one rank.
         var splitConfig = base
-        splitConfig.dp = 2; splitConfig.layout.ep = 2
+        splitConfig.dp = 4; splitConfig.layout.ep = 2; splitConfig.layout.zero = 3
         let split = splitConfig
         let dir = TestSupport.temporaryPath("moe-ckpt")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -166,8 +171,7 @@ import Tessera
         #expect(message { $0.dp = 3; $0.batch = 6; $0.layout.ep = 2 }.hasPrefix("ep 2 must divide dp × cp = 3"))
         #expect(message { $0.model.experts = 0; $0.model.capacityFactor = 0; $0.layout.ep = 2; $0.dp = 2 }
                     .hasPrefix("ep 2 needs a mixture of experts"))
-        #expect(message { $0.dp = 2; $0.layout.ep = 2; $0.layout.zero = 1 }.hasPrefix("ep 2 with zero 1 cannot train yet"))
-        #expect(message { $0.layout.cp = 2 }.hasPrefix("experts with cp 2 cannot train"))
+        #expect(message { $0.dp = 2; $0.layout.cp = 2; $0.layout.ep = 4 }.hasPrefix("ep 4 with cp 2 must divide dp 2"))
         for (key, value) in [("capacity-factor", -1.0), ("aux-loss-coeff", -0.5), ("z-loss-coeff", -1e-3)] {
             var c = TrainConfig()
             let m = TestSupport.message { try c.set(key, .float(value), source: "test") }

@@ -76,7 +76,7 @@ import Tessera
         for (p, g) in [(a, Float(1)), (b, 10), (c, 2)] { for i in 0..<40 { p.grad[i] = g } }
         // Tensor-parallel rank 1's copy of b is not counted in the norm.
         let one = RankGroups.single()
-        #expect(try GradientNorm.squared(store, dp: one.dp, model: one.model) == 40 * (1 + 4))
+        #expect(try GradientNorm.squared(store, shards: one.zeroGroups, model: one.model) == 40 * (1 + 4))
     }
 
     @Test func flatAdamWEqualsAnUpdatePerParameter() throws {
@@ -99,8 +99,8 @@ import Tessera
         }
         let layout = params.map { (name: $0.name, shape: $0.shape) }, one = RankGroups.single()
         let states = adam.momentStates
-        let wholeM = try BucketTensors.gather(states.m, layout: layout, model: one.model, dp: nil)
-        let wholeV = try BucketTensors.gather(states.v, layout: layout, model: one.model, dp: nil)
+        let wholeM = try BucketTensors.gather(states.m, layout: layout, model: one.model, shards: nil)
+        let wholeV = try BucketTensors.gather(states.v, layout: layout, model: one.model, shards: nil)
         for (i, p) in params.enumerated() {
             #expect(p.value.array == reference[i].array, "\(p.name)")
             #expect(wholeM[p.name] == m[i].array && wholeV[p.name] == v[i].array, "\(p.name) moments")

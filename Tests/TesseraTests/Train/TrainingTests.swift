@@ -69,7 +69,7 @@ import Tessera
         let store = ParameterStore(parameters: [p], bucketBytes: 1 << 20)
         for (i, g) in [Float(3), 0, 0, 4].enumerated() { p.grad[i] = g }
         let one = RankGroups.single()
-        let norm = try GradientNorm.squared(store, dp: one.dp, model: one.model).squareRoot()
+        let norm = try GradientNorm.squared(store, shards: one.zeroGroups, model: one.model).squareRoot()
         #expect(norm == 5)
         GradientClipping.clip(store, norm: norm, maxNorm: 1)
         #expect(abs(p.grad[0] - 0.6) < 1e-6 && abs(p.grad[3] - 0.8) < 1e-6)

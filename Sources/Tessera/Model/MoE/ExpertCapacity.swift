@@ -7,9 +7,10 @@ import Foundation
 /// residual).
 ///
 /// The token group is one sample's sequence (T positions). Every layout
-/// holds a sample's positions together when the layer runs (data, pipeline
-/// and expert parallelism split samples, not positions; sequence
-/// parallelism's chunks are gathered first), and the group does not change
+/// routes a sample's positions together (data, pipeline and expert
+/// parallelism split samples, not positions; sequence parallelism's chunks
+/// are gathered first; context parallelism's router gathers the logits of
+/// the whole sequence, `Router.forward`), and the group does not change
 /// with the number of ranks or micro-batches, so the drop decisions of
 /// every layout are the one-rank run's.
 public enum ExpertCapacity {

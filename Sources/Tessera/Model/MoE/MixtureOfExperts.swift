@@ -7,6 +7,8 @@
 /// `positions`): under sequence parallelism it gathers the chunks first,
 /// and every tensor-parallel rank routes and runs the experts the same way
 /// (experts are replicated over tp), keeping its own chunk of the output.
+/// Under context parallelism the router routes each whole sample the same
+/// way on every cp rank (`Router.forward`) and each rank keeps its rows.
 /// Under expert parallelism this rank holds E/ep experts; `TokenExchange`
 /// sends each kept choice's row to the rank holding its expert and brings
 /// the result back.
@@ -62,8 +64,8 @@ public final class MixtureOfExperts: FeedForward, @unchecked Sendable {
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> (Tensor, any LayerCache) {
         let span = Trace.begin(.mlpForward); defer { span.end() }
         let full = try tp.gather(x)
-        let routing = router.forward(full, samples: ctx.samples, positions: ctx.positions,
-                                     capacityFactor: ctx.expertCapacity ? config.capacityFactor : 0)
+        let routing = try router.forward(full, samples: ctx.samples, positions: ctx.positions, cp: ctx.contextParallel,
+                                         capacityFactor: ctx.expertCapacity ? config.capacityFactor : 0)
         let order = ExpertOrder(routing)
         let exchange = try TokenExchange(counts: order.counts, ep: ep)
         let arrived = try exchange.dispatch(order.permute(full))

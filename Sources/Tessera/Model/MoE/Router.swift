@@ -15,15 +15,47 @@ public final class Router: @unchecked Sendable {
     }
 
     /// x [rows, d] (`samples` × `positions` rows) → logits [rows, E] and the
-    /// routing, with capacity `factor` applied per sample (0: dropless).
-    public func forward(_ x: Tensor, samples: Int, positions: Int, capacityFactor factor: Float) -> Routing {
-        let rows = x.count / weight.shape[1], d = weight.shape[1]
-        let logits = Tensor(uninitialized: [rows, experts])
-        BLAS.gemm(transA: false, transB: true, m: rows, n: experts, k: d, a: x.data, lda: d, b: weight.value.data,
-                  ldb: d, c: logits.data, ldc: experts)
-        var routing = Routing(logits: logits.data, rows: rows, experts: experts, topK: topK)
-        ExpertCapacity.apply(&routing, samples: samples, positions: positions, factor: factor)
-        return routing
+    /// routing, with capacity `factor` applied per whole sample (0: dropless).
+    /// Under context parallelism (`cp`, this rank holding `positions` =
+    /// seqLen / cp rows of each sample: its two chunks) the logits are
+    /// all-gathered over the cp group and put in sequence order, so every cp
+    /// rank routes, drops and counts fᵢ over the whole sample exactly as one
+    /// rank does, then keeps its own rows (collective over `cp`).
+    public func forward(_ x: Tensor, samples: Int, positions: Int, cp: ContextParallel? = nil,
+                        capacityFactor factor: Float) throws -> Routing {
+        let rows = x.count / weight.shape[1], d = weight.shape[1], E = experts
+        let logits = Tensor(uninitialized: [rows, E])
+        BLAS.gemm(transA: false, transB: true, m: rows, n: E, k: d, a: x.data, lda: d, b: weight.value.data,
+                  ldb: d, c: logits.data, ldc: E)
+        guard let cp, cp.size > 1 else {
+            var routing = Routing(logits: logits.data, rows: rows, experts: E, topK: topK)
+            ExpertCapacity.apply(&routing, samples: samples, positions: positions, factor: factor)
+            routing.seqLen = positions
+            routing.loadFractions = RouterLosses.fractions(routing, samples: samples, positions: positions)
+            return routing
+        }
+        let T = positions * cp.size
+        let gathered = Tensor(uninitialized: [cp.size * rows, E])
+        try cp.group.startAllGather(logits.data, count: logits.count, into: gathered.data).wait()
+        // Rank q's local row (s, h·c + i) is global row s·T + chunks(q)[h].lowerBound + i.
+        let whole = Tensor(uninitialized: [samples * T, E])
+        var mine: [Int] = []
+        for q in 0..<cp.size {
+            for s in 0..<samples {
+                var local = q * rows + s * positions
+                for chunk in ContextParallel.chunks(rank: q, size: cp.size, seqLen: T) {
+                    (whole.data + (s * T + chunk.lowerBound) * E).update(from: gathered.data + local * E,
+                                                                         count: chunk.count * E)
+                    if q == cp.rank { mine += chunk.map { s * T + $0 } }
+                    local += chunk.count
+                }
+            }
+        }
+        var routing = Routing(logits: whole.data, rows: samples * T, experts: E, topK: topK)
+        ExpertCapacity.apply(&routing, samples: samples, positions: T, factor: factor)
+        routing.seqLen = T
+        routing.loadFractions = RouterLosses.fractions(routing, samples: samples, positions: T)
+        return routing.selecting(mine)
     }
 
     /// The logits' gradient [rows, E] from the gates' gradient `dgate`

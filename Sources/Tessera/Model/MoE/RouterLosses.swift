@@ -15,14 +15,18 @@
 /// load-balancing term is the mean over the global batch's samples, the
 /// z-term the mean over its tokens.
 public enum RouterLosses {
-    /// Σ over samples of the load-balancing loss α·E·Σᵢ fᵢPᵢ (unscaled; divide by samples for the mean).
+    /// Σ over samples of the load-balancing loss α·E·Σᵢ fᵢPᵢ (unscaled; divide by samples for the mean),
+    /// of the rows `r` holds: fᵢ the whole sample's (`Routing.loadFractions`), Pᵢ summed over these rows
+    /// over the whole sample's T, so context-parallel ranks' shares add up to the sample's loss.
     public static func loadBalancing(_ r: Routing, samples: Int, positions: Int, coefficient: Float) -> Double {
+        let E = r.experts, T = Float(r.seqLen)
         var total = 0.0
         for s in 0..<samples {
-            let (f, p) = fractions(r, sample: s, positions: positions)
+            var p = [Float](repeating: 0, count: E)
+            for t in (s * positions)..<((s + 1) * positions) { for i in 0..<E { p[i] += r.probs[t * E + i] } }
             var dot = 0.0
-            for i in 0..<r.experts { dot += Double(f[i]) * Double(p[i]) }
-            total += Double(coefficient) * Double(r.experts) * dot
+            for i in 0..<E { dot += Double(r.loadFractions[s * E + i]) * Double(p[i] / T) }
+            total += Double(coefficient) * Double(E) * dot
         }
         return total
     }
@@ -32,27 +36,26 @@ public enum RouterLosses {
         r.logSumExp.reduce(0.0) { $0 + Double(coefficient) * Double($1) * Double($1) }
     }
 
-    /// Sample `s`'s fᵢ (fraction of its choices routed to i) and Pᵢ (mean probability).
-    static func fractions(_ r: Routing, sample s: Int, positions T: Int) -> (f: [Float], p: [Float]) {
+    /// fᵢ of every sample [samples · E]: the fraction of its T·K choices routed to i, before dropping
+    /// (`r` holds `samples` whole samples of T positions).
+    static func fractions(_ r: Routing, samples: Int, positions T: Int) -> [Float] {
         let E = r.experts, K = r.topK
-        var f = [Float](repeating: 0, count: E), p = [Float](repeating: 0, count: E)
-        for t in (s * T)..<((s + 1) * T) {
-            for k in 0..<K { f[Int(r.choice[t * K + k])] += 1 }
-            for i in 0..<E { p[i] += r.probs[t * E + i] }
+        var f = [Float](repeating: 0, count: samples * E)
+        for s in 0..<samples {
+            for c in (s * T * K)..<((s + 1) * T * K) { f[s * E + Int(r.choice[c])] += 1 }
+            for i in 0..<E { f[s * E + i] /= Float(T * K) }
         }
-        for i in 0..<E { f[i] /= Float(T * K); p[i] /= Float(T) }
-        return (f, p)
+        return f
     }
 
     /// Adds the load-balancing gradient, per token `scale`·α·E·fᵢ (the
-    /// per-sample loss counted T times, times 1/T from Pᵢ), to `dprobs` [rows, E].
+    /// per-sample loss counted T times, times 1/T from Pᵢ), to `dprobs` [rows, E] (`samples` × `positions` rows here).
     static func addLoadBalancingGradient(_ dprobs: inout [Float], _ r: Routing, samples: Int, positions T: Int,
                                          coefficient: Float, scale: Float) {
         let E = r.experts
         for s in 0..<samples {
-            let f = fractions(r, sample: s, positions: T).f
             for t in (s * T)..<((s + 1) * T) {
-                for i in 0..<E { dprobs[t * E + i] += scale * coefficient * Float(E) * f[i] }
+                for i in 0..<E { dprobs[t * E + i] += scale * coefficient * Float(E) * r.loadFractions[s * E + i] }
             }
         }
     }

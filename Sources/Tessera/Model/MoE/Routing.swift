@@ -7,7 +7,8 @@ import Foundation
 /// lower expert index first).
 public struct Routing: Sendable {
     /// Rows routed (samples · positions), experts E and choices per row K.
-    public let rows: Int, experts: Int, topK: Int
+    public private(set) var rows: Int
+    public let experts: Int, topK: Int
     /// Router softmax probabilities [rows, E], float32.
     public var probs: [Float]
     /// logsumexp of each row's logits [rows] (the z-loss reads it).
@@ -18,6 +19,11 @@ public struct Routing: Sendable {
     public var gate: [Float]
     /// Whether each choice is kept [rows · K] (false: dropped by capacity).
     public var kept: [Bool]
+    /// Positions of a whole sample (the sequence length; `rows` / samples unless context parallelism split it).
+    public var seqLen = 0
+    /// fᵢ of each sample's whole sequence [samples · E]: the fraction of its
+    /// choices routed to expert i before dropping (`RouterLosses`), set by the router.
+    public var loadFractions: [Float] = []
 
     /// Routing of `logits` [rows, E]: softmax in float32, top-k with ties
     /// to the lowest expert index, gates renormalised over the k; every
@@ -48,6 +54,18 @@ public struct Routing: Sendable {
         }
         self.probs = probs; logSumExp = lse; self.choice = choice; self.gate = gate
         kept = [Bool](repeating: true, count: rows * topK)
+    }
+
+    /// The routing of rows `indices` only (in that order), with `seqLen` and `loadFractions` as here.
+    public func selecting(_ indices: [Int]) -> Routing {
+        var r = self
+        r.rows = indices.count
+        r.probs = indices.flatMap { probs[($0 * experts)..<(($0 + 1) * experts)] }
+        r.logSumExp = indices.map { logSumExp[$0] }
+        r.choice = indices.flatMap { choice[($0 * topK)..<(($0 + 1) * topK)] }
+        r.gate = indices.flatMap { gate[($0 * topK)..<(($0 + 1) * topK)] }
+        r.kept = indices.flatMap { kept[($0 * topK)..<(($0 + 1) * topK)] }
+        return r
     }
 
     /// Choices routed to each expert [E], counted before dropping.

@@ -1,18 +1,14 @@
 extension Layout {
     /// Expert parallelism's constraints against `model`: ep needs experts,
-    /// divides them and the data-parallel ranks it is carved from; a model
-    /// with experts needs cp 1 (capacity and the load-balancing loss count
-    /// over whole samples, which context parallelism splits); ep > 1 needs
-    /// ZeRO stage 0 (ZeRO's shards do not know the expert-data-parallel group yet).
+    /// divides them and the data-parallel ranks it is carved from (with
+    /// cp > 1, dp itself: ep groups hold one context-parallel position, whose
+    /// router gathers whole samples' logits over cp). ZeRO composes:
+    /// it shards expert buckets over the expert-data-parallel group (`ZeROGroups`).
     func validateExperts(model: GPTConfig) throws {
         // ep values that divide both the experts and the data-parallel ranks.
-        let ranks: Int = dp * cp, experts: Int = model.experts
+        let ranks: Int = dp, experts: Int = model.experts
         let fitting: [Int] = (1...max(1, ranks)).filter { (n: Int) -> Bool in ranks % n == 0 && experts % n == 0 }
         let valid = fitting.map(String.init).joined(separator: ", ")
-        if model.hasExperts && cp > 1 {
-            throw ConfigError("experts with cp \(cp) cannot train: capacity and the load-balancing loss count over whole "
-                              + "samples, which context parallelism splits; use cp 1 with --experts")
-        }
         guard ep > 1 else { return }
         if !model.hasExperts {
             throw ConfigError("ep \(ep) needs a mixture of experts to split; add --experts E (a multiple of \(ep)) or use ep 1")
@@ -20,13 +16,13 @@ extension Layout {
         if model.experts % ep != 0 {
             throw ConfigError("experts \(model.experts) are not divisible by ep \(ep); valid ep with dp \(dp): \(valid)")
         }
+        if cp > 1 && dp % ep != 0 {
+            throw ConfigError("ep \(ep) with cp \(cp) must divide dp \(dp) (expert-parallel groups are carved from the "
+                              + "data-parallel ranks of one context-parallel position); raise --dp to a multiple of \(ep)")
+        }
         if (dp * cp) % ep != 0 {
             throw ConfigError("ep \(ep) must divide dp × cp = \(dp * cp) (expert-parallel ranks are data-parallel ranks); "
                               + "valid ep: \(valid), or raise --dp to a multiple of \(ep)")
-        }
-        if zero > 0 {
-            throw ConfigError("ep \(ep) with zero \(zero) cannot train yet: ZeRO does not shard over the expert-data-parallel "
-                              + "group; use zero 0 with ep > 1, or ep 1")
         }
     }
 }

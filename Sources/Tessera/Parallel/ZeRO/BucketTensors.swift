@@ -12,23 +12,36 @@ public struct BucketState {
 /// ZeRO stage that held them. A parameter may straddle two shards; padding
 /// between parameters and past the vocabulary is skipped.
 public enum BucketTensors {
-    /// Global tensors of the parameters in `layout` on every rank: each rank
+    /// Global tensors of the parameters in `layout` on every rank. When the
+    /// states are ZeRO shards, each bucket's whole state is first
+    /// all-gathered over its shard group (`shards`: dp, or the
+    /// expert-data-parallel group for an expert's bucket). Then each rank
     /// writes the elements of the parameters it counts (`ModelReplica.counts`:
-    /// the primary copy, and each expert on the rank that holds it) into zeros
-    /// at their global place, and sum all-reduces over `model` (the pp × tp
-    /// group, × ep) and, when the states are
-    /// shards, over `dp` assemble them. Exact: each element is one rank's
-    /// value plus zeros. Collective over both groups.
+    /// the primary copy, and each expert on the rank that holds it) into
+    /// zeros at their global place, and a sum all-reduce over `model` (the
+    /// pp × tp group, × ep) assembles them. Exact: each element is one rank's
+    /// value plus zeros. Collective over `model` and the shard groups.
     public static func gather(_ states: [BucketState], layout: [(name: String, shape: [Int])], model: ModelReplica,
-                              dp: ProcessGroup?) throws -> [String: [Float]] {
+                              shards: ZeROGroups?) throws -> [String: [Float]] {
         var offsets: [String: Int] = [:], total = 0
         for (name, shape) in layout { offsets[name] = total; total += shape.reduce(1, *) }
+        var whole: [FlatBuffer] = []  // keeps the gathered buffers alive while `states` points into them
+        var states = states
+        if let shards {
+            let requests = try states.map { s in
+                let full = FlatBuffer(.float32, count: s.bucket.count)
+                whole.append(full)
+                return try shards.group(of: s.bucket).startAllGather(s.data, count: s.range.count, into: full.floats)
+            }
+            for r in requests { try r.wait() }
+            states = zip(states, whole).map { BucketState(bucket: $0.bucket, data: $1.floats, range: 0..<$0.bucket.count) }
+        }
         let flat = Tensor([total])
         visit(states) { p, state, element, global in
             if model.counts(p.placement) { flat.data[offsets[p.name]! + global] = state[element] }
         }
         try model.group.allReduce(flat.data, count: flat.count, op: .sum)
-        if let dp { try dp.allReduce(flat.data, count: flat.count, op: .sum) }
+        withExtendedLifetime(whole) {}
         return Dictionary(uniqueKeysWithValues: layout.map { name, shape in
             (name, Array(UnsafeBufferPointer(start: flat.data + offsets[name]!, count: shape.reduce(1, *))))
         })
@@ -72,11 +85,11 @@ extension ParameterStore {
 
     /// Stages 1 and 2: after AdamW updated each rank's shard of the values,
     /// all-gathers them in place so every rank holds the whole updated
-    /// buffers (collective over `dp`). Nothing to do at stages 0 and 3.
-    public func gatherUpdatedValues(over dp: ProcessGroup) throws {
+    /// buffers (collective over each bucket's group in `groups`). Nothing to do at stages 0 and 3.
+    public func gatherUpdatedValues(over groups: ZeROGroups) throws {
         guard zero.shardsOptimizer && !zero.shardsParameters else { return }
         let requests = try buckets.map { b in
-            try dp.startAllGather(b.ownedValues, count: b.owned.count, into: b.values.floats)
+            try groups.group(of: b).startAllGather(b.ownedValues, count: b.owned.count, into: b.values.floats)
         }
         for r in requests { try r.wait() }
     }

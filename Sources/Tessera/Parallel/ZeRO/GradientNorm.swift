@@ -1,8 +1,10 @@
 /// The global gradient norm for clipping, each element of the model counted
 /// once: of the copies several ranks hold, the primary one
 /// (`Placement.isPrimary`: tp replicas and the tied embedding's second copy
-/// do not count); of the data-parallel ranks, under ZeRO each adds its own
-/// shard, without ZeRO every rank adds all shards (they are identical).
+/// do not count); of the ranks a bucket is sharded over (dp, or for an
+/// expert's bucket the expert-data-parallel group, `ZeROGroups`), under
+/// ZeRO each adds its own shard, without ZeRO every rank adds all shards
+/// (they are identical).
 ///
 /// The sum is taken per (primary bucket, shard) in Double and added in
 /// bucket-then-shard order on every rank, whatever the stage, so plain data
@@ -11,28 +13,37 @@
 /// expert's gradient lives on one expert-parallel rank, the dense ones count
 /// on the first, `ModelReplica.counts`).
 public enum GradientNorm {
-    /// Σ‖g‖² of the whole model after the gradient sync (collective over `dp` under ZeRO, and over `model`).
-    public static func squared(_ store: ParameterStore, dp: ProcessGroup, model: ModelReplica) throws -> Double {
-        let primary = store.buckets.filter { $0.isPrimary && ($0.key.expert || model.expertRank == 0) }
-        let shards = primary.first?.shards ?? 1
-        var partials = [Double](repeating: 0, count: primary.count * shards)
+    /// Σ‖g‖² of the whole model after the gradient sync (collective over the shard groups under ZeRO, and over `model`).
+    public static func squared(_ store: ParameterStore, shards: ZeROGroups, model: ModelReplica) throws -> Double {
+        // Every rank of a shard group computes its shard's partials (a dense bucket's shards lie on all dp ranks),
+        // and the dense buckets count on the first expert-parallel rank only.
+        let primary = store.buckets.filter(\.isPrimary)
+        var partials = [[Double]](repeating: [], count: primary.count)  // per bucket, per shard
         if store.zero.shardsOptimizer {
-            // Each rank has the reduced gradient of its shard only: exchange the exact Double partials.
-            let mine = primary.map { Int(truncatingIfNeeded: Elementwise.sumOfSquares($0.ownedGrads, n: $0.owned.count).bitPattern) }
-            let all = try dp.allGather(mine)  // rank-major: rank q's partial of bucket b at q·buckets + b
-            for q in 0..<shards {
-                for b in primary.indices {
-                    partials[b * shards + q] = Double(bitPattern: UInt64(truncatingIfNeeded: all[q * primary.count + b]))
+            // Each rank has the reduced gradient of its shard only: exchange the exact Double partials,
+            // dense buckets over dp, then expert buckets over the expert-data-parallel group.
+            for expert in [false, true] {
+                let indices = primary.indices.filter { primary[$0].key.expert == expert }
+                guard let first = indices.first else { continue }
+                let mine = indices.map { b in
+                    Int(truncatingIfNeeded: Elementwise.sumOfSquares(primary[b].ownedGrads, n: primary[b].owned.count).bitPattern)
+                }
+                let all = try shards.group(of: primary[first]).allGather(mine)  // rank q's partial of bucket k at q·n + k
+                for (k, b) in indices.enumerated() {
+                    partials[b] = (0..<primary[b].shards).map { q in
+                        Double(bitPattern: UInt64(truncatingIfNeeded: all[q * indices.count + k]))
+                    }
                 }
             }
         } else {
             for (b, bucket) in primary.enumerated() {
-                for s in 0..<shards {
+                partials[b] = (0..<bucket.shards).map { s in
                     let r = bucket.shard(s)
-                    partials[b * shards + s] = Elementwise.sumOfSquares(bucket.grads.floats + r.lowerBound, n: r.count)
+                    return Elementwise.sumOfSquares(bucket.grads.floats + r.lowerBound, n: r.count)
                 }
             }
         }
-        return try model.group.sumAcrossRanks(partials.reduce(0, +))
+        let counted = primary.indices.filter { primary[$0].key.expert || model.expertRank == 0 }
+        return try model.group.sumAcrossRanks(counted.map { partials[$0] }.joined().reduce(0, +))
     }
 }

@@ -1,7 +1,8 @@
 /// ZeRO-2 and ZeRO-3 (FSDP) around each unit of a stage module
 /// (`GPT.units`: the blocks, and the embeddings/head unit):
 ///
-/// - Stage 3: a unit's values are all-gathered over the data-parallel group
+/// - Stage 3: a unit's values are all-gathered over its shard group (`ZeROGroups`: dp, or the
+///   expert-data-parallel group for an expert's buckets)
 ///   from the ranks' shards just before its forward and again before its
 ///   backward, and freed after each use (with the unit's bf16 working
 ///   copies). With `prefetch` on, the next unit's gather is started as the
@@ -14,7 +15,8 @@
 ///   and frees them.
 public final class ZeROResidency: ParameterResidency, @unchecked Sendable {
     let zero: ZeRO
-    let dp: ProcessGroup
+    /// The groups each bucket is sharded over.
+    let groups: ZeROGroups
     /// The buckets of each unit.
     let units: [[ParameterBucket]]
     /// The working copies (bf16 weights) each unit's products read.
@@ -25,9 +27,9 @@ public final class ZeROResidency: ParameterResidency, @unchecked Sendable {
     private var kept = Set<Int>()
 
     /// Attaches to `model`'s stage (whose parameters `store` holds, cut by `model.units`).
-    public init(model: GPT, store: ParameterStore, dp: ProcessGroup) {
+    public init(model: GPT, store: ParameterStore, groups: ZeROGroups) {
         zero = store.zero
-        self.dp = dp
+        self.groups = groups
         let units = model.units
         self.units = store.buckets(of: units)
         let weights = model.workingWeights
@@ -59,7 +61,7 @@ public final class ZeROResidency: ParameterResidency, @unchecked Sendable {
         }
         inFlight[unit] = try units[unit].compactMap { b in
             guard let full = b.attachValues() else { return nil }
-            return try dp.startAllGather(b.valueShard!.floats, count: b.owned.count, into: full.floats)
+            return try groups.group(of: b).startAllGather(b.valueShard!.floats, count: b.owned.count, into: full.floats)
         }
     }
 
