@@ -3,6 +3,17 @@ import Tessera
 
 /// Helpers shared by the test suites.
 enum TestSupport {
+    /// Trains `steps` steps of `config` on thread ranks and saves rank 0's
+    /// checkpoint (whole tensors, gathered from every rank) to `dir`.
+    static func trainAndSave(_ config: TrainConfig, data: TokenDataset, steps: Int, to dir: String) throws {
+        try Launcher.run(config: config, backend: .threads) { groups in
+            let trainer = try Trainer(config: config, data: data, groups: groups)
+            for _ in 0..<steps { _ = try trainer.trainStep() }
+            let ckpt = try trainer.checkpoint()
+            if groups.worldRank == 0 { try ckpt.save(to: dir) }
+        }
+    }
+
     /// Absolute path of a file in Tests/TesseraTests/Fixtures.
     static func fixture(_ name: String) -> String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/" + name).path

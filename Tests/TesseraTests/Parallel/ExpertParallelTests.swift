@@ -116,15 +116,9 @@ import Tessera
         // Three steps on dp4×ep2 at ZeRO-3 (experts sharded over their pairs), saved; the rest on one rank.
         var splitConfig = base
         splitConfig.dp = 4; splitConfig.layout.ep = 2; splitConfig.layout.zero = 3
-        let split = splitConfig
         let dir = TestSupport.temporaryPath("moe-ckpt")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Launcher.run(config: split, backend: .threads) { groups in
-            let t = try Trainer(config: split, data: data, groups: groups)
-            for _ in 0..<3 { _ = try t.trainStep() }
-            let ckpt = try t.checkpoint()
-            if groups.worldRank == 0 { try ckpt.save(to: dir) }
-        }
+        try TestSupport.trainAndSave(splitConfig, data: data, steps: 3, to: dir)
         let ckpt = try Checkpoint.load(from: dir)
         let resumed = try Trainer(config: base, data: data, resume: (ckpt, dir))
         let rest = try (0..<3).map { _ in try resumed.trainStep().loss }

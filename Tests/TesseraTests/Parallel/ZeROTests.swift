@@ -118,13 +118,7 @@ import Tessera
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var saver = base
         saver.dp = 2; saver.layout.zero = 3
-        let save = saver
-        try Launcher.run(config: save, backend: .threads) { groups in
-            let trainer = try Trainer(config: save, data: data, groups: groups)
-            for _ in 0..<3 { _ = try trainer.trainStep() }
-            let ckpt = try trainer.checkpoint()
-            if groups.worldRank == 0 { try ckpt.save(to: dir) }
-        }
+        try TestSupport.trainAndSave(saver, data: data, steps: 3, to: dir)
         let ckpt = try Checkpoint.load(from: dir)
         for (dp, tp, pp, stage) in [(1, 1, 1, 0), (2, 1, 1, 1), (1, 2, 1, 0), (2, 1, 2, 2)] {
             var c = base
