@@ -21,7 +21,7 @@ public struct RankGroups: Sendable {
     public let pp: CountingGroup
     /// Every rank holding part of one model replica: pp × tp, × ep with expert parallelism.
     public let model: ModelReplica
-    /// The expert-parallel group: consecutive data-parallel ranks, each holding E/ep experts.
+    /// The expert-parallel group: consecutive dp × cp ranks (numbered dp-major), each holding E/ep experts.
     public let ep: ExpertParallel
     /// The expert-data-parallel group: the data-parallel ranks holding the
     /// same experts (one per expert-parallel group), over which the experts'
@@ -43,25 +43,21 @@ public struct RankGroups: Sendable {
         dpcp = config.layout.cp == 1 ? dp : CountingGroup(mesh.group([.dp, .cp], world: world))
         let ppGroup = CountingGroup(mesh.group([.pp], world: world))
         pp = ppGroup
-        // Expert parallelism: ep blocks of consecutive dp coordinates at this rank's cp coordinate (ep divides dp).
-        let epSize = config.layout.ep, mesh = self.mesh
-        let coords = mesh.coordinates(of: world.worldRank), block = coords[.dp]! / epSize
+        // Expert parallelism: the dp × cp ranks numbered dp-major (d·cp + c), in ep blocks of consecutive
+        // numbers (ep divides dp·cp); the expert-data group is the ranks at the same place in every block.
+        let epSize = config.layout.ep, mesh = self.mesh, cpSize = config.layout.cp
+        func dataIndex(_ r: Int) -> Int { let c = mesh.coordinates(of: r); return c[.dp]! * cpSize + c[.cp]! }
+        let block = dataIndex(world.worldRank) / epSize
         if epSize == 1 {
             ep = .single()
             expertData = dpcp
             model = ModelReplica(group: mesh.group([.pp, .tp], world: world))
         } else {
-            let epMembers = dpcp.members.filter { r in
-                let c = mesh.coordinates(of: r)
-                return c[.dp]! / epSize == block && c[.cp]! == coords[.cp]!
-            }
+            let epMembers = dpcp.members.filter { dataIndex($0) / epSize == block }
             ep = ExpertParallel(group: world.subgroup(members: epMembers, name: "ep\(epMembers)"))
-            let edp = dpcp.members.filter { mesh.coordinates(of: $0)[.dp]! % epSize == coords[.dp]! % epSize }
+            let edp = dpcp.members.filter { dataIndex($0) % epSize == dataIndex(world.worldRank) % epSize }
             expertData = CountingGroup(world.subgroup(members: edp, name: "expert-dp\(edp)"))
-            let replica = (0..<mesh.worldSize).filter { r in
-                let c = mesh.coordinates(of: r)
-                return c[.dp]! / epSize == block && c[.cp]! == coords[.cp]!
-            }
+            let replica = (0..<mesh.worldSize).filter { dataIndex($0) / epSize == block }
             model = ModelReplica(group: world.subgroup(members: replica, name: "model×ep\(replica)"),
                                  expertRank: ep.rank)
         }

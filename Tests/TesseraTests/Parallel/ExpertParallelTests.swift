@@ -48,6 +48,8 @@ import Tessera
         moe(dp: 4, ep: 2, zero: 1), moe(dp: 4, ep: 2, zero: 2), moe(dp: 4, ep: 2, zero: 3), moe(dp: 2, ep: 2, zero: 2),
         // Context parallelism: every cp rank routes and drops over the whole sample's gathered logits.
         moe(cp: 2), moe(cp: 2, cpMode: .ulysses), moe(dp: 2, ep: 2, cp: 2), moe(dp: 2, ep: 2, cp: 2, cpMode: .ulysses),
+        // ep groups spanning context-parallel positions (ep divides dp·cp, not dp).
+        moe(ep: 2, cp: 2), moe(dp: 2, ep: 4, cp: 2, cpMode: .ulysses),
     ])
     func layoutMatchesOneRank(_ config: TrainConfig) throws {
         Compute.threads = 1
@@ -90,7 +92,7 @@ import Tessera
         var serial = Self.moe()
         serial.gradClip = 0
         let (one, oneGrad, _) = try Self.oneStep(serial)
-        for (dp, ep, cp) in [(2, 2, 1), (4, 2, 1), (2, 2, 2)] {
+        for (dp, ep, cp) in [(2, 2, 1), (4, 2, 1), (2, 2, 2), (1, 2, 2)] {
             var c = Self.moe(dp: dp, ep: ep, cp: cp)
             c.gradClip = 0
             let (r, grad, groupsOK) = try Self.oneStep(c)
@@ -165,7 +167,8 @@ import Tessera
         #expect(message { $0.dp = 3; $0.batch = 6; $0.layout.ep = 2 }.hasPrefix("ep 2 must divide dp × cp = 3"))
         #expect(message { $0.model.experts = 0; $0.model.capacityFactor = 0; $0.layout.ep = 2; $0.dp = 2 }
                     .hasPrefix("ep 2 needs a mixture of experts"))
-        #expect(message { $0.dp = 2; $0.layout.cp = 2; $0.layout.ep = 4 }.hasPrefix("ep 4 with cp 2 must divide dp 2"))
+        #expect(message { $0.dp = 2; $0.layout.cp = 2; $0.layout.ep = 8; $0.model.experts = 8 }
+                    .hasPrefix("ep 8 must divide dp × cp = 4"))
         for (key, value) in [("capacity-factor", -1.0), ("aux-loss-coeff", -0.5), ("z-loss-coeff", -1e-3)] {
             var c = TrainConfig()
             let m = TestSupport.message { try c.set(key, .float(value), source: "test") }

@@ -1,12 +1,12 @@
 extension Layout {
     /// Expert parallelism's constraints against `model`: ep needs experts,
-    /// divides them and the data-parallel ranks it is carved from (with
-    /// cp > 1, dp itself: ep groups hold one context-parallel position, whose
-    /// router gathers whole samples' logits over cp). ZeRO composes:
-    /// it shards expert buckets over the expert-data-parallel group (`ZeROGroups`).
+    /// divides them and the dp × cp ranks it is carved from (an ep group may
+    /// span context-parallel positions: each rank's router has gathered its
+    /// samples' logits over cp, and experts treat tokens one by one). ZeRO
+    /// composes: it shards expert buckets over the expert-data-parallel group (`ZeROGroups`).
     func validateExperts(model: GPTConfig) throws {
-        // ep values that divide both the experts and the data-parallel ranks.
-        let ranks: Int = dp, experts: Int = model.experts
+        // ep values that divide both the experts and the dp × cp ranks.
+        let ranks: Int = dp * cp, experts: Int = model.experts
         let fitting: [Int] = (1...max(1, ranks)).filter { (n: Int) -> Bool in ranks % n == 0 && experts % n == 0 }
         let valid = fitting.map(String.init).joined(separator: ", ")
         guard ep > 1 else { return }
@@ -14,11 +14,8 @@ extension Layout {
             throw ConfigError("ep \(ep) needs a mixture of experts to split; add --experts E (a multiple of \(ep)) or use ep 1")
         }
         if model.experts % ep != 0 {
-            throw ConfigError("experts \(model.experts) are not divisible by ep \(ep); valid ep with dp \(dp): \(valid)")
-        }
-        if cp > 1 && dp % ep != 0 {
-            throw ConfigError("ep \(ep) with cp \(cp) must divide dp \(dp) (expert-parallel groups are carved from the "
-                              + "data-parallel ranks of one context-parallel position); raise --dp to a multiple of \(ep)")
+            let over = cp == 1 ? "dp \(dp)" : "dp × cp = \(ranks)"
+            throw ConfigError("experts \(model.experts) are not divisible by ep \(ep); valid ep with \(over): \(valid)")
         }
         if (dp * cp) % ep != 0 {
             throw ConfigError("ep \(ep) must divide dp × cp = \(dp * cp) (expert-parallel ranks are data-parallel ranks); "
