@@ -64,8 +64,8 @@ public final class InferenceStage: @unchecked Sendable {
             if isLast && index == caches.count - 1 {
                 step = batch.lastRowsOnly
                 if step.isEmpty { return Tensor(uninitialized: [0, model.config.dModel]) }
-                qkv = Self.rows(batch.lastRows, of: qkv)
-                h = Self.rows(batch.lastRows, of: h)
+                qkv = qkv.gatheringRows(batch.lastRows)
+                h = h.gatheringRows(batch.lastRows)
             }
             let y = Tensor(uninitialized: [step.rows, cache.width])
             CachedAttention.forward(y: y.data, qkv: qkv.data, cache: cache, batch: step, heads: block.attn.heads,
@@ -79,13 +79,6 @@ public final class InferenceStage: @unchecked Sendable {
             h = f
         }
         return h
-    }
-
-    /// Rows `indices` of t [rows, columns] → [indices, columns].
-    static func rows(_ indices: [Int], of t: Tensor) -> Tensor {
-        let columns = t.shape[1], out = Tensor(uninitialized: [indices.count, columns])
-        for (i, r) in indices.enumerated() { (out.data + i * columns).update(from: t.data + r * columns, count: columns) }
-        return out
     }
 
     /// Last stage: logits [sampling segments, vocab] from `blocks`' output

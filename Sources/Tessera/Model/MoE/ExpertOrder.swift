@@ -25,19 +25,14 @@ public struct ExpertOrder: Sendable {
     }
 
     /// Permute: x [rows, d] → the rows of the kept choices in expert order [M, d].
-    public func permute(_ x: Tensor) -> Tensor {
-        let d = x.shape[1], out = Tensor(uninitialized: [choices.count, d])
-        for (s, c) in choices.enumerated() { (out.data + s * d).update(from: x.data + c / topK * d, count: d) }
-        return out
-    }
+    public func permute(_ x: Tensor) -> Tensor { x.gatheringRows(choices.lazy.map { $0 / topK }) }
 
     /// Un-permute: y [M, d] in expert order → [rows, d], each row the sum of
     /// its slots' rows times `weight` of their choice (1 when nil).
     public func unpermute(_ y: Tensor, rows: Int, weight: [Float]?) -> Tensor {
         let d = y.shape[1], out = Tensor([rows, d])
         for (s, c) in choices.enumerated() {
-            let w = weight?[c] ?? 1, src = y.data + s * d, dst = out.data + c / topK * d
-            for i in 0..<d { dst[i] += w * src[i] }
+            Vector.addScaled(out.data + c / topK * d, y.data + s * d, d, by: weight?[c] ?? 1)
         }
         return out
     }

@@ -73,7 +73,7 @@ public final class MixtureOfExperts: FeedForward, @unchecked Sendable {
         let results = Tensor(uninitialized: arrived.shape)
         try eachExpert(exchange) { j, rows in
             guard !rows.isEmpty else { caches.append(nil); return }
-            let (y, c) = experts[j].forward(Self.rows(arrived, rows))
+            let (y, c) = experts[j].forward(arrived.gatheringRows(rows))
             (results.data + rows.lowerBound * y.shape[1]).update(from: y.data, count: y.count)
             caches.append(c)
         }
@@ -103,7 +103,7 @@ public final class MixtureOfExperts: FeedForward, @unchecked Sendable {
         let dInputs = Tensor(uninitialized: arrived.shape)
         try eachExpert(cache.exchange) { j, rows in
             guard let c = cache.experts[j] else { return }
-            let dx = experts[j].backward(Self.rows(arrived, rows), c, backward)
+            let dx = experts[j].backward(arrived.gatheringRows(rows), c, backward)
             (dInputs.data + rows.lowerBound * d).update(from: dx.data, count: dx.count)
         }
         let dx = cache.order.unpermute(try cache.exchange.combine(dInputs), rows: r.rows, weight: nil)
@@ -123,17 +123,10 @@ public final class MixtureOfExperts: FeedForward, @unchecked Sendable {
         }
     }
 
-    /// Rows `range` of x [n, d] as a tensor of their own.
-    static func rows(_ x: Tensor, _ range: Range<Int>) -> Tensor {
-        let d = x.shape[1], t = Tensor(uninitialized: [range.count, d])
-        t.data.update(from: x.data + range.lowerBound * d, count: range.count * d)
-        return t
-    }
-
     /// This rank's rows outside the tensor-parallel region: its chunk under sp, else every row.
     private func ownChunk(_ full: Tensor) -> Tensor {
         guard tp.sequenceParallel else { return full }
         let rows = full.shape[0] / tp.size
-        return Self.rows(full, (tp.rank * rows)..<((tp.rank + 1) * rows))
+        return full.gatheringRows((tp.rank * rows)..<((tp.rank + 1) * rows))
     }
 }
