@@ -6,12 +6,13 @@
 /// (error below 1 ulp on that interval), and scale by 2^n through the
 /// exponent bits. Rounding x·log2(e) to the integer n uses the 1.5·2²³ trick:
 /// adding it leaves n in the low mantissa bits (round to nearest even), so
-/// neither a rounding call nor a float→int conversion is needed. Inputs are clamped to [-87, 88], where e^x stays a normal
-/// float; softmax and GELU saturate there anyway.
+/// neither a rounding call nor a float→int conversion is needed. Inputs are
+/// clamped to [-87, 88], where e^x stays a normal float (softmax and GELU
+/// saturate there anyway); a NaN input gives NaN.
 public enum FastMath {
-    @inline(__always)
+    @_transparent
     public static func exp(_ x0: Float16x) -> Float16x {
-        let x = pointwiseMin(pointwiseMax(x0, Float16x(repeating: -87)), Float16x(repeating: 88))
+        let x = lanewiseMin(lanewiseMax(x0, Float16x(repeating: -87)), Float16x(repeating: 88))
         let magic = Float16x(repeating: 12_582_912)  // 1.5·2²³
         let shifted = x * 1.442_695_04 + magic
         let n = shifted - magic
@@ -29,9 +30,9 @@ public enum FastMath {
 
     /// tanh(x) = 1 − 2/(e^{2x}+1). Near zero the subtraction loses relative
     /// (not absolute) accuracy, ~1e-7 absolute, which GELU's 1 + tanh absorbs.
-    @inline(__always)
+    @_transparent
     public static func tanh(_ x: Float16x) -> Float16x {
-        let clamped = pointwiseMin(pointwiseMax(x, Float16x(repeating: -9)), Float16x(repeating: 9))
+        let clamped = lanewiseMin(lanewiseMax(x, Float16x(repeating: -9)), Float16x(repeating: 9))
         return 1 - 2 / (exp(2 * clamped) + 1)
     }
 }

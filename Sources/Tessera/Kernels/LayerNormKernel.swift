@@ -16,7 +16,7 @@ public enum LayerNormKernel {
                 let m = Vector.sum(xi, c) / Float(c)
                 var acc = Float16x(), j = 0
                 while j + 16 <= c { let d = load(xi + j) - m; acc += d * d; j += 16 }
-                var v = acc.sum()
+                var v = lanesSum(acc)
                 while j < c { let d = xi[j] - m; v += d * d; j += 1 }
                 let r = 1 / (v / Float(c) + epsilon).squareRoot()
                 j = 0
@@ -54,7 +54,7 @@ public enum LayerNormKernel {
                     store(load(db + j) + d, db + j)
                     j += 16
                 }
-                var sumG = sG.sum(), sumGX = sGX.sum()
+                var sumG = lanesSum(sG), sumGX = lanesSum(sGX)
                 while j < c {
                     let xhat = (xi[j] - m) * r, g = dyi[j] * gamma[j]
                     sumG += g; sumGX += g * xhat
