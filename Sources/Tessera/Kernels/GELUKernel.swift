@@ -4,12 +4,12 @@ public enum GELUKernel {
     static let s: Float = 0.797_884_560_802_865_4  // √(2/π)
     static let c: Float = 0.044_715
 
-    @inline(__always) static func value(_ v: Float16x) -> Float16x {
+    @_transparent static func value(_ v: Float16x) -> Float16x {
         let t: Float16x = FastMath.tanh(s * (v + c * v * v * v))
         return (0.5 * v) * (1 + t)
     }
 
-    @inline(__always) static func derivative(_ v: Float16x) -> Float16x {
+    @_transparent static func derivative(_ v: Float16x) -> Float16x {
         let v2: Float16x = v * v
         let t: Float16x = FastMath.tanh(s * (v + c * v2 * v))
         let du: Float16x = s * (1 + (3 * c) * v2)
