@@ -17,6 +17,7 @@
 #
 #   scripts/plan_vs_measured.sh [STEPS]      (default 3 steps per run)
 #   REPROFILE=1 scripts/plan_vs_measured.sh  (profile again before each layout)
+#   LAYOUTS='cp2 ring,dp2xep2 experts' scripts/plan_vs_measured.sh  (only the layouts named, comma-separated)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release/tessera}
@@ -35,16 +36,18 @@ TOKENS=$((BATCH * 256))
 echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 printf '%-26s %11s %11s %7s %10s %10s %10s %7s\n' layout "pred MiB" "meas MiB" "diff" "pred s" "best s" "median s" "diff"
-# name | plan --layout | train flags
-while IFS='|' read -r name layout flags; do
+# name | plan --layout | train flags | model flags for both (the experts)
+while IFS='|' read -r name layout flags model; do
+  if [ -n "${LAYOUTS:-}" ] && [[ ",$LAYOUTS," != *",$name,"* ]]; then continue; fi
   if [ "${REPROFILE:-0}" = 1 ]; then
     "$BIN" bench profile --out "$PROFILE" </dev/null >"$OUT/profile.txt" 2>&1 || { cat "$OUT/profile.txt"; exit 1; }
   fi
+  # shellcheck disable=SC2086  # $model and $flags are lists of flags
   "$BIN" plan --model tessera-bench --hardware "$PROFILE" --global-batch $BATCH --precision fp32 \
-         --grad-dtype fp32 --layout "$layout" --json </dev/null >"$OUT/plan.json" || { echo "$name: plan failed"; continue; }
-  # shellcheck disable=SC2086  # $flags is a list of flags
+         --grad-dtype fp32 --layout "$layout" $model --json </dev/null >"$OUT/plan.json" || { echo "$name: plan failed"; continue; }
+  # shellcheck disable=SC2086
   "$BIN" train "${SHAPE[@]}" --batch $BATCH --steps "$STEPS" --log-every 1 --eval-every 0 --eval-batches 1 \
-      --sample 0 --warmup 0 $flags </dev/null >"$OUT/train.txt" 2>&1 || { echo "$name: train failed"; tail -3 "$OUT/train.txt"; continue; }
+      --sample 0 --warmup 0 $model $flags </dev/null >"$OUT/train.txt" 2>&1 || { echo "$name: train failed"; tail -3 "$OUT/train.txt"; continue; }
   python3 - "$name" "$TOKENS" "$OUT/plan.json" "$OUT/train.txt" <<'EOF'
 import json, re, statistics, sys
 name, tokens = sys.argv[1], int(sys.argv[2])
@@ -69,5 +72,6 @@ dp2 zero2|dp=2,zero=2,micro-batches=1|--dp 2 --zero 2
 dp2 zero3|dp=2,zero=3,micro-batches=1|--dp 2 --zero 3
 cp2 ring|cp=2,micro-batches=1|--cp 2 --cp-mode ring
 cp2 ulysses|cp=2,cp-mode=ulysses,micro-batches=1|--cp 2 --cp-mode ulysses
+dp2xep2 experts|dp=2,ep=2,micro-batches=1|--dp 2 --ep 2|--experts 4 --top-k 2
 LAYOUTS
 echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"

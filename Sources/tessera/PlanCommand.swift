@@ -39,6 +39,10 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "SwiGLU feed-forward (three matrices).") var swiglu = false
     @Option(help: "Experts per MoE layer (1: dense).") var experts: Int?
     @Option(name: .customLong("top-k"), help: "Experts per token.") var topK: Int?
+    @Option(name: .customLong("moe-every"), help: "Every N-th block is a mixture of experts (default 1: every block).")
+    var moeEvery: Int?
+    @Option(name: .customLong("expert-ffn"), help: "Hidden width of one expert (default: the feed-forward width).")
+    var expertFFN: Int?
 
     @Option(help: "Devices (default: the layout's product).") var gpus: Int?
     @Option(name: .customLong("gpus-per-node"), help: "Devices per node (default 8).") var gpusPerNode: Int?
@@ -88,7 +92,7 @@ struct PlanCommand: ParsableCommand {
         if json { return say(try PlanReport.json(plans, shape: m, hardware: hw, gpus: inputs.gpus)) }
         say(String(format: "model %@: %.4g parameters (L %d, d %d, heads %d/%d kv, ffn %d, vocab %d, seq %d%@%@)",
                    m.name, m.parameterCount, m.layers, m.dModel, m.heads, m.kvHeads, m.ffn, m.vocab, m.seqLen,
-                   m.tied ? ", tied" : "", m.experts > 1 ? ", \(m.experts) experts top-\(m.topK)" : ""))
+                   m.tied ? ", tied" : "", m.experts > 1 ? ", \(m.experts) experts top-\(m.topK) width \(m.expertFFN) every \(m.moeEvery)" : ""))
         say(String(format: "hardware %@: %d devices, %d per node, %@ each, %.4g TFLOP/s %@ peak; global batch %d, %@, "
                    + "grads %@", hw.name, inputs.gpus, min(hw.gpusPerNode, inputs.gpus),
                    MemoryBreakdown.format(hw.memoryPerDevice(gpus: inputs.gpus)), hw.peak(inputs.setup.precision) / 1e12,

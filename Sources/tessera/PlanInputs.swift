@@ -72,7 +72,9 @@ struct PlanInputs {
             m = ModelShape(name: "custom", layers: c.layers!, dModel: c.dModel!, heads: c.heads!, vocab: c.vocab!,
                            seqLen: c.seqLen!)
         }
-        // A changed width keeps the preset's ffn / d ratio, changed heads its kv grouping (where it still divides).
+        // A changed width keeps the preset's ffn / d ratio, changed heads its kv grouping (where it still divides);
+        // experts as wide as the feed-forward stay so.
+        let expertsFollowFFN = m.expertFFN == m.ffn
         if let v = c.layers { m.layers = v }
         if let v = c.dModel { m.ffn = m.ffn * v / m.dModel; m.dModel = v }
         if let v = c.heads { m.kvHeads = m.kvHeads == m.heads || v % m.kvHeads != 0 ? v : m.kvHeads; m.heads = v }
@@ -84,7 +86,11 @@ struct PlanInputs {
         if c.swiglu { m.swiglu = true }
         if let v = c.experts { m.experts = v }
         if let v = c.topK { m.topK = v }
-        if c.model != nil && [c.layers, c.dModel, c.heads, c.kvHeads, c.ffn, c.vocab, c.seqLen, c.experts, c.topK]
+        if expertsFollowFFN { m.expertFFN = m.ffn }
+        if let v = c.moeEvery { m.moeEvery = v }
+        if let v = c.expertFFN { m.expertFFN = v }
+        if c.model != nil && [c.layers, c.dModel, c.heads, c.kvHeads, c.ffn, c.vocab, c.seqLen, c.experts, c.topK,
+                              c.moeEvery, c.expertFFN]
             .contains(where: { $0 != nil }) { m.name += " (modified)" }
         return m
     }

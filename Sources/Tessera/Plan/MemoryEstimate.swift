@@ -8,11 +8,13 @@ import Foundation
 /// huge estimate instead of an overflowed count. Per rank (see
 /// `MemoryBreakdown` for the terms): the local parameters — the tied
 /// embedding's padded vocabulary and the block matrices split over tp, the
-/// blocks over pp stages (the largest stage plus both embeddings) — and the
+/// blocks over pp stages (the pipeline rank with the most block parameters,
+/// plus both embeddings), mixture-of-experts blocks with the router and the
+/// E/ep experts this rank holds (`ModelShape`) — and the
 /// activations of the micro-batches a stage keeps for backward, per layer
 /// by `ActivationMemory.tesseraFormula`, plus the logits and their gradient;
 /// under ZeRO the weights, gradients and moments per `ZeROMemory` (what
-/// each stage shards over dp, and at stage 3 the gathered units), and from
+/// each stage shards over dp, experts over dp·cp/ep, and at stage 3 the gathered units), and from
 /// stage 2 the unreduced gradients of the units backward holds at once.
 public struct MemoryEstimate: Sendable {
     /// One rank's bytes.
@@ -27,25 +29,41 @@ public struct MemoryEstimate: Sendable {
     /// The estimate for `config` with `ranksHere` of its ranks on this machine.
     public init(_ config: TrainConfig, ranksHere: Int) {
         let m = config.model
-        let (V, T, L, d, h) = (Double(m.vocab), Double(m.seqLen), Double(m.layers), Double(m.dModel), Double(m.heads))
+        let (V, T, L, d) = (Double(m.vocab), Double(m.seqLen), Double(m.layers), Double(m.dModel))
         let tp = Double(config.tp), pp = Double(config.pp)
         let paddedVocab = (V / tp).rounded(.up) * tp
-        let stageLayers = (L / pp).rounded(.up)
         let embeddings = paddedVocab * d / tp + T * d
-        let block = (12 * d * d + 7 * d) / tp + 6 * d  // matrices, qkv and fc biases split; LayerNorms, 2 biases whole
-        let params = embeddings + stageLayers * block + 2 * d
+        // The blocks of the pipeline rank holding the most block parameters (every block at pp 1), by the
+        // planner's `ModelShape`: dense blocks (12d² + 7d)/t + 6d, mixture-of-experts blocks with the router
+        // and this rank's experts whole.
+        let shape = ModelShape(config.model)
+        let pipeline = try? PipelinePlan(shape, layout: config.layout)
+        var stages: [[Range<Int>]] = [[0..<Int((L / pp).rounded(.up))]]
+        if let p = pipeline {
+            stages = (0..<p.ranks).map { r in p.stages(ofRank: r).map { p.stageRanges[$0] } }
+        }
+        let blocks = stages.map { ranges in
+            ranges.reduce((local: 0.0, expert: 0.0)) { sum, range in
+                let b = shape.blockParameters(range, tp: config.tp, ep: config.layout.ep)
+                return (sum.local + b.local, sum.expert + b.expert)
+            }
+        }.max { $0.local < $1.local } ?? (local: 0, expert: 0)
+        let params = embeddings + blocks.local + 2 * d
+        let largestBlock = shape.largestBlocks(1, of: (1, blocks.expert > 0 ? 1 : 0), tp: config.tp,
+                                               ep: config.layout.ep)
         let samples = max(1, config.batch / max(1, config.dp) / max(1, config.microBatches))
         // Activations of the most loaded rank from the planner's model (the schedule's micro-batches in
         // flight, Tessera's float32 accounting), the one model `tessera plan` uses too.
         let setup = TrainingSetup(globalBatch: config.batch, microBatch: samples, precision: .fp32,
                                   recompute: config.recompute, convention: .tessera)
-        let shape = ModelShape(config.model)
         let planned = (try? MemoryModel.mostLoaded(shape, layout: config.layout, setup: setup))?.memory
             ?? MemoryModel.rank(0, shape, layout: config.layout.withoutPipeline, setup: setup,
                                 pipeline: try! PipelinePlan(shape, layout: config.layout.withoutPipeline))
-        let units = ZeROMemory.gatheredBytes(outer: embeddings + 2 * d, block: block, prefetch: true)
+        let units = ZeROMemory.gatheredBytes(outer: embeddings + 2 * d, block: largestBlock, prefetch: true)
+        // Dense buckets shard over dp, expert buckets over the expert-data-parallel group (dp·cp/ep ranks).
+        let expertRanks = Double(config.dp * config.layout.cp / max(1, config.layout.ep))
         perRank = ZeROMemory.modelStates(parameters: params, ranks: Double(config.dp), stage: config.layout.zero,
-                                         gathered: units)
+                                         gathered: units, expert: blocks.expert, expertRanks: max(1, expertRanks))
         perRank.activations = planned.activations
         if config.layout.zero >= 2 { perRank.unreduced = units }
         self.ranksHere = ranksHere

@@ -22,22 +22,33 @@ import Tessera
 
     /// The tiny model (global batch 8) trained one step under `layout` on
     /// threads, and the largest `measure` over its ranks after that step.
-    static func largestAfterOneStep(_ layout: Layout, _ measure: @escaping @Sendable (Trainer) -> Double) throws
+    static func largestAfterOneStep(_ layout: Layout, model: (inout GPTConfig) -> Void = { _ in },
+                                    _ measure: @escaping @Sendable (Trainer) -> Double) throws
         -> (config: TrainConfig, largest: Double) {
+        let (config, values) = try afterOneStep(layout, model: model, measure)
+        return (config, values.max() ?? 0)
+    }
+
+    /// The tiny model (global batch 8, its shape changed by `model`) trained
+    /// one step under `layout` on threads, and `measure` of every rank after that step.
+    static func afterOneStep<T: Sendable>(_ layout: Layout, model: (inout GPTConfig) -> Void = { _ in },
+                                          _ measure: @escaping @Sendable (Trainer) -> T) throws
+        -> (config: TrainConfig, values: [T]) {
         Compute.threads = 1
         let data = try TokenDataset.builtIn(seqLen: 16)
         var config = TrainingTests.tinyConfig(steps: 1)
         config.batch = 8
         config.layout = layout
+        model(&config.model)
         try config.validate()
-        let run = config, largest = Mutex(0.0)
+        let run = config, values = Mutex([T]())
         try Launcher.run(config: run, backend: .threads) { groups in
             let t = try Trainer(config: run, data: data, groups: groups)
             _ = try t.trainStep()
             let value = measure(t)
-            largest.withLock { $0 = max($0, value) }
+            values.withLock { $0.append(value) }
         }
-        return (config, largest.withLock { $0 })
+        return (config, values.withLock { $0 })
     }
 
     /// ZeRO's full buckets in the plan (stage 3's gathered weights, stage 2-3's

@@ -17,10 +17,14 @@
 /// copy (at stage 3 only for the gathered units).
 public enum ZeROMemory {
     /// Per-rank bytes of weights, gradients and moments (and `gathered` at
-    /// stage 3) for `parameters` float32 parameters over `ranks` dp ranks.
-    public static func modelStates(parameters psi: Double, ranks n: Double, stage: Int,
-                                   gathered: Double) -> MemoryBreakdown {
-        let shard = { (bytesPerParameter: Double, sharded: Bool) in bytesPerParameter * psi / (sharded ? n : 1) }
+    /// stage 3) for `parameters` float32 parameters over `ranks` dp ranks,
+    /// of which `expert` parameters (mixture-of-experts experts) shard over
+    /// the `expertRanks` of the expert-data-parallel group instead.
+    public static func modelStates(parameters psi: Double, ranks n: Double, stage: Int, gathered: Double,
+                                   expert: Double = 0, expertRanks: Double = 1) -> MemoryBreakdown {
+        let shard = { (bytesPerParameter: Double, sharded: Bool) in
+            bytesPerParameter * (sharded ? (psi - expert) / n + expert / expertRanks : psi)
+        }
         return MemoryBreakdown(weights: shard(4, stage >= 3), gradients: shard(4, stage >= 2), adam: shard(8, stage >= 1),
                                activations: 0, gathered: stage >= 3 ? gathered : 0)
     }

@@ -18,17 +18,30 @@
 /// - full recompute keeps only the block input, e·sbh·u.
 /// With e = 2, k = 1, GPT shapes: sbh(10 + 24/t + 5as/(ht)), and
 /// sbh(34/t + 5as/(ht)) under SP, their Table 2.
+///
+/// A mixture-of-experts block keeps, instead of the feed-forward's inner
+/// activations, the sb·K rows its tokens' top-K choices send to experts
+/// (each expert's input e·h and inner 2·e·F, 3 for SwiGLU, F the expert
+/// width, /t when experts split over tp) and the sb·K results that come
+/// back (e·h each); with experts whole on every tp rank under SP, also the
+/// gathered input, e·sbh·(1 − 1/t). Under expert parallelism the rows an
+/// expert rank receives depend on the routing: sb·K is their mean.
 public enum ActivationModel {
-    /// Bytes one block keeps per micro-batch of `b` sequences on one rank.
+    /// Bytes one block (a mixture of experts when `expert`) keeps per micro-batch of `b` sequences on one rank.
     public static func perBlock(_ m: ModelShape, b: Double, tp: Int, sp: Bool, cp: Int = 1,
-                                recompute: Recompute, _ c: ActivationConvention) -> Double {
+                                recompute: Recompute, _ c: ActivationConvention, expert: Bool = false) -> Double {
         let t = Double(tp), u = sp ? 1 / t : 1
         let s = Double(m.seqLen) / Double(cp), h = Double(m.dModel), sb = s * b, sbh = sb * h
         let e = c.elementBytes, k = c.maskBytes
         if recompute == .full { return e * sbh * u }
         let whole = (4 * e + 2 * k) * sbh * u + 4 * c.normStatistics * 2 * sb * u
-        let moe = m.experts > 1 ? Double(m.topK) : 1
-        let inner = (m.swiglu ? 3 : 2) * e * sb * Double(m.ffn) / t * moe
+        let innerTensors: Double = m.swiglu ? 3 : 2
+        var inner = innerTensors * e * sb * Double(m.ffn) / t
+        if expert && m.isMoE {
+            let routed = sb * Double(m.topK), et = Double(m.expertTP(tp))
+            inner = routed * e * (2 * h + innerTensors * Double(m.expertFFN) / et)
+                + (m.expertsWholeOverTP ? e * sbh * (1 - u) : 0)
+        }
         let split = e * sb * (h + 2 * Double(m.kvWidth)) / t + e * sbh / t + inner
         let scores = c.blockwiseAttention ? 4 * Double(m.heads) * s * b / t  // kept whatever the recompute mode
             : recompute == .selective ? 0

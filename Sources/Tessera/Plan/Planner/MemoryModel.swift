@@ -26,14 +26,16 @@ public enum MemoryModel {
     /// Parameters pipeline rank `r` holds, as (all, of which in experts).
     public static func parameters(rank r: Int, _ m: ModelShape, layout: Layout, pipeline plan: PipelinePlan)
         -> (all: Double, expert: Double) {
-        let block = m.blockParameters(tp: layout.tp, ep: layout.ep)
-        let blocks = Double(plan.stages(ofRank: r).reduce(0) { $0 + plan.stageBlocks[$1] })
-        var all = blocks * block.local
+        let blocks = plan.stages(ofRank: r).reduce((local: 0.0, expert: 0.0)) { sum, s in
+            let p = m.blockParameters(plan.stageRanges[s], tp: layout.tp, ep: layout.ep)
+            return (sum.local + p.local, sum.expert + p.expert)
+        }
+        var all = blocks.local
         let first = r == 0, last = r == plan.ranks - 1
         if first { all += m.embeddingParameters(tp: layout.tp) }
         if last { all += m.headParameters(tp: layout.tp) }
         if last && !first && m.tied { all += m.paddedVocab(tp: layout.tp) * Double(m.dModel) / Double(layout.tp) }
-        return (all, blocks * block.expert)
+        return (all, blocks.expert)
     }
 
     /// Memory of pipeline rank `r`.
@@ -52,22 +54,26 @@ public enum MemoryModel {
         mem.master = setup.masterBytes * share(layout.zero >= 1)
         let b = Double(setup.microBatch), c = setup.convention
         let (tp, sp, cp) = (layout.tp, layout.sp && layout.tp > 1, layout.cp)
-        let perBlock = ActivationModel.perBlock(m, b: b, tp: tp, sp: sp, cp: cp, recompute: setup.recompute, c)
+        func perBlock(expert: Bool) -> Double {
+            ActivationModel.perBlock(m, b: b, tp: tp, sp: sp, cp: cp, recompute: setup.recompute, c, expert: expert)
+        }
+        let dense = perBlock(expert: false), moe = perBlock(expert: true)
         let head = ActivationModel.head(m, b: b, tp: tp, sp: sp, cp: cp, c)
         let embedding = ActivationModel.embedding(m, b: b, tp: tp, sp: sp, cp: cp, c)
-        let lastStage = plan.stageBlocks.count - 1
+        let lastStage = plan.stageRanges.count - 1
         mem.activations = plan.peakLive(rank: r) { s in
-            Double(plan.stageBlocks[s]) * perBlock + (s == 0 ? embedding : 0) + (s == lastStage ? head : 0)
+            let blocks = plan.stageRanges[s], experts = Double(m.expertBlocks(in: blocks))
+            return (Double(blocks.count) - experts) * dense + experts * moe + (s == 0 ? embedding : 0)
+                + (s == lastStage ? head : 0)
         }
         let sbh = Double(m.seqLen / layout.cp) * b * Double(m.dModel), e = c.elementBytes
         if sp { mem.buffers += e * sbh }
         if layout.pp > 1 { mem.buffers += 2 * e * sbh / (sp ? Double(tp) : 1) }
         if layout.zero >= 2 {
             // The units ZeROResidency attaches whole: the outer unit on this
-            // rank and two blocks (the one in use and the prefetched next).
-            let blocks = Double(plan.stages(ofRank: r).reduce(0) { $0 + plan.stageBlocks[$1] })
+            // rank and two blocks (the one in use and the prefetched next; the two largest).
             let outer = (r == 0 ? m.embeddingParameters(tp: tp) : 0) + (r == plan.ranks - 1 ? m.headParameters(tp: tp) : 0)
-            let unit = outer + min(2, blocks) * m.blockParameters(tp: tp, ep: layout.ep).local
+            let unit = outer + m.largestBlocks(2, of: plan.blockCounts(ofRank: r, m), tp: tp, ep: layout.ep)
             // Stage 3 gathers the float32 values (and makes the working copies
             // of them under bf16); stages 2-3 hold the unreduced gradients.
             let gathered = layout.zero >= 3 ? (setup.weightBytes + setup.masterBytes) * unit : 0

@@ -3,19 +3,21 @@
 /// would run (`PipelineSchedules.make`), from which the activations in
 /// flight on each rank and the bubble are read, not assumed.
 public struct PipelinePlan: Sendable {
-    /// Blocks of each virtual stage 0 ..< pp·chunks (one entry at pp 1).
-    public let stageBlocks: [Int]
+    /// The blocks (indices) of each virtual stage 0 ..< pp·chunks (one entry at pp 1).
+    public let stageRanges: [Range<Int>]
+    /// Blocks of each virtual stage.
+    public var stageBlocks: [Int] { stageRanges.map(\.count) }
     /// The schedule (nil at pp 1: one micro-batch's activations at a time).
     public let schedule: PipelineSchedule?
 
     /// The plan of `layout` for `shape`; throws the runtime's `ConfigError` for an impossible split or schedule.
     public init(_ shape: ModelShape, layout: Layout) throws {
         guard layout.pp > 1 else {
-            stageBlocks = [shape.layers]; schedule = nil; return
+            stageRanges = [0..<shape.layers]; schedule = nil; return
         }
         let proxy = GPTConfig(vocab: shape.vocab, seqLen: shape.seqLen, layers: shape.layers, dModel: shape.dModel,
                               heads: shape.heads)
-        stageBlocks = try PipelinePartition.stages(layout, model: proxy).map(\.count)
+        stageRanges = try PipelinePartition.stages(layout, model: proxy)
         schedule = try PipelineSchedules.make(layout.schedule, ranks: layout.pp, microBatches: layout.microBatches,
                                               chunks: layout.ppChunks)
     }
@@ -24,7 +26,12 @@ public struct PipelinePlan: Sendable {
     public var ranks: Int { schedule?.ranks ?? 1 }
 
     /// Virtual stages held by pipeline rank `r` (r, r + p, r + 2p, …).
-    public func stages(ofRank r: Int) -> [Int] { Array(stride(from: r, to: stageBlocks.count, by: ranks)) }
+    public func stages(ofRank r: Int) -> [Int] { Array(stride(from: r, to: stageRanges.count, by: ranks)) }
+
+    /// Blocks pipeline rank `r` holds, and of them mixtures of experts in `shape`.
+    public func blockCounts(ofRank r: Int, _ shape: ModelShape) -> (blocks: Int, experts: Int) {
+        stages(ofRank: r).reduce((0, 0)) { ($0.0 + stageRanges[$1].count, $0.1 + shape.expertBlocks(in: stageRanges[$1])) }
+    }
 
     /// Largest sum of `bytes(stage)` over the micro-batches rank `r` holds at
     /// once: a forward keeps its stage's activations until that micro-batch's

@@ -33,12 +33,16 @@ public enum StepTimeModel {
         let gpus = layout.worldSize
         let rankThreads = hw.sharedCores.map { gpus == 1 ? Double($0) : 1 } ?? 1
         let b = Double(setup.microBatch)
-        let block = BlockCost.block(m, b: b, layout: layout, setup: setup, hardware: hw, comm: comm,
-                                    rankThreads: rankThreads)
+        func block(expert: Bool) -> BlockCost {
+            BlockCost.block(m, b: b, layout: layout, setup: setup, hardware: hw, comm: comm, rankThreads: rankThreads,
+                            expert: expert)
+        }
+        let dense = block(expert: false), moe = block(expert: true)
         let head = BlockCost.head(m, b: b, layout: layout, setup: setup, hardware: hw, rankThreads: rankThreads)
-        let last = plan.stageBlocks.count - 1
-        let stage = plan.stageBlocks.indices.map { s in
-            Double(plan.stageBlocks[s]) * block + (s == last ? head : BlockCost())
+        let last = plan.stageRanges.count - 1
+        let stage = plan.stageRanges.indices.map { s in
+            let blocks = plan.stageRanges[s], experts = Double(m.expertBlocks(in: blocks))
+            return (Double(blocks.count) - experts) * dense + experts * moe + (s == last ? head : BlockCost())
         }
         let microBatches = Double(layout.microBatches)
         var t = StepTime()
