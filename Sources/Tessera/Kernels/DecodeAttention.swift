@@ -7,7 +7,8 @@
 /// Two passes over the cache, each a 16-lane loop over a key's hd floats:
 /// the scores (kept in `scores`, count floats), then the weighted sum of the
 /// values accumulated in y. Nothing is allocated; keys and values are rows
-/// at stride `ld` (a head's columns of the cache's [positions, width] rows).
+/// at stride `ld` (`CachedAttention` passes one head's contiguous
+/// [positions, hd] run of the head-major `KVCache`, ld = hd).
 public enum DecodeAttention {
     /// y [hd] ← softmax(scale · q·Kᵀ)·V for q [hd], K and V [count, hd] at row stride ld.
     /// `scores` holds `count` floats of scratch (count ≥ 1).
