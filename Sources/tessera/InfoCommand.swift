@@ -29,7 +29,7 @@ struct InfoCommand: ParsableCommand {
             for n in Set(counts).sorted() {
                 for precision in Precision.allCases {
                     say(String(format: "peak %@ at %d thread(s): %.1f GFLOP/s", precision.rawValue, n,
-                               TrainBenchmark.matmulPeak(threads: n, precision: precision)))
+                               ProductRate.measure(threads: n, precision: precision)))
                 }
             }
         }

@@ -1,4 +1,7 @@
 import Synchronization
+import TesseraComm
+import TesseraTopology
+import TesseraModel
 
 /// Activation memory of one transformer layer per rank under tensor (and
 /// sequence) parallelism, measured from the tensors a block saves for

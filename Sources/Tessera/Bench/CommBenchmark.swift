@@ -1,4 +1,6 @@
 import Foundation
+import TesseraKernels
+import TesseraComm
 
 /// Collective bandwidth in the manner of nccl-tests: for a message of S bytes
 /// (the full buffer: all-reduce input, all-gather output, reduce-scatter

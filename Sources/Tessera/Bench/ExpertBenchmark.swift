@@ -1,5 +1,8 @@
 import Foundation
 import Synchronization
+import TesseraKernels
+import TesseraTopology
+import TesseraRuntime
 
 /// Mixture of experts against the dense model of equal active parameters
 /// (`tessera bench experts`): tokens/s on one rank and under expert

@@ -1,4 +1,7 @@
 import Foundation
+import TesseraTopology
+import TesseraModel
+import TesseraRuntime
 
 /// Generation throughput and per-token latency on the benchmark width
 /// (6 layers, d 512, 8 heads, vocab 256) with a context long enough for

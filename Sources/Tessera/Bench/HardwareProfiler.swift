@@ -1,5 +1,8 @@
 import Foundation
 import Synchronization
+import TesseraKernels
+import TesseraComm
+import TesseraCost
 
 /// Measures this machine for `tessera bench profile`: what one rank gets
 /// when every core runs a rank (one engine thread each, as thread ranks and

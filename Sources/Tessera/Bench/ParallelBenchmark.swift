@@ -1,5 +1,8 @@
 import Foundation
 import Synchronization
+import TesseraTopology
+import TesseraModel
+import TesseraRuntime
 
 /// Throughput of a layout (dp × tp ± sp) on the benchmark shape, with the
 /// share of each step rank 0 spends inside tensor- and data-parallel

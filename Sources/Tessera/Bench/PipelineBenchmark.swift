@@ -1,4 +1,6 @@
 import Foundation
+import TesseraTopology
+import TesseraRuntime
 
 /// Throughput of a pipeline layout with each schedule, and its measured
 /// bubble beside the simulator's prediction from the same run's measured

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraSupport
 
 /// What one traced region costs: the nanoseconds of `Trace.begin` + `end`
 /// with no recorder (tracing off: one branch) and with one (tracing on: two

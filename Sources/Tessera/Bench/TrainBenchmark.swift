@@ -1,5 +1,8 @@
 import Foundation
 import Synchronization
+import TesseraKernels
+import TesseraTopology
+import TesseraRuntime
 
 /// Measures training throughput of one rank on a fixed shape, the figures
 /// BENCHMARKS.md records: median step time, tokens/s, achieved GFLOP/s and
@@ -14,7 +17,7 @@ public struct TrainBenchmark {
         public var medianStepSeconds: Double
         public var tokensPerSecond: Double
         public var gflops: Double
-        /// Matrix-product rate at `precision` on `threads` threads (`matmulPeak`).
+        /// Matrix-product rate at `precision` on `threads` threads (`ProductRate.measure`).
         public var peakGflops: Double
         public var peakResidentBytes: Int?
         public var mfu: Double { gflops / peakGflops }
@@ -29,36 +32,12 @@ public struct TrainBenchmark {
         return c
     }
 
-    /// Sustained matrix-product rate at `precision` on `threads` threads:
-    /// the fastest of several n×n×n products (n = 2048, after one warm-up)
-    /// through the same `BLAS.gemm` on product operands that the model uses.
-    /// The fastest, not the median: a product slowed by another process on a
-    /// shared machine would lower the peak and overstate every MFU against it
-    /// (a median once gave 108 GFLOP/s for two threads that reach 196).
-    public static func matmulPeak(threads: Int, precision: Precision = .fp32, n: Int = 2048,
-                                  repeats: Int = 5) -> Double {
-        let a = Tensor([n, n]), b = Tensor([n, n]), c = Tensor([n, n])
-        for i in 0..<a.count { a[i] = Float(i % 7) * 0.01; b[i] = Float(i % 5) * 0.01 }
-        let pa = precision.operand(a), pb = precision.operand(b)
-        var times: [Double] = []
-        for _ in 0...repeats {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            Compute.withThreads(threads) {
-                BLAS.gemm(transA: false, transB: false, m: n, n: n, k: n, a: pa, lda: n, b: pb, ldb: n,
-                          c: c.data, ldc: n)
-            }
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-        }
-        let fastest = times.dropFirst().min()!
-        return 2 * Double(n) * Double(n) * Double(n) / fastest / 1e9
-    }
-
     /// Runs `steps` timed steps (after one warm-up step) of `config` on `threads` threads,
     /// reporting each finished step through `progress`.
     public static func run(config: TrainConfig, threads: Int, steps: Int,
                            progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> Result {
         Compute.threads = threads
-        let peak = matmulPeak(threads: threads, precision: config.precision)
+        let peak = ProductRate.measure(threads: threads, precision: config.precision)
         var c = config
         c.steps = steps + 1
         let data = try TokenDataset.builtIn(seqLen: c.model.seqLen)

@@ -1,5 +1,7 @@
 import Foundation
 import Synchronization
+import TesseraTopology
+import TesseraRuntime
 
 /// Each ZeRO stage on a data-parallel layout (threads, or the MPI job this
 /// process belongs to): tokens/s, the share of a step rank 0 is blocked in

@@ -1,5 +1,9 @@
 import Foundation
 import Synchronization
+import TesseraKernels
+import TesseraTopology
+import TesseraCost
+import TesseraRuntime
 
 /// Per-rank memory of each ZeRO stage on N data-parallel thread ranks,
 /// measured from the buffers a rank holds after one training step

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TesseraKernels
 
 /// A collective in flight: `ProcessGroup.startAllReduce` returns one at
 /// once, and the buffer it was given must stay alive and untouched until

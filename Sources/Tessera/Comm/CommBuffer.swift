@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// A buffer a collective reads or writes: `count` elements of `dtype` at
 /// `raw`. bfloat16 elements are 16-bit patterns (`BF16.bits`); the other
 /// dtypes are their Swift types (Float, Int32, Int64). The buffer does not

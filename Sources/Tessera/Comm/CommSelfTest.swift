@@ -1,4 +1,5 @@
 import Foundation
+import TesseraKernels
 
 /// Checks every collective of a backend against values computed directly
 /// (float32 here, every dtype in `TypedCommSelfTest`).
@@ -101,10 +102,11 @@ public enum CommSelfTest {
         }
 
         try collectives(world, "world(\(world.size))")
-        // Sub-groups of a mesh: split the world into 2 × (size/2) when even.
+        // Sub-groups of a 2 × (size/2) grid when even: rows of consecutive ranks ("tp") and columns ("dp").
         if world.size % 2 == 0 && world.size > 2 {
-            let mesh = try DeviceMesh(dp: 2, tp: world.size / 2)
-            let tp = mesh.group([.tp], world: world), dp = mesh.group([.dp], world: world)
+            let half = world.size / 2, r = world.worldRank
+            let row = Array(r / half * half ..< r / half * half + half), column = [r % half, r % half + half]
+            let tp = world.subgroup(members: row, name: "tp\(row)"), dp = world.subgroup(members: column, name: "dp\(column)")
             try collectives(tp, "tp(\(tp.size))")
             try collectives(dp, "dp(\(dp.size))")
         }

@@ -1,3 +1,6 @@
+import TesseraSupport
+import TesseraComm
+
 /// The parallel dimensions a rank can sit on.
 public enum MeshDim: String, CaseIterable, Sendable, Codable {
     case dp, pp, cp, tp
@@ -77,21 +80,5 @@ public struct DeviceMesh: Sendable, Equatable {
     public func group(_ dims: [MeshDim], world: ProcessGroupFactory) -> ProcessGroup {
         let members = groupMembers(of: world.worldRank, along: dims)
         return world.subgroup(members: members, name: dims.map(\.rawValue).joined(separator: "×") + "\(members)")
-    }
-}
-
-/// Something that can make sub-groups of the world for one rank (a rank thread's
-/// world, or an MPI process).
-public protocol ProcessGroupFactory {
-    /// This rank's world rank.
-    var worldRank: Int { get }
-    /// The group of `members` (world ranks, in group order), which includes this rank.
-    func subgroup(members: [Int], name: String) -> ProcessGroup
-}
-
-extension ThreadGroup: ProcessGroupFactory {
-    public var worldRank: Int { members[rank] }
-    public func subgroup(members: [Int], name: String) -> ProcessGroup {
-        world.group(members: members, worldRank: worldRank, name: name)
     }
 }

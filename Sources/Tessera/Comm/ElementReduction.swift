@@ -1,3 +1,6 @@
+import TesseraSupport
+import TesseraKernels
+
 /// How a reduction combines elements of each dtype, shared by the backends
 /// (the thread backend's reduce, MPI's user-defined bfloat16 operations and
 /// the average's final division).

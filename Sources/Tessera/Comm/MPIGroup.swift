@@ -1,5 +1,7 @@
 import CMPI
 import Foundation
+import TesseraSupport
+import TesseraKernels
 
 /// Ranks as Open MPI processes (`mpirun -np N tessera …`), one process per rank.
 ///

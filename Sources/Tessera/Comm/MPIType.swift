@@ -1,4 +1,5 @@
 import CMPI
+import TesseraKernels
 
 /// The MPI datatype and reduction operation of each `DType`. bfloat16 moves
 /// as 16-bit integers (MPI has no bf16 type) and reduces through

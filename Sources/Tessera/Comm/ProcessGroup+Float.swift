@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// The float32-pointer forms of every collective: thin conveniences that
 /// wrap the pointers in `CommBuffer`s of the sizes each operation implies.
 extension ProcessGroup {

@@ -1,3 +1,5 @@
+import TesseraSupport
+
 /// The point-to-point tag space every backend accepts: 0 ... `max`. MPI
 /// guarantees tags up to 32,767 only, and the MPI backend sends a header and
 /// the data of one message under tags 2·tag and 2·tag + 1.

@@ -1,4 +1,6 @@
 import Foundation
+import TesseraSupport
+import TesseraKernels
 
 /// What a rank brings to a collective: the operation, its sequence number,
 /// a buffer address, size and dtype, and optional integers (counts, metadata).

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TesseraSupport
 
 /// One rank's handle on a group of rank threads (see `ThreadWorld`).
 ///

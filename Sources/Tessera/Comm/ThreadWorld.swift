@@ -1,4 +1,6 @@
 import Foundation
+import TesseraSupport
+import TesseraKernels
 
 /// N ranks as threads of one process, communicating through shared memory.
 ///

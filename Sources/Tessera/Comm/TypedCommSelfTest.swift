@@ -1,4 +1,5 @@
 import Foundation
+import TesseraKernels
 
 /// Every collective in every dtype against values computed directly; part
 /// of `CommSelfTest.run`, so it runs on rank threads (the Swift tests) and

@@ -55,3 +55,23 @@ public enum ConfigValue: Equatable, Sendable {
         }
     }
 }
+
+extension ConfigValue: Codable {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int.self) { self = .int(i) }
+        else if let d = try? c.decode(Double.self) { self = .float(d) }
+        else { self = .string(try c.decode(String.self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .int(let i): try c.encode(i)
+        case .float(let f): try c.encode(f)
+        case .string(let s), .text(let s): try c.encode(s)
+        case .bool(let b): try c.encode(b)
+        }
+    }
+}

@@ -1,3 +1,5 @@
+import TesseraSupport
+
 /// How a run is spread over ranks: the mesh (dp × pp × cp × tp, with ep and
 /// ZeRO on top), sequence parallelism, the pipeline schedule and its
 /// micro-batches. One value parsed from flags, config files or a name

@@ -1,3 +1,5 @@
+import TesseraSupport
+
 /// `tessera explain STRATEGY`: a live run of a parallel strategy on 2–4
 /// thread ranks and tiny integer matrices, printed step by step — what each
 /// rank holds, which collective runs on which group, what each rank holds

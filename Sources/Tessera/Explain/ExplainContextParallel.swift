@@ -1,4 +1,7 @@
 import Foundation
+import TesseraKernels
+import TesseraComm
+import TesseraModel
 
 /// Context parallelism on 2 or 4 ranks: causal attention over 8 positions
 /// with the sequence cut into 2·cp chunks, rank r holding chunks r and

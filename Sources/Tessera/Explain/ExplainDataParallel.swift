@@ -1,3 +1,5 @@
+import TesseraRuntime
+
 /// Data parallelism on 2 or 4 ranks: each rank holds the whole weight and a
 /// slice of the batch, computes the gradient of its samples, and one
 /// all-reduce (sum) gives every rank the whole batch's gradient.

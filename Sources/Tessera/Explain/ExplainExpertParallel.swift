@@ -1,3 +1,6 @@
+import TesseraKernels
+import TesseraComm
+
 /// Expert parallelism on 2 or 4 ranks, run live: 2 experts per rank (E = 2·ranks,
 /// each a d×d matrix), 3 tokens of width 2 per rank, a top-1 router with
 /// scores x·R (ties to the lowest expert; the one kept gate renormalises

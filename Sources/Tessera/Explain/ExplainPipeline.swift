@@ -1,3 +1,5 @@
+import TesseraTopology
+
 /// Pipeline parallelism on 2 or 4 ranks: the 1F1B schedule's action lists,
 /// its timeline and bubble against (p−1)/(m+p−1), and a live forward of
 /// integer micro-batches through the stages by send/recv, checked against

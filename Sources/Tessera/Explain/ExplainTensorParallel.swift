@@ -1,3 +1,5 @@
+import TesseraModel
+
 /// Megatron's MLP on 2 or 4 ranks: Y = relu(X·A)·B with A split by columns
 /// (column-parallel) and B by rows (row-parallel), so each rank's product is
 /// a partial sum that one all-reduce completes (tp); with sequence

@@ -1,3 +1,8 @@
+import TesseraComm
+import TesseraTopology
+import TesseraCost
+import TesseraRuntime
+
 /// ZeRO stages 1, 2 and 3 on 2 or 4 data-parallel ranks, each run live
 /// beside plain data parallelism: a linear model's 8 parameters, a toy
 /// optimizer with one state per parameter (momentum: m ← ½·m + g,

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TesseraComm
 
 /// A tiny row-major matrix of integer values (held as float32, exact for
 /// the sizes `tessera explain` uses), with the products and slices the

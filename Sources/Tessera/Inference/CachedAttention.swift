@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// Causal attention of a step's new rows against the KV cache.
 ///
 /// For each segment (slot, positions s ..< s + n) and each local head, the

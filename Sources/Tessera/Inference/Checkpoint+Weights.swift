@@ -1,3 +1,6 @@
+import TesseraTopology
+import TesseraModel
+
 extension Checkpoint {
     /// A weights-only checkpoint of a model of `model`'s shape (no optimizer
     /// state, step 0): what generation and export need, from whole tensors by name.

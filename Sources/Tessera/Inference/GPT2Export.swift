@@ -1,4 +1,6 @@
 import Foundation
+import TesseraSupport
+import TesseraModel
 
 /// Writes a model as a Hugging Face GPT-2 directory: `config.json` and
 /// `model.safetensors` (float32, GPT-2's names and Conv1D orientation,

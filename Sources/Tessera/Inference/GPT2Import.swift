@@ -1,4 +1,8 @@
 import Foundation
+import TesseraSupport
+import TesseraKernels
+import TesseraTopology
+import TesseraModel
 
 /// Reads a Hugging Face GPT-2 directory (config.json, model.safetensors in
 /// float32) into whole tensors by Tessera name, trusting nothing: the

@@ -1,5 +1,7 @@
 import Foundation
 import Synchronization
+import TesseraTopology
+import TesseraModel
 
 /// Runs a `GenerationPlan` on its layout: threads of this process, or the
 /// processes of an mpirun job. Each rank builds its shard of its stage from
@@ -14,10 +16,10 @@ public enum Generation {
                            emit: @escaping @Sendable (GenerationEvent) -> Void = { _ in }) throws -> [GenerationOutput] {
         let model = weights.config.model
         try plan.validate(model: model)
-        let config = plan.launchConfig(model)
-        let stages = try PipelinePartition.stages(config.layout, model: model)
+        let stages = try PipelinePartition.stages(plan.layout, model: model)
         let outputs = Mutex([Int: GenerationOutput]())
-        try Launcher.run(config: config, backend: backend) { groups in
+        // Memory (weights and KV cache) was checked by `plan.validate`; generation holds no gradients or optimizer state.
+        try Launcher.run(Topology(plan.layout), backend: backend) { groups in
             let stage = groups.pp.rank, last = plan.pp - 1
             let gpt = GPT(model, seed: 0, tp: groups.tp, layers: stages[stage], first: stage == 0, last: stage == last)
             try weights.restore(into: gpt.parameters, source: source)

@@ -1,4 +1,6 @@
 import Foundation
+import TesseraKernels
+import TesseraComm
 
 /// One rank's generation loop: pipeline stages as an assembly line.
 ///

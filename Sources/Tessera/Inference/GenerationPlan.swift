@@ -1,4 +1,7 @@
 import Foundation
+import TesseraSupport
+import TesseraTopology
+import TesseraCost
 
 /// Everything one `tessera generate` run is asked to do, checked against
 /// the model before any rank starts: the prompts, how many bytes to add to
@@ -69,16 +72,10 @@ public struct GenerationPlan: Sendable {
                                   + "\(model.seqLen) bytes)")
             }
         }
-        if model.heads % tp != 0 {
-            let valid = (1...model.heads).filter { model.heads % $0 == 0 }.map(String.init).joined(separator: ", ")
-            throw ConfigError("tp \(tp) does not divide the model's heads \(model.heads); valid tp: \(valid)")
-        }
-        if pp > model.layers {
-            throw ConfigError("pp \(pp) needs at least \(pp) layers, the model has \(model.layers); valid pp: 1...\(model.layers)")
-        }
         if let m = microBatches, !(1...min(slots, GenerationEngine.tokenTagBase)).contains(m) {
             throw ConfigError("--micro-batches \(m) must be in 1...\(slots) (the batch's sequences)")
         }
+        try Topology.validate(layout, model: ModelShape(model), batch: groups)
         let cache = Double(cacheBytesPerToken(model)) * Double(capacity(model)) * Double(slots)
         let weights = 4 * Double(model.parameterCount)
         if let available = MemoryEstimate.availableBytes, cache + weights > available {
@@ -92,15 +89,14 @@ public struct GenerationPlan: Sendable {
     /// (each rank holds its stage's layers and heads/tp of them).
     public func cacheBytesPerToken(_ model: GPTConfig) -> Int { 2 * model.layers * model.dModel * 4 }
 
-    /// The training config whose layout and groups the ranks are built from.
-    func launchConfig(_ model: GPTConfig) -> TrainConfig {
-        var c = TrainConfig()
-        c.model = model
-        c.tp = tp
-        c.pp = pp
-        c.schedule = .gpipe
-        c.microBatches = groups
-        c.batch = groups  // the launcher's memory check counts one sample per micro-batch
-        return c
+    /// The layout the ranks run: tp × pp, the pipeline's micro-batch groups
+    /// in GPipe order (all forwards; generation has no backward).
+    public var layout: Layout {
+        var l = Layout()
+        l.tp = tp
+        l.pp = pp
+        if pp > 1 { l.schedule = .gpipe }
+        l.microBatches = groups
+        return l
     }
 }

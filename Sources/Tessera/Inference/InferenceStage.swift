@@ -1,3 +1,6 @@
+import TesseraKernels
+import TesseraModel
+
 /// One rank's part of a model for generation: a `GPT` (this rank's
 /// tensor-parallel shard of this pipeline stage's blocks, with the
 /// embeddings on the first stage and the final LayerNorm and tied head on

@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// The keys and values one block has computed, for every slot of a batch:
 /// prefill writes the prompt's rows, each decode step appends one row per
 /// sequence, and attention reads rows 0 ..< length of its slot.

@@ -1,4 +1,7 @@
 import Foundation
+import TesseraSupport
+import TesseraKernels
+import TesseraModel
 
 /// Where generation and export read a model from.
 public enum ModelWeights {

@@ -1,4 +1,6 @@
 import Foundation
+import TesseraSupport
+import TesseraKernels
 
 /// How the next byte is chosen from a row of logits: greedy (temperature 0),
 /// or drawn from softmax(logits / temperature) restricted to the `topK` most

@@ -24,7 +24,7 @@ public enum AttentionKernel {
             self.batch = batch; self.seq = seq; self.heads = heads; self.headDim = headDim
             self.headOffset = headOffset
         }
-        var width: Int { heads * headDim }
+        package var width: Int { heads * headDim }
 
         /// The tile parameters of (sample b, local head h).
         func head(_ b: Int, _ h: Int, dropout: DropoutSite?, sampleOffset: Int,
@@ -36,7 +36,7 @@ public enum AttentionKernel {
     }
 
     /// A tensor as the products read it: itself, or a bf16-rounded copy under bf16.
-    static func productInput(_ x: UnsafePointer<Float>, count: Int, _ precision: Precision) -> (UnsafePointer<Float>, Tensor?) {
+    package static func productInput(_ x: UnsafePointer<Float>, count: Int, _ precision: Precision) -> (UnsafePointer<Float>, Tensor?) {
         guard precision == .bf16 else { return (x, nil) }
         let rounded = Tensor(uninitialized: [count])
         BF16.round(x, into: rounded.data, count: count)

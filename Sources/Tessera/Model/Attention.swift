@@ -1,3 +1,6 @@
+import TesseraSupport
+import TesseraKernels
+
 /// Causal self-attention: qkv = x·W_qkvᵀ + b → per-head softmax(QKᵀ/√hd)·V →
 /// out = y·W_projᵀ + b. The dropout sites are the attention probabilities
 /// ("<name>.probs"); residual dropout belongs to the block.

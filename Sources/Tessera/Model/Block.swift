@@ -1,3 +1,7 @@
+import TesseraSupport
+import TesseraKernels
+import TesseraTopology
+
 /// A pre-LayerNorm transformer block:
 /// x₁ = x + drop(attn(ln1(x))); x₂ = x₁ + drop(mlp(ln2(x₁))).
 ///

@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// What a forward pass saved for its backward: the activations it keeps
 /// alive (for memory accounting), whatever their layout.
 public protocol LayerCache {

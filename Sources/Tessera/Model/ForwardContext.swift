@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// What a layer needs to know about the micro-batch it runs on: its place in
 /// the global batch (for dropout coordinates) and the training step. (Which
 /// rows a sequence-parallel rank holds follows from its tensor-parallel

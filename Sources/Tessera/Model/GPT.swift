@@ -1,3 +1,7 @@
+import TesseraSupport
+import TesseraKernels
+import TesseraTopology
+
 /// The GPT-2 model of ../shared/peers/torch_gpt.py: token + learned position
 /// embeddings, `layers` pre-LN blocks, a final LayerNorm and an LM head tied
 /// to the token embedding. Forward and backward are explicit per layer; a
@@ -57,7 +61,7 @@ public final class GPT: @unchecked Sendable {
     }
 
     /// Every weight the model's products read: the blocks' linear layers and the head.
-    var workingWeights: [WorkingWeight] { blocks.flatMap(\.workingWeights) + (tiedHead?.workingWeights ?? []) }
+    package var workingWeights: [WorkingWeight] { blocks.flatMap(\.workingWeights) + (tiedHead?.workingWeights ?? []) }
 
     /// Re-rounds every bf16 working copy from the float32 weights; the
     /// optimizer calls it once per step, after updating them.
@@ -80,7 +84,7 @@ public final class GPT: @unchecked Sendable {
     /// full recomputation only its input.
     public enum BlockSaved {
         case cache(Block.Cache), input(Tensor)
-        var bytes: Int {
+        package var bytes: Int {
             switch self {
             case .cache(let c): c.bytes
             case .input(let x): x.byteCount
@@ -90,7 +94,7 @@ public final class GPT: @unchecked Sendable {
 
     /// Saved state of one forward pass over a micro-batch.
     public struct Cache {
-        let tokens: [Int32], blocks: [BlockSaved]
+        package let tokens: [Int32], blocks: [BlockSaved]
         /// Last stage: final LayerNorm cache, the gathered normed rows [rows, d]
         /// and the logits' gradient [rows, paddedVocab/tp].
         let lnf: LayerNorm.Cache?, normed: Tensor?, dlogits: Tensor?
@@ -146,7 +150,7 @@ public final class GPT: @unchecked Sendable {
 
     /// Head: normed [outer rows, d] → (gathered normed [rows, d], local logits
     /// [rows, paddedVocab/tp] = normed · wte_localᵀ) (the `TiedHead` layer).
-    func head(_ normed: Tensor) throws -> (Tensor, Tensor) {
+    package func head(_ normed: Tensor) throws -> (Tensor, Tensor) {
         let (logits, cache) = try tiedHead!.logits(normed)
         return (cache.normed, logits)
     }

@@ -1,3 +1,5 @@
+import TesseraSupport
+
 /// The shape of a GPT-2 style model.
 public struct GPTConfig: Codable, Sendable, Equatable {
     /// Vocabulary size (≥ 256: tokens are bytes; extra ids are never produced by the data).

@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// A layer as an explicit forward/backward pair (no tape): `forward` returns
 /// its output and what its backward needs; `backward` takes the output's
 /// gradient and that cache, adds its parameters' gradients (or records the

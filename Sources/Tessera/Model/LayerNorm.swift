@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// LayerNorm with learned gain γ and bias β over the feature dimension.
 public final class LayerNorm: @unchecked Sendable {
     /// γ [d], initialised to ones.

@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// y = x·Wᵀ + b, with W stored [out, in] as in PyTorch.
 ///
 /// Backward is split in two halves so zero-bubble pipelines can defer the

@@ -1,3 +1,6 @@
+import TesseraSupport
+import TesseraKernels
+
 /// Position-wise feed-forward: out = GELU(x·W_fcᵀ + b_fc)·W_outᵀ + b_out,
 /// hidden width 4d. Under tensor parallelism fc is column-parallel and out
 /// row-parallel, so each rank holds 4d/tp hidden units and the MLP

@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// How a parameter's initial values are drawn (GPT-2's scheme).
 public enum InitRule: Sendable, Equatable {
     /// Normal with mean 0 and this standard deviation.

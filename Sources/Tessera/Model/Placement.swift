@@ -1,3 +1,5 @@
+import TesseraTopology
+
 /// How one parameter is laid out across the ranks of a layout, stated once
 /// where the parameter is built and read by everything that needs to know:
 /// the gradient sync (which sums to run), the global gradient norm and the
@@ -112,13 +114,13 @@ public struct Placement: Sendable, Equatable {
 
     /// What the gradient sync must do for this parameter: parameters with
     /// equal keys can share a bucket.
-    var syncKey: SyncKey { SyncKey(partialSum: partialSum, tie: tie?.group, primary: isPrimary, expert: expert) }
+    package var syncKey: SyncKey { SyncKey(partialSum: partialSum, tie: tie?.group, primary: isPrimary, expert: expert) }
 
     /// The gradient-sync class of a bucket (see `syncKey`).
-    struct SyncKey: Hashable, Sendable {
-        var partialSum: [MeshDim]
-        var tie: TieGroup?
+    package struct SyncKey: Hashable, Sendable {
+        package var partialSum: [MeshDim]
+        package var tie: TieGroup?
         var primary: Bool
-        var expert: Bool
+        package var expert: Bool
     }
 }

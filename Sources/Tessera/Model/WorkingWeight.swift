@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// A weight as matrix products read it at a precision: under fp32 the
 /// float32 value itself; under bf16 a bf16 copy, made on first use and
 /// refreshed (`refresh`) after each optimizer step has changed the value.

@@ -1,5 +1,8 @@
 import Foundation
 import Synchronization
+import TesseraKernels
+import TesseraComm
+import TesseraTopology
 
 /// What `tessera verify` found: the one-rank run and a layout trained from
 /// the same seed, step by step.

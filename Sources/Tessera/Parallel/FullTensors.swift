@@ -1,3 +1,7 @@
+import TesseraKernels
+import TesseraComm
+import TesseraTopology
+
 /// Whole (unsharded) parameter tensors of the whole model from the pieces
 /// every rank of one model replica holds (tensor-parallel shards, pipeline
 /// stages), and back: what checkpoints and `tessera verify` work with, so a

@@ -1,3 +1,8 @@
+import TesseraKernels
+import TesseraComm
+import TesseraTopology
+import TesseraModel
+
 /// Makes every rank's gradients those of the whole global batch, after the
 /// micro-batches' backward passes and before clipping, by reading each
 /// bucket's placement (`Placement.SyncKey`), in place on the bucket's flat

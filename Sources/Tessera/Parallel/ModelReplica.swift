@@ -1,3 +1,5 @@
+import TesseraComm
+
 /// The ranks that together hold one whole model replica: the pp × tp group,
 /// and under expert parallelism its ep ranks too (each holds E/ep of every
 /// mixture-of-experts block's experts, and a copy of everything else).

@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// A linear layer whose output features are split across the tensor-parallel
 /// group (Megatron's ColumnParallelLinear): W_r [out/tp, in] holds this rank's
 /// rows of W, so y_r = x·W_rᵀ + b_r is this rank's column block of y and

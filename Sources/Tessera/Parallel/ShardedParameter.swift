@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// Builders for parameters that hold a block of a larger global tensor, and
 /// the copies between a shard and its full tensor.
 ///

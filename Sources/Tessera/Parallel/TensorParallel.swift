@@ -1,3 +1,6 @@
+import TesseraKernels
+import TesseraComm
+
 /// This rank's place in a Megatron tensor-parallel group, and the two
 /// communication operators of the tensor-parallel region.
 ///

@@ -1,3 +1,6 @@
+import TesseraSupport
+import TesseraKernels
+
 /// The LM head tied to the token embedding, as a layer pair,
 /// column-parallel over the vocabulary: the normed rows enter the region
 /// (gathered under sequence parallelism) and each rank computes the logits

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraKernels
 
 /// Softmax cross-entropy as a layer pair, over logits split by vocabulary
 /// across the tensor-parallel group (Megatron's vocab_parallel_cross_entropy):

@@ -1,3 +1,6 @@
+import TesseraSupport
+import TesseraKernels
+
 /// Token and position embedding as a layer pair, vocab-parallel over the
 /// tensor-parallel group (Megatron's VocabParallelEmbedding): each rank
 /// holds wte rows `vocabRange` [paddedVocab/tp, d], looks up the tokens it

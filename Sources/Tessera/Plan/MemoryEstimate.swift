@@ -1,4 +1,6 @@
 import Foundation
+import TesseraSupport
+import TesseraTopology
 
 /// The memory a layout's rank will need, estimated from the config alone
 /// before anything is allocated, and the check that the ranks this machine

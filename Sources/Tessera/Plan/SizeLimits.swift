@@ -1,3 +1,5 @@
+import TesseraSupport
+
 /// Bounds on the counts a command multiplies together (schedule actions), so
 /// that an absurd size is refused at once instead of overflowing or running
 /// until the machine runs out of memory.

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraSupport
 
 /// A trace in Chrome's trace-event JSON format, which ui.perfetto.dev and
 /// chrome://tracing open: one process per rank (pid = world rank), thread 0

@@ -1,4 +1,6 @@
 import Foundation
+import TesseraKernels
+import TesseraTopology
 
 /// The matrix-product rate MFU is measured against: the one-thread rate of
 /// a 1024³ product at the run's precision (through the model's own
@@ -14,7 +16,7 @@ public enum ComputePeak {
     public static func oneThread(_ precision: Precision) -> Double {
         lock.withLock {
             if let p = perThread[precision] { return p }
-            let p = (0..<4).map { _ in TrainBenchmark.matmulPeak(threads: 1, precision: precision, n: 1024, repeats: 1) }.max()!
+            let p = (0..<4).map { _ in ProductRate.measure(threads: 1, precision: precision, n: 1024, repeats: 1) }.max()!
             perThread[precision] = p
             return p
         }

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraSupport
 
 /// One logged step of a run, as a line of the metrics log (`--metrics FILE`)
 /// and as `tessera plot` reads it. Absent figures are left out of the line.

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraRuntime
 
 /// Metrics logs drawn as one SVG: training loss (solid) and validation loss
 /// (dots) against step in the upper panel, tokens/s in the lower, one colour

@@ -1,4 +1,6 @@
 import Foundation
+import TesseraSupport
+import TesseraTopology
 
 /// What a training run reports after each step on world rank 0: the
 /// progress line (`ProgressDisplay`: every --log-every steps, the first and

@@ -1,3 +1,5 @@
+import TesseraSupport
+
 /// One rank's recording, as it is shipped to rank 0: its events on its own
 /// clock and the offset of that clock from rank 0's (nanoseconds to subtract).
 public struct RankTrace: Codable, Sendable {

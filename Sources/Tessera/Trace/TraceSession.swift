@@ -1,4 +1,7 @@
 import Foundation
+import TesseraSupport
+import TesseraComm
+import TesseraTopology
 
 /// Tracing one launch of a layout: each rank records on its own
 /// `TraceRecorder` through a `TracingWorld` (so every group cut from it is
@@ -14,13 +17,13 @@ public enum TraceSession {
     /// world `body` gets is then a `TracingWorld`), then, when tracing,
     /// merges the parts and writes `path` on world rank 0 (collective: every
     /// rank of the world calls it). `log` prints rank 0's report lines.
-    public static func run(path: String?, config: TrainConfig, world: ProcessGroup & ProcessGroupFactory,
+    public static func run(path: String?, layout: Layout, world: ProcessGroup & ProcessGroupFactory,
                            alignClocks: Bool, log: (String) -> Void,
                            _ body: (ProcessGroup & ProcessGroupFactory) throws -> Void) throws {
         guard let path else { return try body(world) }
         let recorder = TraceRecorder(worldRank: world.worldRank)
         try TraceRecorder.installed(recorder) { try body(TracingWorld(world, recorder: recorder)) }
-        let mesh = try DeviceMesh(config.layout)
+        let mesh = try DeviceMesh(layout)
         let c = mesh.coordinates(of: world.worldRank)
         var offset: Int64 = 0
         if alignClocks && world.size > 1 {
@@ -32,7 +35,7 @@ public enum TraceSession {
                              clockOffset: offset, events: recorder.events, dropped: recorder.dropped)
         let parts = try gather(part, over: world)
         guard let parts else { return }
-        let trace = TraceMerger.merge(parts, layout: config.layoutName, clock: alignClocks ? "barrier" : "one clock")
+        let trace = TraceMerger.merge(parts, layout: layout.name, clock: alignClocks ? "barrier" : "one clock")
         do {
             try trace.encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {

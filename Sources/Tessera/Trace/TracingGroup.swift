@@ -1,3 +1,5 @@
+import TesseraSupport
+
 /// A `ProcessGroup` that forwards every call to another and records it on a
 /// rank's `TraceRecorder`: operation, group, bytes, start and end, and the
 /// group-wide sequence number that lets the merged trace line up the

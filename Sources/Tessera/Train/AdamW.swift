@@ -1,3 +1,6 @@
+import TesseraKernels
+import TesseraModel
+
 /// AdamW over a `ParameterStore`, with decoupled weight decay on 2-D
 /// weights only. The moments m and v are flat buffers laid out like the
 /// part of each bucket this rank updates (`ParameterBucket.owned`: the

@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// A deterministic English-like corpus that ships inside the binary, so the
 /// default training run needs no download and no data file.
 ///

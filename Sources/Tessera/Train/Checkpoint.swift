@@ -1,4 +1,8 @@
 import Foundation
+import TesseraSupport
+import TesseraKernels
+import TesseraTopology
+import TesseraModel
 
 /// A training checkpoint: a directory with `model.safetensors` (parameters,
 /// plus metadata: the run's config as JSON, the completed step, the data

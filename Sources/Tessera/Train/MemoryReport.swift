@@ -1,4 +1,6 @@
 import Foundation
+import TesseraKernels
+import TesseraCost
 
 extension Trainer {
     /// What this rank holds, measured from its buffers: float32 weights
@@ -25,10 +27,10 @@ extension Trainer {
     public func memoryReport() throws -> [String] {
         let split = config.model.hasExperts ? try parameterSplit() : nil
         return try memoryBreakdowns().enumerated().map { r, held in
-            let c = groups.mesh.coordinates(of: r)
+            let c = groups.topology.coordinates(of: r)
             let params = split.map { String(format: "; parameters: dense %.2f M, experts %.2f M", $0[2 * r], $0[2 * r + 1]) }
             return "rank \(r) (dp \(c[.dp]!), pp \(c[.pp]!), cp \(c[.cp]!), tp \(c[.tp]!)"
-                + (groups.ep.size > 1 ? ", ep \(c[.dp]! % groups.ep.size)" : "") + "): \(held.line)"
+                + (groups.ep.size > 1 ? ", ep \(groups.topology.expertRank(of: r))" : "") + "): \(held.line)"
                 + (params ?? "")
         }
     }

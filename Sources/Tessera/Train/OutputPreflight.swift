@@ -1,4 +1,7 @@
 import Foundation
+import TesseraSupport
+import TesseraTopology
+import TesseraCost
 
 /// Checks every file a training run will write before its first step, so a
 /// run never learns at the end that it cannot save: the checkpoint path must

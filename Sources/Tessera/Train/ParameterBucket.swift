@@ -1,3 +1,6 @@
+import TesseraKernels
+import TesseraTopology
+
 /// One bucket of parameters: their values and gradients side by side in
 /// flat, 64-byte-aligned float32 buffers (llm.c's single allocation,
 /// Megatron's and picotron's gradient buffers). Every parameter in a bucket
@@ -39,7 +42,7 @@ public final class ParameterBucket: @unchecked Sendable {
     /// refreshed once per optimizer step), once `addWorkingCopy` made it.
     public private(set) var working: FlatBuffer?
     /// The sync class every parameter here shares.
-    let key: Placement.SyncKey
+    package let key: Placement.SyncKey
     /// Bytes of full buffers attached beyond the persistent ones (shared by a store's buckets).
     let transient: TransientBytes
 

@@ -1,3 +1,6 @@
+import TesseraKernels
+import TesseraTopology
+
 /// Every parameter of one rank in flat buckets (see `ParameterBucket`): one
 /// allocation per bucket for values, one for gradients, grouped by what the
 /// gradient sync must do (`Placement.SyncKey`) and, within a group, in

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraSupport
 
 /// Reader and writer for the safetensors format: an 8-byte little-endian
 /// header length, a JSON header mapping each name to its dtype, shape and

@@ -1,4 +1,6 @@
 import Foundation
+import TesseraKernels
+import TesseraModel
 
 /// Autoregressive sampling from a trained model: temperature and top-k.
 /// Each token is drawn with Philox keyed by (seed, "sample") at its index,

@@ -1,4 +1,7 @@
 import Foundation
+import TesseraSupport
+import TesseraKernels
+import TesseraTopology
 
 /// Byte-level token data split into training and validation parts, and the
 /// rule that picks each sample of each step.

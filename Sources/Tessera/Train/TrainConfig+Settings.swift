@@ -1,4 +1,5 @@
 import Foundation
+import TesseraSupport
 
 extension TrainConfig {
     /// Every key a config file or flag may set, in help order: the model's,
@@ -102,25 +103,5 @@ extension TrainConfig: Codable {
         var c = encoder.singleValueContainer()
         let stored = Self.table.entries(of: self).filter { !Self.notStored.contains($0.key) }
         try c.encode(Dictionary(uniqueKeysWithValues: stored.map { ($0.key, $0.value) }))
-    }
-}
-
-extension ConfigValue: Codable {
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int.self) { self = .int(i) }
-        else if let d = try? c.decode(Double.self) { self = .float(d) }
-        else { self = .string(try c.decode(String.self)) }
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .int(let i): try c.encode(i)
-        case .float(let f): try c.encode(f)
-        case .string(let s), .text(let s): try c.encode(s)
-        case .bool(let b): try c.encode(b)
-        }
     }
 }

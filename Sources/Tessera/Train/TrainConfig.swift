@@ -1,4 +1,6 @@
 import Foundation
+import TesseraSupport
+import TesseraKernels
 
 /// Everything a training run needs besides the data bytes. Config files and
 /// flags set it through `TrainConfig.table` (keys are the flag names without
@@ -79,7 +81,7 @@ public struct TrainConfig: Sendable, Equatable {
     public func validate() throws {
         try model.validate()
         try Self.table.validate(self)
-        try layout.validate(model: model, batch: batch)
+        try Topology.validate(layout, model: ModelShape(model), batch: batch)
     }
 
     /// Kernel threads of a one-rank run: `threads`, or every core when 0.

@@ -1,4 +1,9 @@
 import Foundation
+import TesseraSupport
+import TesseraKernels
+import TesseraComm
+import TesseraTopology
+import TesseraModel
 
 /// What one optimizer step reports.
 public struct StepResult: Sendable {

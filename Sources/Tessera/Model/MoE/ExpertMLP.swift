@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// One expert of a mixture-of-experts block: out = GELU(x·W_fcᵀ + b_fc)·W_outᵀ + b_out,
 /// d → H → d, run on the contiguous rows routed to it (one matrix product
 /// per linear layer). Held whole by the rank that holds the expert (never

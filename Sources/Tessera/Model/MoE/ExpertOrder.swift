@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// The kept choices of a `Routing` sorted by expert, stably (row, then k
 /// within the row): the order in which rows leave for their experts
 /// (permute) and come back (un-permute).

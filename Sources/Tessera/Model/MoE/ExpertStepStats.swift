@@ -1,4 +1,7 @@
 import Foundation
+import TesseraKernels
+import TesseraComm
+import TesseraTopology
 
 /// What every mixture-of-experts block's routing did in one training step,
 /// summed over all ranks: the figures of the progress line and of `--moe-stats`.
@@ -27,7 +30,7 @@ public struct ExpertStepStats: Sendable {
     /// Sums `stages`' block statistics over `world` (collective), for a
     /// step of `samples` sequences of `positions` tokens, and resets them.
     /// Tensor-parallel ranks route identically: only tp rank 0 contributes.
-    static func gather(_ stages: [GPT], config: GPTConfig, world: ProcessGroup, tpRank: Int, samples: Int,
+    package static func gather(_ stages: [GPT], config: GPTConfig, world: ProcessGroup, tpRank: Int, samples: Int,
                        positions: Int) throws -> ExpertStepStats {
         let layers = (0..<config.layers).filter(config.isExpertLayer), width = config.experts + 4
         var flat = [Float](repeating: 0, count: layers.count * width)
@@ -49,41 +52,5 @@ public struct ExpertStepStats: Sendable {
         }
         stats.droppedFraction = choices > 0 ? dropped / choices : 0
         return stats
-    }
-}
-
-/// `--moe-stats FILE`: a CSV of the choices routed to each expert of each
-/// mixture-of-experts block at every step (step,layer,expert,tokens),
-/// written as each step ends.
-public final class ExpertStatsLog {
-    private let handle: FileHandle
-
-    /// Opens `path` for a new log (refusing a path that holds anything but an earlier one).
-    public init(path: String) throws {
-        try Self.check(path)
-        guard FileManager.default.createFile(atPath: path, contents: Data("step,layer,expert,tokens\n".utf8)),
-              let h = FileHandle(forWritingAtPath: path) else {
-            throw CheckpointError("cannot write expert statistics '\(path)': cannot create the file")
-        }
-        h.seekToEndOfFile()
-        handle = h
-    }
-
-    deinit { try? handle.close() }
-
-    /// Appends step `step`'s rows.
-    public func write(step: Int, _ stats: ExpertStepStats) {
-        var text = ""
-        for (layer, counts) in stats.routed {
-            for (e, n) in counts.enumerated() { text += "\(step),\(layer),\(e),\(Int(n.rounded()))\n" }
-        }
-        handle.write(Data(text.utf8))
-    }
-
-    /// The path must be a new file in a writable directory, or an earlier expert-statistics CSV.
-    public static func check(_ path: String) throws {
-        try OutputPreflight.checkOutputFile(path, what: "expert statistics", example: "experts.csv") { p in
-            (try? String(contentsOfFile: p, encoding: .utf8))?.hasPrefix("step,layer,expert,tokens") ?? false
-        }
     }
 }

@@ -1,3 +1,5 @@
+import TesseraSupport
+
 /// The mixture-of-experts part of a model's shape: which blocks route their
 /// tokens to experts, how wide an expert is, and the checks on the settings.
 extension GPTConfig {
@@ -37,7 +39,7 @@ extension GPTConfig {
     }
 
     /// " experts=E top-k=K …" for messages about a model with experts, "" otherwise.
-    var expertSummary: String {
+    package var expertSummary: String {
         guard hasExperts else { return "" }
         return " experts=\(experts) top-k=\(topK) expert-hidden=\(expertWidth) moe-every=\(moeEvery) "
             + "capacity-factor=\(capacityFactor)"

@@ -1,3 +1,7 @@
+import TesseraSupport
+import TesseraKernels
+import TesseraTopology
+
 /// A mixture-of-experts feed-forward layer (Switch Transformer, GShard,
 /// Megatron's MoE): a float32 `Router` picks each token's top-k of E
 /// `ExpertMLP`s, `ExpertCapacity` drops what overflows an expert, and the

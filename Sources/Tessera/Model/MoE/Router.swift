@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// The router of a mixture-of-experts block: logits = x·W_rᵀ with W_r [E, d]
 /// and no bias, always in float32 (bf16 logits would flip top-k choices
 /// between layouts), then `Routing` (softmax, top-k, renormalised gates) and

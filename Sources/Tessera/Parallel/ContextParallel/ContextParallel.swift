@@ -1,3 +1,6 @@
+import TesseraComm
+import TesseraTopology
+
 /// This rank's place in a context-parallel group: which positions of every
 /// sample it holds, and the group its attention communicates over.
 ///

@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// Ring attention over a context-parallel group: each rank keeps its own
 /// queries and passes K/V blocks around the ring, accumulating attention
 /// block by block with `BlockwiseAttention`'s online softmax.

@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// DeepSpeed-Ulysses attention over a context-parallel group of n ranks:
 /// an all-to-all turns this rank's sequence shard of q, k, v (all of its H
 /// heads, 2c positions per sample) into every position of H/n heads; the

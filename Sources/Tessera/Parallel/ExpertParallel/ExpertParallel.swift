@@ -1,3 +1,5 @@
+import TesseraComm
+
 /// This rank's place in an expert-parallel group: `size` ranks carved out of
 /// the data-parallel ranks (consecutive dp coordinates), each holding E/size
 /// of every mixture-of-experts block's experts, experts

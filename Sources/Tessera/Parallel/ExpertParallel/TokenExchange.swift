@@ -1,3 +1,6 @@
+import TesseraKernels
+import TesseraComm
+
 /// The all-to-alls of expert parallelism for one micro-batch of one
 /// mixture-of-experts block. Each rank has its kept choices' rows sorted by
 /// global expert ([M, d], `counts[e]` rows for expert e); since rank q holds

@@ -1,4 +1,9 @@
 import Foundation
+import TesseraSupport
+import TesseraKernels
+import TesseraComm
+import TesseraTopology
+import TesseraModel
 
 /// Runs one rank's list of a `PipelineSchedule` for one optimizer step:
 /// forwards, backwards and weight gradients of its stage modules (any

@@ -1,3 +1,5 @@
+import TesseraSupport
+
 /// Which blocks each pipeline stage holds.
 public enum PipelinePartition {
     /// Blocks of each virtual stage 0 ..< pp·chunks, contiguous and in order:
@@ -5,7 +7,7 @@ public enum PipelinePartition {
     /// 24d² + 4Td FLOPs per token forward, and the last stage also carries
     /// the head, 2·V·d, so it may get fewer blocks. Throws a `ConfigError`
     /// for an impossible split, naming what is valid.
-    public static func stages(_ c: Layout, model: GPTConfig) throws -> [Range<Int>] {
+    public static func stages(_ c: Layout, model: some TransformerSizes) throws -> [Range<Int>] {
         let n = c.pp * c.ppChunks, L = model.layers
         _ = try PipelineSchedules.make(c.schedule, ranks: c.pp, microBatches: c.microBatches, chunks: c.ppChunks)
         if c.schedule == .naive && c.microBatches != 1 {
@@ -40,3 +42,19 @@ public enum PipelinePartition {
         return best.map { k in defer { start += k }; return start..<(start + k) }
     }
 }
+
+/// The sizes of a decoder-only transformer that the pipeline partition reads:
+/// the runtime's `GPTConfig` and the planner's `ModelShape` both have them.
+public protocol TransformerSizes {
+    /// Transformer blocks.
+    var layers: Int { get }
+    /// Width of the residual stream.
+    var dModel: Int { get }
+    /// Positions per sequence.
+    var seqLen: Int { get }
+    /// Vocabulary size.
+    var vocab: Int { get }
+}
+
+extension GPTConfig: TransformerSizes {}
+extension ModelShape: TransformerSizes {}

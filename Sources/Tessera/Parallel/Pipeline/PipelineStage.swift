@@ -1,3 +1,5 @@
+import TesseraKernels
+
 /// What a pipeline stage's saved forward holds until its backward.
 public protocol StageCache {
     /// Activation bytes held (every saved tensor once).
@@ -34,14 +36,14 @@ public protocol PipelineStage: AnyObject {
 
 extension PipelineStage {
     /// `stageForward` with the cache type-erased (what the executor stores).
-    func erasedForward(tokens: [Int32], input: Tensor?, targets: [Int32], _ ctx: ForwardContext,
+    package func erasedForward(tokens: [Int32], input: Tensor?, targets: [Int32], _ ctx: ForwardContext,
                        gradScale: Float?) throws -> (output: Tensor?, loss: Double, cache: any StageCache) {
         let (output, loss, cache) = try stageForward(tokens: tokens, input: input, targets: targets, ctx, gradScale: gradScale)
         return (output, loss, cache)
     }
 
     /// `stageBackward` of a cache this stage's `erasedForward` made.
-    func erasedBackward(_ cache: any StageCache, dOutput: Tensor?, _ ctx: ForwardContext,
+    package func erasedBackward(_ cache: any StageCache, dOutput: Tensor?, _ ctx: ForwardContext,
                         _ backward: BackwardContext) throws -> Tensor? {
         guard let mine = cache as? Cache else {
             preconditionFailure("pipeline stage \(Self.self) was given a \(type(of: cache)) cache")

@@ -1,4 +1,7 @@
 import Foundation
+import TesseraSupport
+import TesseraComm
+import TesseraTopology
 
 /// What a traced pipeline step actually ran: every compute action of every
 /// pipeline rank with its start and end, gathered in memory from the

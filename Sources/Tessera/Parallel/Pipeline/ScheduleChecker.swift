@@ -1,3 +1,5 @@
+import TesseraSupport
+
 /// Proves a schedule runnable: complete (each rank computes F and B — and W
 /// when split — of every micro-batch on each of its stages exactly once, and
 /// nothing else), and deadlock-free with eager sends and blocking receives

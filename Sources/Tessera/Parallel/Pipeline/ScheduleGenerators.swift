@@ -1,3 +1,6 @@
+import TesseraSupport
+import TesseraComm
+
 /// The generators of every pipeline schedule Tessera runs. Each builds the
 /// per-rank order of compute actions; `withCommunication` then puts a receive
 /// before each compute action that needs a neighbour's data and a send after

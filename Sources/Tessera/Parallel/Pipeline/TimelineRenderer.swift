@@ -1,4 +1,5 @@
 import Foundation
+import TesseraTopology
 
 /// Draws a timeline as the seeds do: one row per rank, one cell per time
 /// unit, each action labelled with its kind and micro-batch (F3, B3, W3),

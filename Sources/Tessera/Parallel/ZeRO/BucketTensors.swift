@@ -1,3 +1,6 @@
+import TesseraKernels
+import TesseraModel
+
 /// One float32 state of a bucket (values, or an AdamW moment) as this rank
 /// holds it: `data` holds the bucket's elements `range` — the whole
 /// capacity, or under ZeRO this rank's shard.

@@ -1,3 +1,6 @@
+import TesseraKernels
+import TesseraModel
+
 /// The global gradient norm for clipping, each element of the model counted
 /// once: of the copies several ranks hold, the primary one
 /// (`Placement.isPrimary`: tp replicas and the tied embedding's second copy

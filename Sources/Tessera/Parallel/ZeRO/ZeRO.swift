@@ -38,7 +38,7 @@ public final class TransientBytes: @unchecked Sendable {
 
     public init() {}
 
-    func add(values: Int = 0, grads: Int = 0) {
+    package func add(values: Int = 0, grads: Int = 0) {
         state.withLock { s in
             s.values += values; s.grads += grads
             s.peakValues = max(s.peakValues, s.values); s.peakGrads = max(s.peakGrads, s.grads)
@@ -50,29 +50,4 @@ public final class TransientBytes: @unchecked Sendable {
 
     /// Starts the peaks again from what is attached now.
     public func resetPeaks() { state.withLock { $0.peakValues = $0.values; $0.peakGrads = $0.grads } }
-}
-
-extension Layout {
-    /// Throws unless the ZeRO stage can run on this layout: any stage needs
-    /// dp > 1 (it shards over the data-parallel group; with one rank it would
-    /// do nothing, so it is refused rather than silently ignored), and
-    /// stage 3 does not compose with a pipeline (every micro-batch would
-    /// gather every block's weights again, pp·m times per step; DeepSpeed
-    /// refuses it too), while stages 1 and 2 do (Megatron's distributed
-    /// optimizer: the reduce-scatter runs once, after the pipeline's flush).
-    func validateZeRO() throws {
-        guard zero > 0 else { return }
-        if dp == 1 {
-            throw ConfigError("zero \(zero) shards over the data-parallel group and needs dp > 1, got dp 1; "
-                              + "add --dp N (N ≥ 2) or drop --zero")
-        }
-        if cp > 1 {
-            throw ConfigError("zero \(zero) shards over the data-parallel group only; with cp \(cp) the gradients are "
-                              + "partial sums over dp × cp, which ZeRO does not reduce yet; use zero 0 with cp, or cp 1")
-        }
-        if zero == 3 && pp > 1 {
-            throw ConfigError("zero 3 gathers each block's weights around every micro-batch's forward and backward "
-                              + "and does not compose with a pipeline (pp \(pp)); use zero 1 or 2 with pp, or pp 1")
-        }
-    }
 }

@@ -1,3 +1,7 @@
+import TesseraComm
+import TesseraTopology
+import TesseraModel
+
 /// The groups ZeRO shards a bucket over: a dense bucket over the
 /// data-parallel group, an expert's bucket (`Placement.expert`) over the
 /// expert-data-parallel group (`RankGroups.expertData`: the ranks holding

@@ -1,3 +1,8 @@
+import TesseraKernels
+import TesseraComm
+import TesseraTopology
+import TesseraModel
+
 /// ZeRO-2 and ZeRO-3 (FSDP) around each unit of a stage module
 /// (`GPT.units`: the blocks, and the embeddings/head unit):
 ///

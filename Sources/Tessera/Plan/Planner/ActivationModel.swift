@@ -1,3 +1,5 @@
+import TesseraTopology
+
 /// Bytes one rank keeps for backward, per micro-batch, by Korthikanti et al.
 /// 2022 ("Reducing Activation Recomputation in Large Transformer Models",
 /// §4), generalised to grouped-query attention, SwiGLU, experts and context

@@ -1,3 +1,5 @@
+import TesseraTopology
+
 /// Seconds one rank spends on one micro-batch of one block (or the output
 /// head): forward, input-gradient backward (B) and weight-gradient backward
 /// (W), each the sum of matrix products at the achievable rate for their

@@ -1,3 +1,5 @@
+import TesseraTopology
+
 /// Time of collectives on a layout's mesh by the α–β model with ring
 /// algorithms (Thakur et al. 2005; what NCCL and Tessera's backends run for
 /// large messages), on the link the mesh order puts each group on.

@@ -1,3 +1,6 @@
+import TesseraSupport
+import TesseraKernels
+
 /// A link's α–β figures: a message of S bytes takes `latency` + S / `bandwidth` seconds.
 public struct Link: Sendable, Equatable, Codable {
     /// Bytes per second, one direction, per device.

@@ -1,4 +1,6 @@
 import Foundation
+import TesseraSupport
+import TesseraKernels
 
 extension Precision: CodingKeyRepresentable {}
 

@@ -1,3 +1,7 @@
+import TesseraSupport
+import TesseraTopology
+import TesseraCost
+
 /// One layout as the planner sees it: memory of the most loaded device,
 /// whether it fits, step time and throughput, and the term that binds.
 public struct LayoutPlan: Sendable {
@@ -16,12 +20,12 @@ public struct LayoutPlan: Sendable {
 
     /// Evaluates `layout` (its micro-batches: global batch / (dp · micro-batch)) for `m` on `hw`;
     /// with `timeOnlyIfFits` a layout that does not fit gets no step time (0 tokens/s).
-    /// Throws a `ConfigError` for a layout the model or batch cannot take.
+    /// Throws the runtime's `ConfigError` (`Topology.validate`) for a layout the model or batch cannot take.
     public init(_ m: ModelShape, layout given: Layout, setup: TrainingSetup, hardware hw: Hardware,
                 cache: PlanCache? = nil, timeOnlyIfFits: Bool = false) throws {
         var layout = given
         layout.microBatches = try Self.microBatches(layout, setup: setup)
-        try Self.check(layout, m)
+        try Topology.validate(layout, model: m, batch: setup.globalBatch)
         let pipeline = try cache?.pipeline(m, layout: layout) ?? PipelinePlan(m, layout: layout)
         let loaded = try MemoryModel.mostLoaded(m, layout: layout, setup: setup, pipeline: pipeline)
         self.layout = layout
@@ -51,37 +55,11 @@ public struct LayoutPlan: Sendable {
         guard setup.globalBatch % unit == 0 else {
             throw ConfigError("global batch \(setup.globalBatch) is not divisible by dp \(layout.dp) × micro-batch "
                               + "\(setup.microBatch) = \(unit); valid micro-batch for dp \(layout.dp): "
-                              + Self.divisors(setup.globalBatch / max(1, layout.dp)).map(String.init).joined(separator: ", "))
+                              + Topology.divisors(setup.globalBatch / max(1, layout.dp)).map(String.init).joined(separator: ", "))
         }
         return layout.schedule == .naive && layout.pp > 1 ? 1 : setup.globalBatch / unit
     }
 
-    /// Throws for what the model cannot take: tp not dividing heads (or KV heads),
-    /// SP or CP not dividing the sequence, EP not dividing experts or dp·cp.
-    static func check(_ layout: Layout, _ m: ModelShape) throws {
-        try layout.validateMesh()
-        let t = layout.tp
-        if m.heads % t != 0 || (m.kvHeads % t != 0 && t % m.kvHeads != 0) {
-            let valid = divisors(m.heads).filter { m.kvHeads % $0 == 0 || $0 % m.kvHeads == 0 }
-            throw ConfigError("tp \(t) does not divide heads \(m.heads)"
-                              + (m.kvHeads != m.heads ? " (kv-heads \(m.kvHeads))" : "")
-                              + "; valid tp: \(valid.map(String.init).joined(separator: ", "))")
-        }
-        if layout.sp && (t == 1 || m.seqLen % t != 0) {
-            throw ConfigError("sp needs tp > 1 dividing seq-len \(m.seqLen), got tp \(t)")
-        }
-        if m.seqLen % layout.cp != 0 {
-            throw ConfigError("cp \(layout.cp) does not divide seq-len \(m.seqLen); valid cp: "
-                              + divisors(m.seqLen).prefix(12).map(String.init).joined(separator: ", "))
-        }
-        if layout.ep > 1 && (m.experts % layout.ep != 0 || (layout.dp * layout.cp) % layout.ep != 0) {
-            throw ConfigError("ep \(layout.ep) must divide experts \(m.experts) and dp × cp \(layout.dp * layout.cp); valid ep: "
-                              + divisors(m.experts).filter { (layout.dp * layout.cp) % $0 == 0 }.map(String.init)
-                                  .joined(separator: ", "))
-        }
-    }
-
-    static func divisors(_ n: Int) -> [Int] { (1...max(1, n)).filter { n % $0 == 0 } }
 
     /// The term that limits this layout, in words: memory when it does not
     /// fit, else the largest part of the step.

@@ -1,10 +1,11 @@
+import TesseraTopology
+import TesseraCost
+
 /// The search of `tessera plan` without `--layout`: every layout of the
-/// device count — dp·pp·cp·tp = gpus, tp within a node (unless allowed
-/// wider) dividing the heads, sequence parallelism whenever tp > 1, cp up
-/// to 8 dividing sequences of 4096 or more, pp up to the blocks, ep dividing
-/// the experts and dp·cp — with each micro-batch size, schedule (1F1B,
-/// interleaved with 2 chunks, zero-bubble H1) and ZeRO stage, at the least
-/// recomputation that fits; the ones that fit ranked by tokens/s.
+/// device count (dp·pp·cp·tp = gpus) that the runtime trains
+/// (`Topology.validate`) within the search space of `candidates`, with each
+/// micro-batch size, schedule and ZeRO stage, at the least recomputation
+/// that fits; the ones that fit ranked by tokens/s.
 public struct LayoutSearch: Sendable {
     public var shape: ModelShape
     public var hardware: Hardware
@@ -24,25 +25,34 @@ public struct LayoutSearch: Sendable {
         self.shape = shape; self.hardware = hardware; self.gpus = gpus; self.setup = setup
     }
 
-    /// The candidate layouts (meshes, schedules, ZeRO stages), unevaluated.
+    /// The candidate layouts (meshes, schedules, ZeRO stages) that the
+    /// runtime trains (`Topology.validate`, with micro-batches left to `run`),
+    /// unevaluated. The search space itself: tp within a node unless allowed
+    /// wider, sequence parallelism whenever tp > 1, cp up to 8 for sequences
+    /// of 4096 or more, 1F1B, zero-bubble H1 and interleaved with 2 chunks.
     public func candidates() -> [Layout] {
-        let m = shape
-        func divisors(_ n: Int) -> [Int] { (1...max(1, n)).filter { n % $0 == 0 } }
+        let m = shape, divisors = Topology.divisors
         var out: [Layout] = []
-        for tp in divisors(gpus) where m.heads % tp == 0 && (m.kvHeads % tp == 0 || tp % m.kvHeads == 0)
-            && (allowTPAcrossNodes || tp <= hardware.gpusPerNode) && (tp == 1 || m.seqLen % tp == 0) {
-            for cp in divisors(gpus / tp) where cp <= 8 && m.seqLen % cp == 0 && (cp == 1 || m.seqLen >= 4096) {
+        for tp in divisors(gpus) where allowTPAcrossNodes || tp <= hardware.gpusPerNode {
+            for cp in divisors(gpus / tp) where cp <= 8 && (cp == 1 || m.seqLen >= 4096) {
                 for pp in divisors(gpus / tp / cp) where pp <= m.layers {
                     let dp = gpus / tp / cp / pp
-                    for ep in divisors(m.experts) where (dp * cp) % ep == 0 {
+                    for ep in divisors(m.experts) {
                         var base = Layout()
                         (base.dp, base.pp, base.cp, base.tp, base.ep, base.sp) = (dp, pp, cp, tp, ep, tp > 1)
                         let schedules: [(PipelineScheduleKind, Int)] = pp == 1 ? [(.oneFOneB, 1)]
-                            : [(.oneFOneB, 1), (.zeroBubbleH1, 1)] + (m.layers >= 2 * pp ? [(.interleaved, 2)] : [])
+                            : [(.oneFOneB, 1), (.zeroBubbleH1, 1), (.interleaved, 2)]
                         for (kind, chunks) in schedules {
-                            for zero in (dp * cp > 1 ? [0, 1, 2, 3] : [0]) {
+                            for zero in 0...3 {
                                 var l = base
                                 l.schedule = kind; l.ppChunks = chunks; l.zero = zero
+                                // Checked with pp·chunks micro-batches of one sequence each (every schedule
+                                // takes them); `run` sets the real count and `LayoutPlan` checks it again.
+                                var probe = l
+                                probe.microBatches = pp * chunks
+                                guard (try? Topology.validate(probe, model: m, batch: dp * pp * chunks)) != nil else {
+                                    continue
+                                }
                                 out.append(l)
                             }
                         }
@@ -64,7 +74,6 @@ public struct LayoutSearch: Sendable {
             for mb in microBatches where setup.globalBatch % (layout.dp * mb) == 0 {
                 let m = setup.globalBatch / (layout.dp * mb)
                 if layout.pp > 1 && layout.pp * m * layout.ppChunks > maxScheduleSize { continue }
-                if layout.schedule == .interleaved && m % layout.pp != 0 { continue }
                 for recompute in recomputes {
                     var s = setup
                     s.microBatch = mb; s.recompute = recompute
@@ -87,14 +96,14 @@ public struct LayoutSearch: Sendable {
     }
 
     /// The least memory any layout of `gpus` devices needs (micro-batch 1,
-    /// full recompute, ZeRO-3 where dp·cp > 1, m = pp micro-batches), or nil when none is valid.
+    /// full recompute, m = pp micro-batches, each ZeRO stage the runtime
+    /// takes for it), or nil when none is valid.
     public func leastMemory() -> Double? {
         var s = setup
         s.microBatch = 1; s.recompute = .full
         var least: Double?
         for candidate in candidates() where candidate.schedule == .oneFOneB {
             var l = candidate
-            l.zero = l.dp * l.cp > 1 ? 3 : 0
             l.microBatches = l.pp
             guard let total = try? MemoryModel.mostLoaded(shape, layout: l, setup: s).memory.total else { continue }
             least = min(least ?? total, total)

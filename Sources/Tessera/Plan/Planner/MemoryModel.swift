@@ -1,3 +1,5 @@
+import TesseraTopology
+
 /// Memory per device for a model, a layout and a training setup: the one
 /// model behind `tessera plan` and the runtime's launch-time check
 /// (`MemoryEstimate`).

@@ -1,3 +1,5 @@
+import TesseraTopology
+
 /// A layout's mesh drawn as text: one column per pipeline stage, one row
 /// per data-parallel replica, each cell the ranks of one tensor-parallel
 /// group (context-parallel groups separated by `|`), with where nodes begin.

@@ -1,3 +1,6 @@
+import TesseraSupport
+import TesseraTopology
+
 /// Published model shapes `tessera plan --model NAME` knows, each from its
 /// paper or released config (sequence length as trained).
 public enum ModelPresets {

@@ -1,3 +1,5 @@
+import TesseraSupport
+
 /// The shape of a decoder-only transformer as the planner sees it: enough to
 /// count parameters, FLOPs and activation bytes for GPT-2/3 style models
 /// (biases, LayerNorm, learned positions, GELU MLP) and Llama style ones
@@ -60,7 +62,7 @@ public struct ModelShape: Sendable, Equatable, Codable {
     public var headDim: Int { dModel / heads }
     /// Width of K (and of V): kv-heads · head width.
     public var kvWidth: Int { kvHeads * headDim }
-    var isMoE: Bool { experts > 1 }
+    package var isMoE: Bool { experts > 1 }
 
     /// Whether block `index` (0-based) is a mixture of experts.
     public func isExpertBlock(_ index: Int) -> Bool { isMoE && index % moeEvery == moeEvery - 1 }

@@ -1,3 +1,5 @@
+import TesseraTopology
+
 /// A layout's pipeline as the planner uses it: the blocks of each virtual
 /// stage (the runtime's `PipelinePartition`) and the schedule the runtime
 /// would run (`PipelineSchedules.make`), from which the activations in
@@ -15,9 +17,7 @@ public struct PipelinePlan: Sendable {
         guard layout.pp > 1 else {
             stageRanges = [0..<shape.layers]; schedule = nil; return
         }
-        let proxy = GPTConfig(vocab: shape.vocab, seqLen: shape.seqLen, layers: shape.layers, dModel: shape.dModel,
-                              heads: shape.heads)
-        stageRanges = try PipelinePartition.stages(layout, model: proxy)
+        stageRanges = try PipelinePartition.stages(layout, model: shape)
         schedule = try PipelineSchedules.make(layout.schedule, ranks: layout.pp, microBatches: layout.microBatches,
                                               chunks: layout.ppChunks)
     }

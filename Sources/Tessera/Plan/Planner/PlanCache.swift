@@ -1,3 +1,5 @@
+import TesseraTopology
+
 /// What the layout search computes once and reuses across candidates:
 /// pipeline plans (partition and schedule) by pp, micro-batches, schedule and
 /// chunks, and simulated pipeline makespans by layout without its ZeRO stage
@@ -10,7 +12,7 @@ public final class PlanCache: @unchecked Sendable {
     public init() {}
 
     /// The pipeline plan of `layout` for `shape`, made once per key.
-    func pipeline(_ shape: ModelShape, layout: Layout) throws -> PipelinePlan {
+    package func pipeline(_ shape: ModelShape, layout: Layout) throws -> PipelinePlan {
         let key = "\(layout.pp),\(layout.microBatches),\(layout.schedule.rawValue),\(layout.ppChunks),"
             + "\(layout.ppLayers ?? [])"
         if let plan = pipelines[key] { return plan }

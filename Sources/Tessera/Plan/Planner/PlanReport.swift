@@ -1,4 +1,6 @@
 import Foundation
+import TesseraTopology
+import TesseraCost
 
 /// `tessera plan`'s output: a table a person reads, and JSON with, per
 /// layout, `layout` (its fields), `memory_bytes` (raw bytes by term),

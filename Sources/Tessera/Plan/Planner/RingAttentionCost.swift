@@ -1,3 +1,6 @@
+import TesseraKernels
+import TesseraTopology
+
 /// What ring attention (`RingAttention`) adds to one block on one
 /// context-parallel rank, beyond the attention products `BlockCost.block`
 /// prices as the causal half of s × S: the runtime's own copies, the

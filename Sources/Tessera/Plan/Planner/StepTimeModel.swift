@@ -1,5 +1,9 @@
+import TesseraTopology
+
 /// A training step's time on a layout, by part.
 public struct StepTime: Sendable, Equatable {
+    /// Zero seconds everywhere (filled in by `StepTimeModel.evaluate`).
+    public init() {}
     /// Seconds per optimizer step.
     public var seconds = 0.0
     /// The pipeline's makespan over all micro-batches (at pp 1: m · one micro-batch).

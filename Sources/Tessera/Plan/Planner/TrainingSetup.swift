@@ -1,3 +1,5 @@
+import TesseraKernels
+import TesseraTopology
 
 /// How a framework stores what backward needs, in bytes per element: the
 /// terms that separate Korthikanti et al.'s accounting (2-byte activations,

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraSupport
 
 /// Where a checkpoint lives, and how a new one replaces it without ever
 /// leaving the path without a complete checkpoint.

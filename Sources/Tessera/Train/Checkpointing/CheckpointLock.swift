@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TesseraSupport
 
 /// An exclusive lock on one checkpoint directory, so two runs never write
 /// it at once: an advisory `flock` on the file `DIR.lock` beside it, which

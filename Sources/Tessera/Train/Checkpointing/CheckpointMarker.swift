@@ -1,4 +1,5 @@
 import Foundation
+import TesseraSupport
 
 /// The marker a complete checkpoint holds: its format, its step, and the
 /// size and CRC32C of every file, checked on load.

@@ -1,4 +1,7 @@
 import Foundation
+import TesseraSupport
+import TesseraTopology
+import TesseraModel
 
 /// Reads a checkpoint directory and trusts nothing in it: each file must
 /// match the size and CRC32C its marker recorded (so flipped bytes, a

@@ -37,7 +37,7 @@ public enum DurableFile {
 
 extension TesseraError where Tag == OutputKind {
     /// `what` followed by the current `errno`'s text: "cannot write X: No space left on device".
-    static func system(_ what: String) -> OutputError {
+    package static func system(_ what: String) -> OutputError {
         OutputError("\(what): \(String(cString: strerror(errno)))")
     }
 }

@@ -19,7 +19,7 @@ public enum FaultInjection {
         .split(separator: ":") ?? []
 
     /// Kills the process if the fault names this save point.
-    static func reached(_ point: String) {
+    package static func reached(_ point: String) {
         if spec.count == 2 && spec[0] == "kill-at" && spec[1] == point { kill(getpid(), SIGKILL) }
     }
 
@@ -29,7 +29,7 @@ public enum FaultInjection {
     }
 
     /// Throws if the fault fails world rank `rank` at step `step` (1-based).
-    static func step(rank: Int, step: Int) throws {
+    package static func step(rank: Int, step: Int) throws {
         guard spec.count == 3, spec[0] == "rank-error", Int(spec[1]) == rank, Int(spec[2]) == step else { return }
         throw TrainingError("injected error on rank \(rank) in step \(step) (TESSERA_FAULT)")
     }

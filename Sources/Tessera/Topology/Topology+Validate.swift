@@ -1,0 +1,133 @@
+import TesseraSupport
+
+extension Topology {
+    /// The one check of whether a layout trains a model: `tessera train`,
+    /// `verify`, `generate`, `plan --layout` and the planner's search all call
+    /// it, so the planner proposes only what the runtime runs. Throws a
+    /// one-line `ConfigError` naming the value and what is valid for the first
+    /// problem: a setting out of range, a setting that needs another (sp
+    /// without tp, a schedule without pp), ZeRO's and expert parallelism's
+    /// constraints, and Megatron's against the model and the global `batch`
+    /// (sequences): tp divides heads, kv-heads (or is divided by them) and the
+    /// feed-forward width; context parallelism cuts sequences into 2·cp equal
+    /// chunks (Ulysses: tp·cp divides heads); tp divides the positions a rank
+    /// holds under sp; dp × micro-batches divides the batch; pp × chunks
+    /// stages fit the blocks.
+    public static func validate(_ layout: Layout, model: ModelShape, batch: Int) throws {
+        try layout.validateMesh()
+        try validateExperts(layout, model: model)
+        try validateZeRO(layout)
+        let (dp, pp, cp, tp) = (layout.dp, layout.pp, layout.cp, layout.tp)
+        if layout.sp && tp == 1 {
+            throw ConfigError("sp needs tp > 1 (it splits the sequence across the tensor-parallel group), got tp 1; "
+                              + "add --tp N or drop --sp")
+        }
+        if pp == 1 {
+            let stray = [layout.schedule != Layout().schedule ? "schedule \(layout.schedule.rawValue)" : nil,
+                         layout.ppChunks != 1 ? "pp-chunks \(layout.ppChunks)" : nil,
+                         layout.ppLayers.map { "pp-layers " + $0.map(String.init).joined(separator: ",") }]
+            if let what = stray.compactMap({ $0 }).first {
+                throw ConfigError("\(what) needs pp > 1 (a pipeline), got pp 1; add --pp N or drop it")
+            }
+        }
+        if pp > 1 { _ = try PipelinePartition.stages(layout, model: model) }
+        if !validTP(tp, model) {
+            let what = model.heads % tp != 0 ? "heads \(model.heads)"
+                : model.ffn % tp != 0 ? "the feed-forward width \(model.ffn)" : "kv-heads \(model.kvHeads)"
+            throw ConfigError("tp \(tp) does not divide \(what); valid tp for this model: "
+                              + list(divisors(model.heads).filter { validTP($0, model) }))
+        }
+        if cp > 1 { try validateContextParallel(layout, model: model) }
+        let local = model.seqLen / cp  // positions per sample on one context-parallel rank
+        if layout.sp && local % tp != 0 {
+            let unit = tp * cp
+            let near = [model.seqLen / unit * unit, (model.seqLen / unit + 1) * unit].filter { $0 > 0 }
+            let what = cp == 1 ? "seq-len" : "the positions a rank holds (seq-len / cp = \(local))"
+            throw ConfigError("sequence parallelism needs \(what) divisible by tp: seq-len \(model.seqLen), "
+                              + (cp == 1 ? "" : "cp \(cp), ") + "tp \(tp); nearest valid seq-len: \(list(near)), or tp in "
+                              + "\(list(divisors(local).filter { validTP($0, model) }))")
+        }
+        let unit = dp * layout.microBatches
+        if batch % unit != 0 {
+            let near = [batch / unit * unit, (batch / unit + 1) * unit].filter { $0 > 0 }
+            throw ConfigError("batch \(batch) is not divisible by dp \(dp) × micro-batches \(layout.microBatches) = "
+                              + "\(unit); nearest valid batch: \(list(near)); with this batch, dp × micro-batches must "
+                              + "divide \(batch): \(list(divisors(batch)))")
+        }
+    }
+
+    /// Whether tp ranks can split `model`: heads and the feed-forward width
+    /// divide evenly, and kv-heads either divide over tp or are replicated
+    /// on tp / kv-heads ranks each (Megatron's grouped-query rule).
+    static func validTP(_ tp: Int, _ model: ModelShape) -> Bool {
+        model.heads % tp == 0 && model.ffn % tp == 0 && (model.kvHeads % tp == 0 || tp % model.kvHeads == 0)
+    }
+
+    /// Context parallelism's constraints: seq-len cut into 2·cp equal chunks,
+    /// and under Ulysses heads divisible by tp · cp.
+    static func validateContextParallel(_ layout: Layout, model: ModelShape) throws {
+        let (cp, tp) = (layout.cp, layout.tp)
+        func valid(_ ok: (Int) -> Bool) -> String { list((1...max(1, model.seqLen / 2)).filter(ok)) }
+        if model.seqLen % (2 * cp) != 0 {
+            throw ConfigError("context parallelism cuts each sequence into 2·cp = \(2 * cp) chunks, but seq-len "
+                              + "\(model.seqLen) is not divisible by \(2 * cp); valid cp for seq-len \(model.seqLen): "
+                              + valid { model.seqLen % (2 * $0) == 0 })
+        }
+        if layout.cpMode == .ulysses && model.heads % (tp * cp) != 0 {
+            throw ConfigError("ulysses splits heads over tp × cp = \(tp * cp), but heads \(model.heads) is not divisible "
+                              + "by it; valid cp with tp \(tp): "
+                              + valid { model.heads % (tp * $0) == 0 && model.seqLen % (2 * $0) == 0 }
+                              + " (or --cp-mode ring)")
+        }
+    }
+
+    /// Expert parallelism's constraints: ep needs experts, divides them and
+    /// the dp × cp ranks it is carved from (an ep group may span
+    /// context-parallel positions: each rank's router has gathered its
+    /// samples' logits over cp, and experts treat tokens one by one).
+    static func validateExperts(_ layout: Layout, model: ModelShape) throws {
+        let ep = layout.ep, ranks = layout.dp * layout.cp
+        guard ep > 1 else { return }
+        let valid = list(divisors(ranks).filter { model.experts % $0 == 0 })
+        if model.experts <= 1 {
+            throw ConfigError("ep \(ep) needs a mixture of experts to split; add --experts E (a multiple of \(ep)) or use ep 1")
+        }
+        if model.experts % ep != 0 {
+            let over = layout.cp == 1 ? "dp \(layout.dp)" : "dp × cp = \(ranks)"
+            throw ConfigError("experts \(model.experts) are not divisible by ep \(ep); valid ep with \(over): \(valid)")
+        }
+        if ranks % ep != 0 {
+            throw ConfigError("ep \(ep) must divide dp × cp = \(ranks) (expert-parallel ranks are data-parallel ranks); "
+                              + "valid ep: \(valid), or raise --dp to a multiple of \(ep)")
+        }
+    }
+
+    /// ZeRO's constraints: any stage needs dp > 1 (it shards over the
+    /// data-parallel group; with one rank it would do nothing, so it is
+    /// refused rather than silently ignored); it does not yet shard over
+    /// dp × cp; and stage 3 does not compose with a pipeline (every
+    /// micro-batch would gather every block's weights again, pp·m times per
+    /// step), while stages 1 and 2 do (Megatron's distributed optimizer: the
+    /// reduce-scatter runs once, after the pipeline's flush).
+    static func validateZeRO(_ layout: Layout) throws {
+        let zero = layout.zero
+        guard zero > 0 else { return }
+        if layout.dp == 1 {
+            throw ConfigError("zero \(zero) shards over the data-parallel group and needs dp > 1, got dp 1; "
+                              + "add --dp N (N ≥ 2) or drop --zero")
+        }
+        if layout.cp > 1 {
+            throw ConfigError("zero \(zero) shards over the data-parallel group only; with cp \(layout.cp) the gradients "
+                              + "are partial sums over dp × cp, which ZeRO does not reduce yet; use zero 0 with cp, or cp 1")
+        }
+        if zero == 3 && layout.pp > 1 {
+            throw ConfigError("zero 3 gathers each block's weights around every micro-batch's forward and backward "
+                              + "and does not compose with a pipeline (pp \(layout.pp)); use zero 1 or 2 with pp, or pp 1")
+        }
+    }
+
+    /// The positive divisors of `n`, ascending.
+    public static func divisors(_ n: Int) -> [Int] { (1...max(1, n)).filter { n % $0 == 0 } }
+
+    static func list(_ xs: [Int]) -> String { xs.map(String.init).joined(separator: ", ") }
+}
