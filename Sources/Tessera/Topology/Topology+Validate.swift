@@ -34,7 +34,8 @@ extension Topology {
         if !validTP(tp, model) {
             let what = model.heads % tp != 0 ? "heads \(model.heads)"
                 : model.ffn % tp != 0 ? "the feed-forward width \(model.ffn)" : "kv-heads \(model.kvHeads)"
-            throw ConfigError("tp \(tp) does not divide \(what); valid tp for this model: "
+            let given = "heads \(model.heads)" + (model.kvHeads != model.heads ? " and kv-heads \(model.kvHeads)" : "")
+            throw ConfigError("tp \(tp) does not divide \(what); valid tp for \(given): "
                               + list(divisors(model.heads).filter { validTP($0, model) }))
         }
         if cp > 1 { try validateContextParallel(layout, model: model) }

@@ -122,7 +122,7 @@ import Tessera
         #expect(message { $0.sampler.topK = -2 }.contains("--top-k must be 0"))
         #expect(message { $0.sampler.topP = 0 }.contains("--top-p must be in (0, 1]"))
         #expect(message { $0.sampler.topP = 1.5 }.contains("--top-p must be in (0, 1]"))
-        #expect(message { $0.tp = 3 }.contains("tp 3 does not divide heads 4; valid tp for this model: 1, 2, 4"))
+        #expect(message { $0.tp = 3 }.contains("tp 3 does not divide heads 4; valid tp for heads 4: 1, 2, 4"))
         #expect(message { $0.pp = 5 }.contains("= 5 stages need at least 5 layers, the model has 4"))
         #expect(message { $0.stepTokens = 0 }.contains("--step-tokens must be in 1...1048576, got 0"))
         #expect(message { _ in } == "")

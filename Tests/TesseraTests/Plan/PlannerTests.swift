@@ -127,7 +127,7 @@ import Tessera
         let cases: [([String], String)] = [
             (["--model", "gpt3-175b", "--gpu", "a100-80", "--gpus", "64", "--layout", "dp=4,tp=4"],
              "= 16 devices, but --gpus is 64"),
-            (["--model", "llama2-7b", "--gpu", "a100-80", "--layout", "tp=3"], "valid tp: 1, 2, 4, 8, 16, 32"),
+            (["--model", "llama2-7b", "--gpu", "a100-80", "--layout", "tp=3"], "valid tp for heads 32: 1, 2, 4, 8, 16, 32"),
             (["--model", "llama2-70b", "--gpu", "a100-40", "--gpus", "2"], "smallest device count that fits: "),
             (["--model", "gpt5", "--gpu", "h100", "--gpus", "8"], "valid models: gpt2-124m, gpt3-175b"),
             (["--model", "gpt2-124m", "--gpu", "tpu", "--gpus", "8"], "valid gpus: a100-40, a100-80, h100, h200"),
