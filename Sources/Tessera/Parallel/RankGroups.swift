@@ -48,13 +48,14 @@ public struct RankGroups: Sendable {
         let epSize = config.layout.ep, mesh = self.mesh, cpSize = config.layout.cp
         func dataIndex(_ r: Int) -> Int { let c = mesh.coordinates(of: r); return c[.dp]! * cpSize + c[.cp]! }
         let block = dataIndex(world.worldRank) / epSize
+        let expertTP = config.layout.expertTP > 1
         if epSize == 1 {
-            ep = .single()
+            ep = .single(splitsOverTP: expertTP)
             expertData = dpcp
             model = ModelReplica(group: mesh.group([.pp, .tp], world: world))
         } else {
             let epMembers = dpcp.members.filter { dataIndex($0) / epSize == block }
-            ep = ExpertParallel(group: world.subgroup(members: epMembers, name: "ep\(epMembers)"))
+            ep = ExpertParallel(group: world.subgroup(members: epMembers, name: "ep\(epMembers)"), splitsOverTP: expertTP)
             let edp = dpcp.members.filter { dataIndex($0) % epSize == dataIndex(world.worldRank) % epSize }
             expertData = CountingGroup(world.subgroup(members: edp, name: "expert-dp\(edp)"))
             let replica = (0..<mesh.worldSize).filter { dataIndex($0) / epSize == block }

@@ -4,8 +4,8 @@ extension MemoryEstimate {
     /// Throws a `ConfigError` unless one rank's estimate fits in
     /// `config.memoryBudget` GiB (no check when 0), naming the estimate, its
     /// largest term and the layouts that would fit: this run's model and
-    /// batch at dp, 2·dp, 4·dp and 8·dp ranks with ZeRO 0 to 3 (stage 3 only
-    /// without a pipeline), fewest ranks and lowest stage first. Called by
+    /// batch at dp, 2·dp, 4·dp and 8·dp ranks with ZeRO 0 to 3 (those the
+    /// layout validation accepts), fewest ranks and lowest stage first. Called by
     /// `Launcher.run` before any rank starts.
     public static func requireBudget(_ config: TrainConfig, ranksHere: Int) throws {
         guard config.memoryBudget > 0 else { return }
@@ -15,7 +15,7 @@ extension MemoryEstimate {
         let fmt = MemoryBreakdown.format, largest = estimate.largest
         var fits: [String] = []
         for dp in [1, 2, 4, 8].map({ $0 * config.dp }) {
-            for stage in 0...3 where (stage == 0 || dp > 1) && (stage < 3 || config.pp == 1) {
+            for stage in 0...3 where stage == 0 || dp * config.layout.cp > 1 {
                 var c = config
                 c.dp = dp; c.layout.zero = stage
                 guard (try? c.layout.validate(model: c.model, batch: c.batch)) != nil, c.worldSize <= 65536 else { continue }

@@ -1,17 +1,18 @@
 import Synchronization
 
-/// What a ZeRO stage (Rajbhandari et al. 2020) shards over the
-/// data-parallel group, and which shard this rank holds: stage 1 the AdamW
-/// states, stage 2 also the gradients, stage 3 also the parameters. Stage 0
-/// is plain data parallelism (every rank holds everything).
+/// What a ZeRO stage (Rajbhandari et al. 2020) shards over the ranks
+/// holding the same parameters (dp × cp, `ZeROGroups`), and which shard this
+/// rank holds: stage 1 the AdamW states, stage 2 also the gradients, stage 3
+/// also the parameters. Stage 0 is plain data parallelism (every rank holds
+/// everything).
 ///
 /// Every bucket of the `ParameterStore` is cut into `ranks` equal shards
-/// (`ParameterBucket.shard`); the rank of data-parallel index r owns shard r
-/// of every bucket.
+/// (`ParameterBucket.shard`); the rank of index r in the bucket's shard
+/// group owns shard r of every bucket.
 public struct ZeRO: Sendable, Equatable {
     /// The stage, 0...3.
     public var stage: Int
-    /// This rank's shard index (its data-parallel rank) and the shard count (dp).
+    /// This rank's shard index (its rank in the shard group) and the shard count (dp · cp, or the expert-data size).
     public var rank: Int, ranks: Int
 
     public init(stage: Int, rank: Int = 0, ranks: Int = 1) {
@@ -53,26 +54,21 @@ public final class TransientBytes: @unchecked Sendable {
 }
 
 extension Layout {
-    /// Throws unless the ZeRO stage can run on this layout: any stage needs
-    /// dp > 1 (it shards over the data-parallel group; with one rank it would
-    /// do nothing, so it is refused rather than silently ignored), and
-    /// stage 3 does not compose with a pipeline (every micro-batch would
-    /// gather every block's weights again, pp·m times per step; DeepSpeed
-    /// refuses it too), while stages 1 and 2 do (Megatron's distributed
-    /// optimizer: the reduce-scatter runs once, after the pipeline's flush).
+    /// Throws unless the ZeRO stage can run on this layout. Any stage shards
+    /// over the dp × cp ranks, which hold the same parameters (their
+    /// gradients are partial sums over different tokens), so it needs
+    /// dp · cp > 1: `--cp 2 --zero 3` at dp 1 shards over the two
+    /// context-parallel ranks; with one such rank it would shard over
+    /// nothing, so it is refused rather than silently ignored. Every stage
+    /// composes with a pipeline: stages 1 and 2 reduce-scatter once, after
+    /// the pipeline's flush (Megatron's distributed optimizer), and stage 3
+    /// gathers whole chunks around the schedule's actions
+    /// (`ZeROStageResidency`), with any schedule.
     func validateZeRO() throws {
         guard zero > 0 else { return }
-        if dp == 1 {
-            throw ConfigError("zero \(zero) shards over the data-parallel group and needs dp > 1, got dp 1; "
-                              + "add --dp N (N ≥ 2) or drop --zero")
-        }
-        if cp > 1 {
-            throw ConfigError("zero \(zero) shards over the data-parallel group only; with cp \(cp) the gradients are "
-                              + "partial sums over dp × cp, which ZeRO does not reduce yet; use zero 0 with cp, or cp 1")
-        }
-        if zero == 3 && pp > 1 {
-            throw ConfigError("zero 3 gathers each block's weights around every micro-batch's forward and backward "
-                              + "and does not compose with a pipeline (pp \(pp)); use zero 1 or 2 with pp, or pp 1")
+        if dp * cp == 1 {
+            throw ConfigError("zero \(zero) shards over the data- and context-parallel ranks and needs dp × cp > 1, "
+                              + "got dp 1 × cp 1; add --dp N or --cp N (N ≥ 2), or drop --zero")
         }
     }
 }
