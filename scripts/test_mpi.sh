@@ -39,13 +39,21 @@ else bad "diverged run under mpirun (exit $status, want 3)" "$out"; fi
 # Layouts over MPI processes train exactly like one rank (tessera verify exits 1 otherwise); ZeRO-3 uses the
 # started all-gather and reduce-scatter, ZeRO-1 under a pipeline their in-place forms (MPI_IN_PLACE); experts
 # over dp4×ep2 use the variable all-to-all and the expert-data-parallel all-reduce (at ZeRO-3 its reduce-scatter
-# and all-gathers), over dp2×cp2×ep2 the router's all-gather of logits over cp.
+# and all-gathers), over dp2×cp2×ep2 the router's all-gather of logits over cp. ZeRO over dp × cp (the
+# reduce-scatter and gathers on the dp·cp group), ZeRO-3 under 1F1B, zero-bubble and interleaved pipelines
+# (whole chunks gathered around the schedule's actions), experts split over tp (--expert-tp 2, with ep and sp).
 for layout in "4:--dp 2 --tp 2 --sp" "4:--pp 2 --tp 2 --layers 4 --micro-batches 4" "4:--dp 2 --cp 2" \
               "4:--cp 2 --tp 2 --sp --cp-mode ulysses" "2:--dp 2 --zero 3" \
               "4:--dp 2 --pp 2 --layers 4 --micro-batches 4 --zero 1" \
               "4:--dp 4 --ep 2 --experts 4 --top-k 2 --capacity-factor 1" \
               "4:--dp 4 --ep 2 --experts 4 --top-k 2 --capacity-factor 1 --zero 3" \
-              "4:--dp 2 --cp 2 --ep 2 --experts 4 --top-k 2 --capacity-factor 1"; do
+              "4:--dp 2 --cp 2 --ep 2 --experts 4 --top-k 2 --capacity-factor 1" \
+              "4:--dp 2 --cp 2 --zero 3" "4:--dp 2 --cp 2 --cp-mode ulysses --zero 1" "2:--cp 2 --zero 2" \
+              "4:--dp 2 --pp 2 --layers 4 --micro-batches 4 --zero 3" \
+              "4:--dp 2 --pp 2 --layers 4 --micro-batches 4 --zero 3 --schedule zb-h1" \
+              "4:--dp 2 --pp 2 --layers 4 --micro-batches 4 --zero 3 --schedule interleaved --pp-chunks 2" \
+              "2:--tp 2 --experts 4 --top-k 2 --expert-tp 2" \
+              "4:--dp 2 --ep 2 --tp 2 --sp --experts 4 --top-k 2 --capacity-factor 1 --expert-tp 2"; do
   n=${layout%%:*}; flags=${layout#*:}
   out=$(timeout 300 "${MPIRUN[@]}" -np "$n" "$BIN" verify $flags 2>&1)
   if [ $? -eq 0 ] && grep -q "EQUIVALENT — worst loss diff" <<<"$out" && ! grep -q "NOT EQUIVALENT" <<<"$out"; then

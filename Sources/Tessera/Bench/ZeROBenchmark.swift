@@ -29,6 +29,7 @@ public enum ZeROBenchmark {
         try Launcher.run(config: run, backend: backend) { groups in
             let trainer = try Trainer(config: run, data: data, groups: groups)
             for r in trainer.residencies { r.prefetch = prefetch }
+            trainer.stageResidency?.prefetch = prefetch
             _ = try trainer.trainStep()
             groups.resetCounts()
             let times = try (0..<steps).map { _ in try trainer.trainStep().seconds }

@@ -49,9 +49,14 @@ public final class ThreadWorld: @unchecked Sendable {
         }
     }
 
-    /// The shared state of the group with these members (created on first use).
+    /// The shared state of the group with these members and this name (created
+    /// on first use). Two groups with the same members but different names
+    /// (the data-parallel and the expert-parallel group when ep = dp) meet
+    /// apart, as two MPI communicators do: each numbers its own collectives,
+    /// so one's started collective (a ZeRO-3 prefetch) and the other's
+    /// blocking one (a token exchange) cannot cross.
     func rendezvous(for members: [Int], name: String) -> Rendezvous {
-        let key = members.map(String.init).joined(separator: ",")
+        let key = name + "|" + members.map(String.init).joined(separator: ",")
         return lock.withLock {
             if let r = rendezvous[key] { return r }
             let r = Rendezvous(world: self, members: members, name: name)

@@ -18,9 +18,12 @@ public struct Layout: Sendable, Equatable {
     public var tp = 1
     /// Expert-parallel ranks (mixture-of-experts layers), carved out of the data-parallel ranks.
     public var ep = 1
+    /// Tensor-parallel ranks each expert is split over: 1 (every tp rank holds
+    /// its experts whole, the default) or tp (each expert's MLP split like the dense one).
+    public var expertTP = 1
     /// Sequence parallelism inside the tensor-parallel group (needs tp > 1).
     public var sp = false
-    /// ZeRO stage: 0 (replicated optimizer state), 1, 2 or 3. Only 0 trains today.
+    /// ZeRO stage: 0 (replicated optimizer state), 1, 2 or 3, sharded over the dp × cp ranks.
     public var zero = 0
     /// Pipeline schedule (pp > 1).
     public var schedule = PipelineScheduleKind.oneFOneB
@@ -49,6 +52,7 @@ public struct Layout: Sendable, Equatable {
         if ep > 1 { parts.append("ep\(ep)") }
         var name = parts.isEmpty ? "serial" : parts.joined(separator: "×")
         if sp { name += "+sp" }
+        if expertTP > 1 { name += "+etp\(expertTP)" }
         if zero > 0 { name += "+zero\(zero)" }
         return name
     }
@@ -66,7 +70,8 @@ public struct Layout: Sendable, Equatable {
         for flag in parts {
             if flag == "sp" { add("sp", "true") }
             else if flag.hasPrefix("zero") { add("zero", flag.dropFirst(4)) }
-            else { throw Self.nameError(name, "'+\(flag)' is not +sp or +zeroN") }
+            else if flag.hasPrefix("etp") { add("expert-tp", flag.dropFirst(3)) }
+            else { throw Self.nameError(name, "'+\(flag)' is not +sp, +etpN or +zeroN") }
         }
         for part in mesh.split(whereSeparator: { $0 == "x" || $0 == "×" }) where part != "serial" {
             let key = String(part.prefix(2))

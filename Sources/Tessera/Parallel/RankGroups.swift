@@ -54,12 +54,13 @@ public struct RankGroups: Sendable {
         cp = ContextParallel(group: cut(.cp), mode: layout.cpMode)
         dpcp = layout.cp == 1 ? dp : CountingGroup(cut(.dpcp))
         pp = CountingGroup(cut(.pp))
+        let expertTP = layout.expertTP > 1
         if layout.ep == 1 {
-            ep = .single()
+            ep = .single(splitsOverTP: expertTP)
             expertData = dpcp
             model = ModelReplica(group: cut(.modelReplica))
         } else {
-            ep = ExpertParallel(group: cut(.ep))
+            ep = ExpertParallel(group: cut(.ep), splitsOverTP: expertTP)
             expertData = CountingGroup(cut(.expertData))
             model = ModelReplica(group: cut(.modelReplica), expertRank: ep.rank)
         }

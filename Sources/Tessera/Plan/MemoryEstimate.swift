@@ -12,11 +12,12 @@ import TesseraTopology
 /// embedding's padded vocabulary and the block matrices split over tp, the
 /// blocks over pp stages (the pipeline rank with the most block parameters,
 /// plus both embeddings), mixture-of-experts blocks with the router and the
-/// E/ep experts this rank holds (`ModelShape`) — and the
+/// E/ep experts this rank holds, whole or split over tp by `--expert-tp`
+/// (`ModelShape`) — and the
 /// activations of the micro-batches a stage keeps for backward, per layer
 /// by `ActivationMemory.tesseraFormula`, plus the logits and their gradient;
 /// under ZeRO the weights, gradients and moments per `ZeROMemory` (what
-/// each stage shards over dp, experts over dp·cp/ep, and at stage 3 the gathered units), and from
+/// each stage shards over dp·cp, experts over dp·cp/ep, and at stage 3 the gathered units), and from
 /// stage 2 the unreduced gradients of the units backward holds at once.
 public struct MemoryEstimate: Sendable {
     /// One rank's bytes.
@@ -38,7 +39,8 @@ public struct MemoryEstimate: Sendable {
         // The blocks of the pipeline rank holding the most block parameters (every block at pp 1), by the
         // planner's `ModelShape`: dense blocks (12d² + 7d)/t + 6d, mixture-of-experts blocks with the router
         // and this rank's experts whole.
-        let shape = ModelShape(config.model)
+        var shape = ModelShape(config.model)
+        shape.expertsWholeOverTP = config.layout.expertTP == 1  // --expert-tp N = tp: each expert's MLP split over tp
         let pipeline = try? PipelinePlan(shape, layout: config.layout)
         var stages: [[Range<Int>]] = [[0..<Int((L / pp).rounded(.up))]]
         if let p = pipeline {
@@ -61,13 +63,22 @@ public struct MemoryEstimate: Sendable {
         let planned = (try? MemoryModel.mostLoaded(shape, layout: config.layout, setup: setup))?.memory
             ?? MemoryModel.rank(0, shape, layout: config.layout.withoutPipeline, setup: setup,
                                 pipeline: try! PipelinePlan(shape, layout: config.layout.withoutPipeline))
-        let units = ZeROMemory.gatheredBytes(outer: embeddings + 2 * d, block: largestBlock, prefetch: true)
-        // Dense buckets shard over dp, expert buckets over the expert-data-parallel group (dp·cp/ep ranks).
+        var units = ZeROMemory.gatheredBytes(outer: embeddings + 2 * d, block: largestBlock, prefetch: true)
+        var unreduced = units
+        if config.pp > 1 {
+            // Under a pipeline ZeRO-3's unit is a chunk (`ZeROStageResidency`): with one chunk per rank it is
+            // held for the whole step, with v chunks at most two at once (≈ 2/v of the rank's parameters); the
+            // full gradients stay attached from each chunk's first backward to the sync after the flush.
+            let chunks = Double(config.ppChunks)
+            units = 4 * params * min(2, chunks) / chunks
+            unreduced = 4 * params
+        }
+        // Dense buckets shard over dp·cp, expert buckets over the expert-data-parallel group (dp·cp/ep ranks).
         let expertRanks = Double(config.dp * config.layout.cp / max(1, config.layout.ep))
-        perRank = ZeROMemory.modelStates(parameters: params, ranks: Double(config.dp), stage: config.layout.zero,
+        perRank = ZeROMemory.modelStates(parameters: params, ranks: Double(config.dp * config.layout.cp), stage: config.layout.zero,
                                          gathered: units, expert: blocks.expert, expertRanks: max(1, expertRanks))
         perRank.activations = planned.activations
-        if config.layout.zero >= 2 { perRank.unreduced = units }
+        if config.layout.zero >= 2 { perRank.unreduced = unreduced }
         self.ranksHere = ranksHere
         microBatchSamples = samples
         parameters = params

@@ -16,6 +16,7 @@ extension Topology {
     public static func validate(_ layout: Layout, model: ModelShape, batch: Int) throws {
         try layout.validateMesh()
         try validateExperts(layout, model: model)
+        try validateExpertTP(layout, model: model)
         try validateZeRO(layout)
         let (dp, pp, cp, tp) = (layout.dp, layout.pp, layout.cp, layout.tp)
         if layout.sp && tp == 1 {
@@ -103,27 +104,43 @@ extension Topology {
         }
     }
 
-    /// ZeRO's constraints: any stage needs dp > 1 (it shards over the
-    /// data-parallel group; with one rank it would do nothing, so it is
-    /// refused rather than silently ignored); it does not yet shard over
-    /// dp × cp; and stage 3 does not compose with a pipeline (every
-    /// micro-batch would gather every block's weights again, pp·m times per
-    /// step), while stages 1 and 2 do (Megatron's distributed optimizer: the
-    /// reduce-scatter runs once, after the pipeline's flush).
+    /// ZeRO's constraints. Any stage shards over the dp × cp ranks, which
+    /// hold the same parameters (their gradients are partial sums over
+    /// different tokens), so it needs dp · cp > 1: `--cp 2 --zero 3` at dp 1
+    /// shards over the two context-parallel ranks; with one such rank it
+    /// would shard over nothing, so it is refused rather than silently
+    /// ignored. Every stage composes with a pipeline: stages 1 and 2
+    /// reduce-scatter once, after the pipeline's flush (Megatron's
+    /// distributed optimizer), and stage 3 gathers whole chunks around the
+    /// schedule's actions (`ZeROStageResidency`), with any schedule.
     static func validateZeRO(_ layout: Layout) throws {
         let zero = layout.zero
         guard zero > 0 else { return }
-        if layout.dp == 1 {
-            throw ConfigError("zero \(zero) shards over the data-parallel group and needs dp > 1, got dp 1; "
-                              + "add --dp N (N ≥ 2) or drop --zero")
+        if layout.dp * layout.cp == 1 {
+            throw ConfigError("zero \(zero) shards over the data- and context-parallel ranks and needs dp × cp > 1, "
+                              + "got dp 1 × cp 1; add --dp N or --cp N (N ≥ 2), or drop --zero")
         }
-        if layout.cp > 1 {
-            throw ConfigError("zero \(zero) shards over the data-parallel group only; with cp \(layout.cp) the gradients "
-                              + "are partial sums over dp × cp, which ZeRO does not reduce yet; use zero 0 with cp, or cp 1")
+    }
+
+    /// Expert tensor parallelism: `expert-tp` is 1 (whole experts on every
+    /// tensor-parallel rank) or tp (each expert's MLP split like the dense
+    /// one: column-parallel up, row-parallel down), needs experts to split,
+    /// and tp must divide each expert's hidden width.
+    static func validateExpertTP(_ layout: Layout, model: ModelShape) throws {
+        let (expertTP, tp) = (layout.expertTP, layout.tp)
+        guard expertTP > 1 else { return }
+        if expertTP != tp {
+            throw ConfigError("expert-tp \(expertTP) must be 1 (whole experts on each tensor-parallel rank) or tp "
+                              + "(each expert split like the dense MLP); valid expert-tp with tp \(tp): "
+                              + (tp > 1 ? "1, \(tp)" : "1 (add --tp N to split experts)"))
         }
-        if zero == 3 && layout.pp > 1 {
-            throw ConfigError("zero 3 gathers each block's weights around every micro-batch's forward and backward "
-                              + "and does not compose with a pipeline (pp \(layout.pp)); use zero 1 or 2 with pp, or pp 1")
+        if model.experts <= 1 {
+            throw ConfigError("expert-tp \(expertTP) needs a mixture of experts to split; add --experts E or use expert-tp 1")
+        }
+        if model.expertFFN % tp != 0 {
+            let near = [model.expertFFN / tp * tp, (model.expertFFN / tp + 1) * tp].filter { $0 > 0 }
+            throw ConfigError("expert-tp \(expertTP) splits each expert's hidden width \(model.expertFFN) over tp \(tp), "
+                              + "which does not divide it; nearest valid expert-hidden: " + list(near) + ", or expert-tp 1")
         }
     }
 

@@ -48,8 +48,10 @@ public final class Trainer: @unchecked Sendable {
     public let groups: RankGroups
     /// Sums the gradients across ranks (overlapped with the last backward unless `overlap` is off).
     public let gradientSync: GradientSync
-    /// ZeRO-2/3: where each stage module's units live between uses (empty below stage 2).
+    /// ZeRO-2/3: where each stage module's units live between uses (empty below stage 2, and at stage 3 with pp > 1).
     public let residencies: [ZeROResidency]
+    /// ZeRO-3 with pp > 1: where each chunk's parameters live between the schedule's actions (nil otherwise).
+    public let stageResidency: ZeROStageResidency?
     /// Completed steps (the next step's index).
     public private(set) var step = 0
 
@@ -84,12 +86,25 @@ public final class Trainer: @unchecked Sendable {
         parameters = stages.flatMap(\.parameters)
         let (zero, expertZero) = groups.zeroGroups.zero(stage: config.layout.zero)
         store = ParameterStore(parameters: parameters, bucketBytes: Int(config.bucketMB * 1_048_576),
-                               shards: groups.dp.size, zero: zero, expertZero: expertZero,
+                               shards: groups.dpcp.size, zero: zero, expertZero: expertZero,
                                units: zero.shardsGradients ? stages.flatMap(\.units) : nil)
         // After the store: working copies are made from the weights' final (bucket) storage.
         for stage in stages { stage.precision = config.precision; stage.recompute = config.recompute }
         let store = self.store
-        residencies = zero.shardsGradients ? stages.map { ZeROResidency(model: $0, store: store, groups: groups.zeroGroups) } : []
+        if zero.shardsParameters, let pipeline, let evaluator {
+            // A pipeline gathers whole chunks around the schedule's actions, not blocks around each micro-batch.
+            let ids = (0..<config.ppChunks).map { $0 * config.pp + groups.pp.rank }
+            let residency = ZeROStageResidency(stages: Dictionary(uniqueKeysWithValues: zip(ids, stages)), store: store,
+                                               groups: groups.zeroGroups)
+            pipeline.residency = residency
+            evaluator.residency = residency
+            stageResidency = residency
+            residencies = []
+        } else {
+            stageResidency = nil
+            residencies = zero.shardsGradients
+                ? stages.map { ZeROResidency(model: $0, store: store, groups: groups.zeroGroups) } : []
+        }
         optimizer = AdamW(store: store, beta1: config.beta1, beta2: config.beta2, weightDecay: config.weightDecay)
         schedule = LRSchedule(peak: config.lr, warmup: config.warmup, total: config.steps, minRatio: config.minLRRatio)
         gradientSync = GradientSync(store: store, groups: groups)

@@ -25,17 +25,17 @@ import Tessera
     @Test func badNamesSayWhatANameLooksLike() {
         #expect(TestSupport.message { _ = try Layout(name: "dq2") }
                     == "layout 'dq2': 'dq2' is not dpN, ppN, cpN, tpN or epN; layouts look like dp2, tp2+sp, dp2xtp2, pp2v2(interleaved), cp2(ulysses), serial")
-        #expect(TestSupport.message { _ = try Layout(name: "tp2+fast") }.contains("'+fast' is not +sp or +zeroN"))
+        #expect(TestSupport.message { _ = try Layout(name: "tp2+fast") }.contains("'+fast' is not +sp, +etpN or +zeroN"))
         #expect(TestSupport.message { _ = try Layout(name: "dp0") } == "layout 'dp0': dp must be an integer in 1...65536, got 0")
         #expect(TestSupport.message { _ = try Layout(name: "pp2(zigzag)") }
                     == "layout 'pp2(zigzag)': schedule must be naive, gpipe, 1f1b, interleaved or zb-h1, got zigzag")
     }
 
     /// ep splits experts and is refused without them (see `ExpertParallelTests` for the rest). ZeRO
-    /// trains over dp and is refused without it (it would shard over one rank: nothing).
+    /// shards over dp × cp and is refused with one such rank (it would shard over nothing).
     @Test(arguments: [("ep", "4", "ep 4 needs a mixture of experts to split", "or use ep 1"),
-                      ("zero", "1", "zero 1 shards over the data-parallel group and needs dp > 1, got dp 1",
-                       "add --dp N (N ≥ 2) or drop --zero")])
+                      ("zero", "1", "zero 1 shards over the data- and context-parallel ranks and needs dp × cp > 1, got dp 1 × cp 1",
+                       "add --dp N or --cp N (N ≥ 2), or drop --zero")])
     func dimensionsThatDoNotTrainYetAreRefusedNamingTheValidValue(_ key: String, _ value: String, _ what: String,
                                                                   _ valid: String) throws {
         var c = TrainConfig()

@@ -10,7 +10,12 @@ import TesseraTopology
 /// Rows: the layer works on every row of the micro-batch (`samples` ×
 /// `positions`): under sequence parallelism it gathers the chunks first,
 /// and every tensor-parallel rank routes and runs the experts the same way
-/// (experts are replicated over tp), keeping its own chunk of the output.
+/// (by default experts are replicated over tp), keeping its own chunk of the
+/// output. Under expert tensor parallelism (`ExpertParallel.splitsOverTP`)
+/// each tp rank holds its part of every one of those experts
+/// (`ExpertMLP`): routing and the exchange are unchanged, the experts'
+/// outputs (and in backward their input gradients) are partial sums,
+/// summed by one all-reduce over tp for all the layer's experts.
 /// Under context parallelism the router routes each whole sample the same
 /// way on every cp rank (`Router.forward`) and each rank keeps its rows.
 /// Under expert parallelism this rank holds E/ep experts; `TokenExchange`
@@ -53,7 +58,8 @@ public final class MixtureOfExperts: FeedForward, @unchecked Sendable {
         firstExpert = mine.lowerBound
         experts = mine.map { e in
             ExpertMLP(name: "\(name).experts.\(e)", dModel: config.dModel, hidden: config.expertWidth,
-                      layers: config.layers, placement: .wholeOnEveryRank(of: tp, expert: true))
+                      layers: config.layers, placement: .wholeOnEveryRank(of: tp, expert: true),
+                      tp: ep.splitsOverTP ? tp : nil)
         }
         statistics = ExpertStatistics(experts: config.experts)
     }
@@ -80,6 +86,12 @@ public final class MixtureOfExperts: FeedForward, @unchecked Sendable {
             let (y, c) = experts[j].forward(arrived.gatheringRows(rows))
             (results.data + rows.lowerBound * y.shape[1]).update(from: y.data, count: y.count)
             caches.append(c)
+        }
+        if experts.first?.split == true {
+            try sumOverTP(results)
+            try eachExpert(exchange) { j, rows in
+                experts[j].addOutBias(to: results.data + rows.lowerBound * results.shape[1], rows: rows.count)
+            }
         }
         let outputs = try exchange.combine(results)
         let y = order.unpermute(outputs, rows: routing.rows, weight: routing.gate)
@@ -110,6 +122,7 @@ public final class MixtureOfExperts: FeedForward, @unchecked Sendable {
             let dx = experts[j].backward(arrived.gatheringRows(rows), c, backward)
             (dInputs.data + rows.lowerBound * d).update(from: dx.data, count: dx.count)
         }
+        if experts.first?.split == true { try sumOverTP(dInputs) }
         let dx = cache.order.unpermute(try cache.exchange.combine(dInputs), rows: r.rows, weight: nil)
         let dlogits = router.logitsGradient(r, dgate: dgate, samples: ctx.samples, positions: ctx.positions,
                                             lossScale: ctx.lossScale ?? 0, aux: config.auxLossCoeff, z: config.zLossCoeff)
@@ -125,6 +138,13 @@ public final class MixtureOfExperts: FeedForward, @unchecked Sendable {
             try body(j, at..<(at + n))
             at += n
         }
+    }
+
+    /// Sums split experts' partial sums [rows, d] over the tensor-parallel group in place (every tp rank has
+    /// the same rows, routed the same way).
+    private func sumOverTP(_ partial: Tensor) throws {
+        guard partial.count > 0 else { return }
+        try tp.group.allReduce(partial.data, count: partial.count, op: .sum)
     }
 
     /// This rank's rows outside the tensor-parallel region: its chunk under sp, else every row.

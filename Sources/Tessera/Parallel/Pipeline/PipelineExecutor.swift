@@ -29,6 +29,8 @@ public final class PipelineExecutor {
     /// The last step's compute actions, when tracing.
     public private(set) var trace: [TraceEntry] = []
     public var tracing = false
+    /// Told around each compute action (ZeRO-3 gathers and frees a chunk's values); nil: parameters stay put.
+    public weak var residency: (any PipelineResidency)?
 
     public init(schedule: PipelineSchedule, stages: [Int: any PipelineStage], pp: ProcessGroup) {
         self.schedule = schedule; self.stages = stages; self.pp = pp
@@ -48,9 +50,11 @@ public final class PipelineExecutor {
         peakActivationBytes = 0
         var liveBytes = 0
         trace = []
-        for a in schedule.actions[pp.rank] {
+        let nextStage = residency == nil ? [] : schedule.nextComputeStage(rank: pp.rank)
+        for (i, a) in schedule.actions[pp.rank].enumerated() {
             let key = PipelineAction(.forward, microBatch: a.microBatch, stage: a.stage)
             let ctx = contexts[a.microBatch]
+            if a.isCompute { try residency?.willRun(a, next: nextStage[i]) }
             let t0 = tracing ? now() : 0
             let span = a.isCompute ? Trace.beginAction(a.kind.rawValue, microBatch: a.microBatch, stage: a.stage) : nil
             switch a.kind {
@@ -90,6 +94,7 @@ public final class PipelineExecutor {
                 weights.removeValue(forKey: key)!.run()
             }
             span?.end()
+            if a.isCompute { try residency?.didRun(a) }
             if tracing && a.isCompute { trace.append(TraceEntry(action: a, start: t0, end: now())) }
         }
         return loss

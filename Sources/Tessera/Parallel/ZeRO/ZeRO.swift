@@ -1,17 +1,18 @@
 import Synchronization
 
-/// What a ZeRO stage (Rajbhandari et al. 2020) shards over the
-/// data-parallel group, and which shard this rank holds: stage 1 the AdamW
-/// states, stage 2 also the gradients, stage 3 also the parameters. Stage 0
-/// is plain data parallelism (every rank holds everything).
+/// What a ZeRO stage (Rajbhandari et al. 2020) shards over the ranks
+/// holding the same parameters (dp × cp, `ZeROGroups`), and which shard this
+/// rank holds: stage 1 the AdamW states, stage 2 also the gradients, stage 3
+/// also the parameters. Stage 0 is plain data parallelism (every rank holds
+/// everything).
 ///
 /// Every bucket of the `ParameterStore` is cut into `ranks` equal shards
-/// (`ParameterBucket.shard`); the rank of data-parallel index r owns shard r
-/// of every bucket.
+/// (`ParameterBucket.shard`); the rank of index r in the bucket's shard
+/// group owns shard r of every bucket.
 public struct ZeRO: Sendable, Equatable {
     /// The stage, 0...3.
     public var stage: Int
-    /// This rank's shard index (its data-parallel rank) and the shard count (dp).
+    /// This rank's shard index (its rank in the shard group) and the shard count (dp · cp, or the expert-data size).
     public var rank: Int, ranks: Int
 
     public init(stage: Int, rank: Int = 0, ranks: Int = 1) {

@@ -2,14 +2,15 @@ import TesseraComm
 import TesseraTopology
 import TesseraModel
 
-/// The groups ZeRO shards a bucket over: a dense bucket over the
-/// data-parallel group, an expert's bucket (`Placement.expert`) over the
+/// The groups ZeRO shards a bucket over: a dense bucket over the data- and
+/// context-parallel ranks (dp × cp, `RankGroups.dpcp`: every rank holding
+/// the same parameters, as torchtitan's FSDP shards over dp_shard × cp), an expert's bucket (`Placement.expert`) over the
 /// expert-data-parallel group (`RankGroups.expertData`: the ranks holding
 /// the same experts, dp / ep of them), the group its gradient is summed over.
 /// Reduce-scatters, all-gathers of updated or ZeRO-3 values and the
 /// gradient norm's shard partials run over the bucket's group.
 public struct ZeROGroups {
-    /// The data-parallel group (dense buckets).
+    /// The dp × cp group (dense buckets; dp itself when cp is 1).
     public let dense: ProcessGroup
     /// The expert-data-parallel group (expert buckets; `dense` itself when ep is 1).
     public let expert: ProcessGroup
@@ -32,6 +33,7 @@ public struct ZeROGroups {
 }
 
 extension RankGroups {
-    /// dp for dense buckets, the expert-data-parallel group for expert buckets.
-    public var zeroGroups: ZeROGroups { ZeROGroups(dense: dp, expert: expertData) }
+    /// dp × cp for dense buckets (the group their gradients are summed over), the
+    /// expert-data-parallel group for expert buckets.
+    public var zeroGroups: ZeROGroups { ZeROGroups(dense: dpcp, expert: expertData) }
 }

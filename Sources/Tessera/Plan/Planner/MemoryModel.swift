@@ -78,7 +78,11 @@ public enum MemoryModel {
             let unit = outer + m.largestBlocks(2, of: plan.blockCounts(ofRank: r, m), tp: tp, ep: layout.ep)
             // Stage 3 gathers the float32 values (and makes the working copies
             // of them under bf16); stages 2-3 hold the unreduced gradients.
-            let gathered = layout.zero >= 3 ? (setup.weightBytes + setup.masterBytes) * unit : 0
+            // Under a pipeline stage 3 gathers whole chunks (`ZeROStageResidency`):
+            // one chunk per rank is held for the step, of v chunks at most two.
+            let v = Double(layout.ppChunks)
+            let gatheredUnit = layout.pp > 1 ? params.all * min(2, v) / v : unit
+            let gathered = layout.zero >= 3 ? (setup.weightBytes + setup.masterBytes) * gatheredUnit : 0
             mem.zeroBuckets = gathered + setup.gradientBytes * unit
             mem.buffers += mem.zeroBuckets
         }
