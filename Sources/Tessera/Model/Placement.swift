@@ -48,11 +48,15 @@ public struct Placement: Sendable, Equatable {
     public var partialSum: [MeshDim]
     /// The tie, if any.
     public var tie: Tie?
-    /// Whether this is a parameter of one expert of a mixture of experts:
-    /// held by one rank of the expert-parallel group (the rest hold other
-    /// experts), its gradient summed over the expert-data-parallel group
-    /// (`RankGroups.expertData`) in place of dp.
-    public var expert = false
+    /// The group of model replicas that hold this same parameter, over
+    /// which its gradient is summed (the `.dp` entry of `partialSum`) and ZeRO
+    /// shards it: `.dpcp` for dense parameters (every rank of the dp × cp
+    /// group holds them), `.expertData` for one expert's (held by one rank of
+    /// each expert-parallel group: the ranks holding the same expert).
+    public var replicatedOver = GroupKind.dpcp
+
+    /// Whether this is one expert's parameter (replicated over the expert-data group).
+    public var isExpert: Bool { replicatedOver == .expertData }
 
     /// Held whole by one rank of each model replica; gradient summed over dp.
     public static let whole = Placement(shard: nil, replicas: [:], partialSum: [.dp], tie: nil)
@@ -93,10 +97,17 @@ public struct Placement: Sendable, Equatable {
     /// Held whole by every tensor-parallel rank, each computing its gradient
     /// completely from all rows of the micro-batch (a mixture of experts
     /// gathers sequence-parallel chunks and routes them redundantly on every
-    /// tensor-parallel rank): the router. `expert` marks an expert's parameters.
-    public static func wholeOnEveryRank(of tp: TensorParallel, expert: Bool = false) -> Placement {
+    /// tensor-parallel rank): the router, and whole experts (`replicatedOver` `.expertData`).
+    public static func wholeOnEveryRank(of tp: TensorParallel, replicatedOver: GroupKind = .dpcp) -> Placement {
         var p = Placement(shard: nil, replicas: tp.size > 1 ? [.tp: tp.rank] : [:], partialSum: [.dp], tie: nil)
-        p.expert = expert
+        p.replicatedOver = replicatedOver
+        return p
+    }
+
+    /// This placement replicated over the expert-data group: one expert's parameter.
+    public var ofOneExpert: Placement {
+        var p = self
+        p.replicatedOver = .expertData
         return p
     }
 
@@ -114,13 +125,15 @@ public struct Placement: Sendable, Equatable {
 
     /// What the gradient sync must do for this parameter: parameters with
     /// equal keys can share a bucket.
-    package var syncKey: SyncKey { SyncKey(partialSum: partialSum, tie: tie?.group, primary: isPrimary, expert: expert) }
+    package var syncKey: SyncKey { SyncKey(partialSum: partialSum, tie: tie?.group, primary: isPrimary, replicatedOver: replicatedOver) }
 
     /// The gradient-sync class of a bucket (see `syncKey`).
     package struct SyncKey: Hashable, Sendable {
         package var partialSum: [MeshDim]
         package var tie: TieGroup?
         var primary: Bool
-        package var expert: Bool
+        package var replicatedOver: GroupKind
+        /// Whether the bucket holds experts' parameters.
+        package var isExpert: Bool { replicatedOver == .expertData }
     }
 }

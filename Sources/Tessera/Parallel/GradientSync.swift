@@ -15,7 +15,7 @@ import TesseraModel
 ///    sequence parallelism (Megatron's allreduce_layernorm_grads), then dp.
 ///    The loss was scaled by 1/(global batch tokens), so the sum over dp
 ///    ranks is the average of their mean gradients: the one-rank gradient.
-///    An expert's parameters (`Placement.expert`) sum over the
+///    An expert's parameters (`Placement.replicatedOver` = `.expertData`) sum over the
 ///    expert-data-parallel group instead (the ranks holding that expert):
 ///    each copy already holds the gradient of every token its expert-parallel
 ///    group routed to it, scaled by 1/(global tokens), so this sum is the
@@ -62,7 +62,6 @@ public final class GradientSync: @unchecked Sendable {
     public init(store: ParameterStore, groups: RankGroups) {
         func group(_ d: MeshDim) -> ProcessGroup {
             switch d {
-            // Data-parallel partial sums span the context-parallel ranks too: each holds other tokens.
             case .dp: groups.dpcp
             case .tp: groups.tp.group
             case .pp: groups.pp
@@ -76,8 +75,9 @@ public final class GradientSync: @unchecked Sendable {
         }
         let sharded = store.zero.shardsOptimizer
         plan = store.buckets.map { b in
-            // An expert's gradient is summed over the ranks holding the same expert instead of dp.
-            func sum(_ d: MeshDim) -> ProcessGroup { b.key.expert && d == .dp ? groups.expertData : group(d) }
+            // The data-parallel sum runs over the replicas that hold this parameter (dp × cp, or for an
+            // expert the ranks holding the same expert): the group its placement names.
+            func sum(_ d: MeshDim) -> ProcessGroup { d == .dp ? groups.group(b.key.replicatedOver) : group(d) }
             var dims = b.key.partialSum
             let scatter = sharded && dims.last == .dp ? sum(dims.removeLast()) : nil
             let over = (b.key.tie.map { [tieGroup($0)] } ?? []) + dims.map(sum)

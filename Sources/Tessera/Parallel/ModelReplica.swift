@@ -20,5 +20,5 @@ public struct ModelReplica: Sendable {
     /// primary copy within the pp × tp group (`Placement.isPrimary`), and of
     /// the ep ranks' identical copies of a dense parameter the first rank's
     /// (each expert's parameters live on one ep rank only).
-    public func counts(_ p: Placement) -> Bool { p.isPrimary && (p.expert || expertRank == 0) }
+    public func counts(_ p: Placement) -> Bool { p.isPrimary && (p.isExpert || expertRank == 0) }
 }

@@ -67,6 +67,21 @@ public struct RankGroups: Sendable {
         embedding = cut(.embedding)
     }
 
+    /// This rank's group of `kind` (the group objects above, by the topology's name for them).
+    public func group(_ kind: GroupKind) -> ProcessGroup {
+        switch kind {
+        case .tp: tp.group
+        case .cp: cp.group
+        case .dp: dp
+        case .pp: pp
+        case .dpcp: dpcp
+        case .ep: ep.group
+        case .expertData: expertData
+        case .modelReplica: model.group
+        case .embedding: embedding
+        }
+    }
+
     /// The groups of `config`'s layout on one node.
     public init(config: TrainConfig, world: ProcessGroup & ProcessGroupFactory) throws {
         try self.init(Topology(config.layout), world: world)

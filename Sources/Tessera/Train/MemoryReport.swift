@@ -37,7 +37,7 @@ extension Trainer {
 
     /// Every rank's dense and expert parameter counts in millions, [dense₀, experts₀, dense₁, …] (collective).
     func parameterSplit() throws -> [Double] {
-        let expert = parameters.filter(\.placement.expert).reduce(0) { $0 + $1.value.count }
+        let expert = parameters.filter(\.placement.isExpert).reduce(0) { $0 + $1.value.count }
         let dense = parameters.reduce(0) { $0 + $1.value.count } - expert
         return try groups.world.allGather([dense, expert]).map { Double($0) / 1e6 }
     }

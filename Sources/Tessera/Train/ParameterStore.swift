@@ -27,7 +27,7 @@ public final class ParameterStore: @unchecked Sendable {
     public let transient = TransientBytes()
 
     /// Buckets `parameters` (capacities padded to 16 · `shards` elements;
-    /// `zero.ranks` shards under ZeRO). Expert buckets (`Placement.expert`)
+    /// `zero.ranks` shards under ZeRO). Expert buckets (`Placement.replicatedOver` = `.expertData`)
     /// are cut into `expertZero.ranks` shards and this rank owns
     /// `expertZero.rank`'s, when given (ZeRO over the expert-data-parallel group).
     public init(parameters: [Parameter], bucketBytes: Int, shards: Int = 1, zero: ZeRO = .none,
@@ -48,7 +48,7 @@ public final class ParameterStore: @unchecked Sendable {
         var buckets: [ParameterBucket] = []
         let transient = self.transient
         func add(_ ps: [Parameter]) {
-            let expert = ps[0].placement.syncKey.expert
+            let expert = ps[0].placement.isExpert
             buckets.append(ParameterBucket(ps, key: ps[0].placement.syncKey, shards: expert ? expertShards : shards,
                                            zero: expert ? expertZero : zero, transient: transient))
         }

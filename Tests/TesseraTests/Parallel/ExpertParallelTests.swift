@@ -71,8 +71,8 @@ import Tessera
             let router = trainer.parameters.first { $0.name == "h.1.mlp.router.weight" }!
             if groups.worldRank == 0 { out.withLock { $0 = (r, router.grad.array) } }
             guard groups.world.size > 1 else { return }
-            let expert = trainer.store.buckets.filter { $0.parameters.allSatisfy(\.placement.expert) }
-            let dense = trainer.store.buckets.filter { $0.parameters.allSatisfy { !$0.placement.expert } }
+            let expert = trainer.store.buckets.filter { $0.parameters.allSatisfy(\.placement.isExpert) }
+            let dense = trainer.store.buckets.filter { $0.parameters.allSatisfy { !$0.placement.isExpert } }
             let sum = { (bs: [ParameterBucket]) in bs.reduce(0) { $0 + $1.count } }
             // Expert gradients over expert-dp (dp·cp / ep ranks), dense ones over dp·cp (plus the step's loss, one element).
             let expertGroup = groups.expertData.tallies["allReduce"]?.elements ?? 0

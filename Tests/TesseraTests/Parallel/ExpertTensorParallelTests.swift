@@ -40,7 +40,7 @@ import Tessera
             let counts = Mutex<[Int: (local: Int, expert: Int)]>([:])
             try Launcher.run(config: config, backend: .threads) { groups in
                 let trainer = try Trainer(config: config, data: data, groups: groups)
-                let experts = trainer.parameters.filter(\.placement.expert)
+                let experts = trainer.parameters.filter(\.placement.isExpert)
                 for p in experts where p.name.hasSuffix("fc.weight") {
                     #expect(p.shape == [H / expertTP, d] && p.globalShape == [H, d], "\(p.name) \(p.shape)")
                 }

@@ -27,16 +27,15 @@ public final class ExpertMLP: @unchecked Sendable {
         split = (tp?.size ?? 1) > 1
         if let tp, split {
             let part = tp.part(hidden)
-            func expert(_ p: Placement) -> Placement { var p = p; p.expert = true; return p }
             fc = Linear(weight: .shard(name: "\(name).fc.weight", global: [hidden, dModel], rowRanges: [part],
-                                       cols: 0..<dModel, rule: .normal(std), placement: expert(.sharded(dim: 0, over: tp))),
+                                       cols: 0..<dModel, rule: .normal(std), placement: .sharded(dim: 0, over: tp).ofOneExpert),
                         bias: .shard(name: "\(name).fc.bias", global: [hidden], rowRanges: [part], cols: 0..<1,
-                                     rule: .zeros, placement: expert(.sharded(dim: 0, over: tp))))
+                                     rule: .zeros, placement: .sharded(dim: 0, over: tp).ofOneExpert))
             out = Linear(weight: .shard(name: "\(name).out.weight", global: [dModel, hidden], rowRanges: [0..<dModel],
                                         cols: part, rule: .normal(residualStd),
-                                        placement: expert(.sharded(dim: 1, over: tp))),
+                                        placement: .sharded(dim: 1, over: tp).ofOneExpert),
                          bias: Parameter(name: "\(name).out.bias", shape: [dModel], rule: .zeros,
-                                         placement: .wholeOnEveryRank(of: tp, expert: true)))
+                                         placement: .wholeOnEveryRank(of: tp, replicatedOver: .expertData)))
             return
         }
         func linear(_ n: String, _ o: Int, _ i: Int, _ s: Float) -> Linear {

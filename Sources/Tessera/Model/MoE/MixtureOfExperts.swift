@@ -58,7 +58,7 @@ public final class MixtureOfExperts: FeedForward, @unchecked Sendable {
         firstExpert = mine.lowerBound
         experts = mine.map { e in
             ExpertMLP(name: "\(name).experts.\(e)", dModel: config.dModel, hidden: config.expertWidth,
-                      layers: config.layers, placement: .wholeOnEveryRank(of: tp, expert: true),
+                      layers: config.layers, placement: .wholeOnEveryRank(of: tp, replicatedOver: .expertData),
                       tp: ep.splitsOverTP ? tp : nil)
         }
         statistics = ExpertStatistics(experts: config.experts)

@@ -26,7 +26,7 @@ public enum GradientNorm {
             // Each rank has the reduced gradient of its shard only: exchange the exact Double partials,
             // dense buckets over dp, then expert buckets over the expert-data-parallel group.
             for expert in [false, true] {
-                let indices = primary.indices.filter { primary[$0].key.expert == expert }
+                let indices = primary.indices.filter { primary[$0].key.isExpert == expert }
                 guard let first = indices.first else { continue }
                 let mine = indices.map { b in
                     Int(truncatingIfNeeded: Elementwise.sumOfSquares(primary[b].ownedGrads, n: primary[b].owned.count).bitPattern)
@@ -46,7 +46,7 @@ public enum GradientNorm {
                 }
             }
         }
-        let counted = primary.indices.filter { primary[$0].key.expert || model.expertRank == 0 }
+        let counted = primary.indices.filter { primary[$0].key.isExpert || model.expertRank == 0 }
         return try model.group.sumAcrossRanks(counted.map { partials[$0] }.joined().reduce(0, +))
     }
 }

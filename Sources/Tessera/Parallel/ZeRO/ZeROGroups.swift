@@ -4,7 +4,7 @@ import TesseraModel
 
 /// The groups ZeRO shards a bucket over: a dense bucket over the data- and
 /// context-parallel ranks (dp × cp, `RankGroups.dpcp`: every rank holding
-/// the same parameters, as torchtitan's FSDP shards over dp_shard × cp), an expert's bucket (`Placement.expert`) over the
+/// the same parameters, as torchtitan's FSDP shards over dp_shard × cp), an expert's bucket (`Placement.replicatedOver` = `.expertData`) over the
 /// expert-data-parallel group (`RankGroups.expertData`: the ranks holding
 /// the same experts, dp / ep of them), the group its gradient is summed over.
 /// Reduce-scatters, all-gathers of updated or ZeRO-3 values and the
@@ -24,7 +24,7 @@ public struct ZeROGroups {
     public init(_ group: ProcessGroup) { self.init(dense: group, expert: group) }
 
     /// The group `bucket` is sharded over.
-    public func group(of bucket: ParameterBucket) -> ProcessGroup { bucket.key.expert ? expert : dense }
+    public func group(of bucket: ParameterBucket) -> ProcessGroup { bucket.key.isExpert ? expert : dense }
 
     /// This rank's shard of each class: ZeRO `stage` with its index in the dense and in the expert group.
     public func zero(stage: Int) -> (dense: ZeRO, expert: ZeRO) {
