@@ -23,7 +23,9 @@ struct PlanCommand: ParsableCommand {
             schedule holds at once, plus embedding and head; buffers = sequence-parallel gather, pipeline \
             send/receive, and ZeRO's full buckets (zero_buckets: stage 3's gathered weights and stage 2-3's \
             unreduced gradients of the outer unit and two blocks). --json gives them as raw bytes (memory_bytes) with fits, \
-            step_seconds, tokens_per_second, tflops_per_device (model FLOPs, no recompute), mfu and bubble.
+            step_seconds, tokens_per_second, tflops_per_device and mfu (model FLOPs, no recompute), \
+            hardware_tflops_per_device and hfu (hardware FLOPs: with recomputation, as Narayanan et al. 2021 count \
+            them) and bubble.
             """)
 
     @Option(help: "Model preset: \(ModelPresets.names.joined(separator: ", ")).") var model: String?

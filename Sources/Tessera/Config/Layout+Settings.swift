@@ -62,7 +62,7 @@ extension Layout {
         }
         func divisors(_ n: Int) -> [Int] { (1...max(1, n)).filter { n % $0 == 0 } }
         func list(_ xs: [Int]) -> String { xs.map(String.init).joined(separator: ", ") }
-        if pp > 1 { _ = try PipelinePartition.stages(self, model: model) }
+        if pp > 1 { try validateSchedule(); _ = try PipelinePartition.stages(self, model: model) }
         let d = model.dModel
         if model.heads % tp != 0 || (4 * d) % tp != 0 {
             let what = model.heads % tp != 0 ? "heads \(model.heads)" : "4·d-model \(4 * d)"

@@ -58,6 +58,7 @@ public final class Trainer: @unchecked Sendable {
         self.data = data
         self.groups = groups
         if config.pp > 1 {
+            try config.layout.validateSchedule()
             let ranges = try PipelinePartition.stages(config.layout, model: config.model)
             let schedule = try PipelineSchedules.make(config.schedule, ranks: config.pp,
                                                       microBatches: config.microBatches, chunks: config.ppChunks)
@@ -243,6 +244,9 @@ public final class Trainer: @unchecked Sendable {
         let leader = groups.worldRank == 0
         let reporter = try StepReporter(config: config, first: step, tokensPerStep: tokensPerStep, leader: leader,
                                         log: rankLog)
+        if try groups.world.allGather([reporter.showsMFU ? 1 : 0]).contains(1) {
+            reporter.peak = try ComputePeak.measured(world: groups.world, config: config)
+        }
         func log(_ line: String) { if leader { reporter.display.line(line) } }
         /// Saves (rank 0 writes). A failed save keeps the previous checkpoint; during the run it is
         /// reported in one line and training goes on (the next save retries); at the end it is an error.
@@ -261,13 +265,17 @@ public final class Trainer: @unchecked Sendable {
         var results: [StepResult] = []
         let first = step
         let expertLog = leader ? try config.moeStats.map(ExpertStatsLog.init) : nil
+        var finalValidation: Double?
         while step < config.steps {
             let r = try trainStep()
             results.append(r)
             let done = step
             if done == first + 1 && groups.world.size > 1 { for line in try memoryReport() { log(line) } }
             var validation: Double?
-            if config.evalEvery > 0 && done % config.evalEvery == 0 && done != config.steps {
+            if done == config.steps {
+                validation = try evaluate()  // the final validation: in the last step's metrics, printed below
+                finalValidation = validation
+            } else if config.evalEvery > 0 && done % config.evalEvery == 0 {
                 validation = try evaluate()
                 log(String(format: "validation loss %.4f at step %d", validation!, done))
             }
@@ -282,7 +290,7 @@ public final class Trainer: @unchecked Sendable {
                 try save(dir, final: false)
             }
         }
-        log(String(format: "validation loss %.4f after %d steps", try evaluate(), step))
+        log(String(format: "validation loss %.4f after %d steps", try finalValidation ?? evaluate(), step))
         if let dir = config.checkpoint { try save(dir, final: true) }
         return results
     }

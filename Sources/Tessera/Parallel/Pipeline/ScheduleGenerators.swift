@@ -8,10 +8,6 @@ public enum PipelineSchedules {
         guard p >= 1, m >= 1, v >= 1 else {
             throw ConfigError("a pipeline needs ranks, micro-batches and chunks ≥ 1, got \(p), \(m), \(v)")
         }
-        guard 2 * p * v * m - 1 <= MessageTag.max else {
-            throw ConfigError("pp \(p) × chunks \(v) × micro-batches \(m) = \(p * v * m) stage messages per step exceed "
-                              + "MPI's tag space (at most \((MessageTag.max + 1) / 2)); use fewer micro-batches")
-        }
         if !kind.takesChunks && v != 1 {
             throw ConfigError("pp-chunks \(v) needs schedule interleaved (\(kind.rawValue) runs one chunk per rank)")
         }
