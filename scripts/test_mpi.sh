@@ -109,6 +109,14 @@ for flags in "--tp 2 --sp" "--dp 2"; do
 done
 rm -rf "$MFU"
 
+# An error only one process meets (rank 1 here; rank 0 trains) is not lost: the process that left the printing
+# to rank 0 prints it itself, naming its rank, once rank 0 has not ended the job (it used to exit silently).
+out=$(timeout 120 "${MPIRUN[@]}" -np 2 bash -c 'if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then exec "$0" train --tp 3; else
+      exec "$0" train --tp 2 --steps 200 --timeout 100 --sample 0; fi' "$BIN" 2>&1); status=$?
+if [ $status -ne 0 ] && grep -q "tessera: error: rank 1: tp 3 does not divide heads 4" <<<"$out"; then
+  ok "an error met by rank 1 alone under mpirun is printed (exit $status)"
+else bad "an error met by rank 1 alone under mpirun (exit $status)" "$out"; fi
+
 # Greedy generation under mpirun (tp 2; tp 2 × pp 2) prints exactly what one rank prints, from a checkpoint trained under dp 2.
 GEN=$(mktemp -d)
 "$BIN" train --dp 2 --layers 2 --d-model 32 --heads 4 --seq-len 32 --batch 4 --steps 3 --threads 1 --eval-every 0 \

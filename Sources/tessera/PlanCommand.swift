@@ -72,7 +72,7 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let inputs = try PlanInputs(self)
+            let inputs = try PlanInputs(request)
             if let layout = inputs.layout {
                 let plan = try LayoutPlan(inputs.shape, layout: layout, setup: inputs.setup, hardware: inputs.hardware)
                 try show([plan], inputs: inputs, searched: nil)
@@ -87,6 +87,19 @@ struct PlanCommand: ParsableCommand {
                 try show(Array(ranked.prefix(max(1, top))), inputs: inputs, searched: (evaluated, ranked.count))
             }
         }
+    }
+
+    /// The flags as the library's request.
+    var request: PlanRequest {
+        var r = PlanRequest()
+        r.model = model; r.layers = layers; r.dModel = dModel; r.heads = heads; r.kvHeads = kvHeads; r.ffn = ffn
+        r.vocab = vocab; r.seqLen = seqLen; r.tied = head.map { $0 == .tied }; r.swiglu = swiglu
+        r.experts = experts; r.topK = topK; r.moeEvery = moeEvery; r.expertFFN = expertFFN
+        r.gpus = gpus; r.gpusPerNode = gpusPerNode; r.gpu = gpu; r.gpuMemory = gpuMemory; r.gpuTflops = gpuTflops
+        r.intraNodeGBps = intraNodeGBps; r.interNodeGBps = interNodeGBps; r.hardware = hardware; r.backend = backend
+        r.globalBatch = globalBatch; r.microBatch = microBatch; r.precision = precision; r.gradDtype = gradDtype
+        r.recompute = recompute; r.activations = activations; r.layout = layout
+        return r
     }
 
     func show(_ plans: [LayoutPlan], inputs: PlanInputs, searched: (evaluated: Int, fitting: Int)?) throws {

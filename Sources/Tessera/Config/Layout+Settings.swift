@@ -8,7 +8,7 @@ extension Layout {
              help: "Context-parallel ranks (each sequence in 2·cp chunks)."),
         .choice("cp-mode", \.cpMode, .layout, help: "Context-parallel attention: ring or ulysses all-to-all."),
         .int("tp", \.tp, 1...65536, .layout, help: "Tensor-parallel ranks (must divide heads)."),
-        .int("ep", \.ep, 1...65536, .layout, help: "Expert-parallel ranks, carved out of dp (must divide dp and experts)."),
+        .int("ep", \.ep, 1...65536, .layout, help: "Expert-parallel ranks within dp·cp (must divide dp·cp and experts)."),
         .bool("sp", \.sp, .layout, help: "Sequence parallelism in the tensor-parallel group (needs tp > 1)."),
         .int("zero", \.zero, 0...3, .layout,
              help: "ZeRO stage over dp (1 AdamW states, 2 +gradients, 3 +weights)."),

@@ -14,11 +14,11 @@ public struct Layout: Sendable, Equatable {
     public var cpMode = ContextParallelMode.ring
     /// Tensor-parallel ranks (heads, MLP units and vocabulary split across them).
     public var tp = 1
-    /// Expert-parallel ranks (mixture-of-experts layers), carved out of the data-parallel ranks.
+    /// Expert-parallel ranks (mixture-of-experts layers), carved out of the dp·cp ranks (ep divides dp·cp).
     public var ep = 1
     /// Sequence parallelism inside the tensor-parallel group (needs tp > 1).
     public var sp = false
-    /// ZeRO stage: 0 (replicated optimizer state), 1, 2 or 3. Only 0 trains today.
+    /// ZeRO stage: 0 (replicated optimizer state), 1 (+ sharded optimizer state), 2 (+ gradients) or 3 (+ weights).
     public var zero = 0
     /// Pipeline schedule (pp > 1).
     public var schedule = PipelineScheduleKind.oneFOneB

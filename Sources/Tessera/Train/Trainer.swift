@@ -295,30 +295,3 @@ public final class Trainer: @unchecked Sendable {
         return results
     }
 }
-
-extension ProcessGroup {
-    /// Σ over the group's ranks of `value` (float32 on the wire: ~7 digits).
-    public func sumAcrossRanks(_ value: Double) throws -> Double {
-        guard size > 1 else { return value }
-        var x = Float(value)
-        try allReduce(&x, count: 1, op: .sum)
-        return Double(x)
-    }
-}
-
-/// The one-line progress report of a training step.
-public enum ProgressLine {
-    public static func format(step: Int, of total: Int, loss: Double, lr: Float, tokensPerSecond: Double,
-                              gflops: Double, elapsed: Double, remaining: Double) -> String {
-        String(format: "step %d/%d | loss %.4f | lr %.2e | %.0f tok/s | %.1f GFLOP/s | ",
-               step, total, loss, Double(lr), tokensPerSecond, gflops)
-            + "\(clock(elapsed)) elapsed | \(clock(remaining)) left"
-    }
-
-    /// Seconds as m:ss (or h:mm:ss).
-    public static func clock(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
-                         : String(format: "%d:%02d", s / 60, s % 60)
-    }
-}
