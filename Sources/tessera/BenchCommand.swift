@@ -146,18 +146,11 @@ struct BenchPipeline: ParsableCommand {
         configs = try reportingErrors {
             try requireTimedSteps(steps)
             let layout = try settings.given(Self.table).applied(to: Self.defaults)
-            var base = TrainBenchmark.defaultConfig
-            base.batch = batch
-            var reference = base
-            reference.dp = layout.pp
-            try reference.validate()
             let kinds: [PipelineScheduleKind] = try parseNames(schedules, flag: "--schedules")
-            return (reference, try kinds.map { kind in
-                var c = base
-                c.pp = layout.pp; c.schedule = kind; c.microBatches = layout.microBatches
-                c.ppChunks = kind.takesChunks ? 2 : 1
-                try c.validate()
-                c.trace = tracePath(trace, label: kind.rawValue, many: true)
+            let (reference, pipelines) = try PipelineBenchmark.configs(layout: layout, batch: batch, schedules: kinds)
+            return (reference, try pipelines.map { c in
+                var c = c
+                c.trace = tracePath(trace, label: c.schedule.rawValue, many: true)
                 if let path = c.trace { try OutputPreflight.checkTrace(path) }
                 return c
             })
