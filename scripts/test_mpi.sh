@@ -68,7 +68,7 @@ out=$(timeout 300 "${MPIRUN[@]}" -np 4 "$BIN" train --dp 2 --tp 2 --sp --layers 
 summary=$("$BIN" trace summary "$tracedir/t.json" 2>&1)
 if grep -q "wrote trace $tracedir/t.json: 4 rank(s)" <<<"$out" && grep -q "4 rank(s), .*clocks: barrier" <<<"$summary" \
    && grep -q "^tp\[0, 1\] | allGather | 2 | 8.0 " <<<"$summary" && grep -q "^tp\[2, 3\] | reduceScatter | 2 | 6.0 " <<<"$summary"; then
-  ok "trace under mpirun -np 4: one merged file, $(grep -o 'all steps: .*' <<<"$summary")"
+  ok "trace under mpirun -np 4: one merged file, $(grep -o 'steady state (.*' <<<"$summary")"
 else bad "trace under mpirun -np 4" "$out
 $summary"; fi
 rm -rf "$tracedir"
@@ -102,6 +102,28 @@ out=$(timeout 120 "${MPIRUN[@]}" -np 2 "$BIN" train --tp 3 2>&1); status=$?
 if [ $status -eq 2 ] && [ "$(grep -c 'tessera: error: tp 3 does not divide heads 4; valid tp for heads 4: 1, 2, 4' <<<"$out")" = 1 ]; then
   ok "a layout error under mpirun -np 2 is printed once"
 else bad "layout error under mpirun printed $(grep -c 'tessera: error' <<<"$out") times (exit $status)" "$out"; fi
+
+# MFU under mpirun is at most 100%: the peak is what the processes reach together on the cores they have
+# (each measures at once, mpirun binds each to its core), not rank 0's one-thread rate times the ranks.
+MFU=$(mktemp -d)
+for flags in "--tp 2 --sp" "--dp 2"; do
+  out=$(timeout 300 "${MPIRUN[@]}" -np 2 "$BIN" train $flags --layers 2 --d-model 128 --heads 4 --seq-len 64 \
+        --batch 8 --steps 4 --log-every 1 --eval-every 0 --sample 0 --metrics "$MFU/m.jsonl" 2>&1)
+  status=$?
+  worst=$(python3 -c 'import json,sys; print(max(json.loads(l)["mfu"] for l in open(sys.argv[1])))' "$MFU/m.jsonl" 2>/dev/null)
+  if [ $status -eq 0 ] && [ -n "$worst" ] && python3 -c "import sys; sys.exit(0 if 0 < $worst <= 1 else 1)"; then
+    ok "MFU under mpirun -np 2 train $flags stays within 100%: at most $(python3 -c "print(f'{100*$worst:.1f}%')")"
+  else bad "MFU under mpirun -np 2 train $flags (exit $status, largest mfu ${worst:-none})" "$out"; fi
+done
+rm -rf "$MFU"
+
+# An error only one process meets (rank 1 here; rank 0 trains) is not lost: the process that left the printing
+# to rank 0 prints it itself, naming its rank, once rank 0 has not ended the job (it used to exit silently).
+out=$(timeout 120 "${MPIRUN[@]}" -np 2 bash -c 'if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then exec "$0" train --tp 3; else
+      exec "$0" train --tp 2 --steps 200 --timeout 100 --sample 0; fi' "$BIN" 2>&1); status=$?
+if [ $status -ne 0 ] && grep -q "tessera: error: rank 1: tp 3 does not divide heads 4" <<<"$out"; then
+  ok "an error met by rank 1 alone under mpirun is printed (exit $status)"
+else bad "an error met by rank 1 alone under mpirun (exit $status)" "$out"; fi
 
 # Greedy generation under mpirun (tp 2; tp 2 × pp 2) prints exactly what one rank prints, from a checkpoint trained under dp 2.
 GEN=$(mktemp -d)

@@ -146,18 +146,11 @@ struct BenchPipeline: ParsableCommand {
         configs = try reportingErrors {
             try requireTimedSteps(steps)
             let layout = try settings.given(Self.table).applied(to: Self.defaults)
-            var base = TrainBenchmark.defaultConfig
-            base.batch = batch
-            var reference = base
-            reference.dp = layout.pp
-            try reference.validate()
             let kinds: [PipelineScheduleKind] = try parseNames(schedules, flag: "--schedules")
-            return (reference, try kinds.map { kind in
-                var c = base
-                c.pp = layout.pp; c.schedule = kind; c.microBatches = layout.microBatches
-                c.ppChunks = kind.takesChunks ? 2 : 1
-                try c.validate()
-                c.trace = tracePath(trace, label: kind.rawValue, many: true)
+            let (reference, pipelines) = try PipelineBenchmark.configs(layout: layout, batch: batch, schedules: kinds)
+            return (reference, try pipelines.map { c in
+                var c = c
+                c.trace = tracePath(trace, label: c.schedule.rawValue, many: true)
                 if let path = c.trace { try OutputPreflight.checkTrace(path) }
                 return c
             })
@@ -292,37 +285,17 @@ struct BenchComm: ParsableCommand {
             let selected: [CommBenchmark.Op] = try parseNames(ops, flag: "--ops")
             let sizes = CommBenchmark.sizes(maxBytes: maxMiB << 20).filter { Double($0) >= minMiB * 1_048_576 }
             if backend.resolved == .mpi {
-                let world = try MPIGroup.world()
-                if world.rank == 0 { printPreamble() }
-                for op in selected {
-                    for bytes in sizes {
-                        let t = try CommBenchmark.time(op, group: world, bytes: bytes,
-                                                       iterations: CommBenchmark.iterations(for: bytes))
-                        let row = CommBenchmark.Row(op: op, ranks: world.size, bytes: bytes, seconds: t)
-                        if world.rank == 0 { say(CommBenchmark.format(row, backend: "mpi")) }
-                    }
+                return try CommBenchmark.runMPI(ops: selected, sizes: sizes, preamble: printPreamble) {
+                    say(CommBenchmark.format($0, backend: "mpi"))
                 }
-                MPIGroup.finalize()
-                return
             }
             let counts = try ranks.split(separator: ",").map { s -> Int in
                 guard let n = Int(s), n >= 2 else { throw ConfigError("--ranks takes counts of at least 2, got '\(s)'") }
                 return n
             }
             printPreamble()
-            for n in counts {
-                for op in selected {
-                    for bytes in sizes {
-                        let rows = Mutex<[Double]>([])
-                        try ThreadWorld.run(size: n) { g in
-                            let t = try CommBenchmark.time(op, group: g, bytes: bytes,
-                                                           iterations: CommBenchmark.iterations(for: bytes))
-                            if g.rank == 0 { rows.withLock { $0.append(t) } }
-                        }
-                        let row = CommBenchmark.Row(op: op, ranks: n, bytes: bytes, seconds: rows.withLock { $0[0] })
-                        say(CommBenchmark.format(row, backend: "thread"))
-                    }
-                }
+            try CommBenchmark.runThreads(ranks: counts, ops: selected, sizes: sizes) {
+                say(CommBenchmark.format($0, backend: "thread"))
             }
         }
     }

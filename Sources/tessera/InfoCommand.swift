@@ -24,7 +24,8 @@ struct InfoCommand: ParsableCommand {
                 return n
             }
             say("engine: \(MatrixEngine.summary)")
-            say("cpu: \(Self.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+            let cores = ProcessInfo.processInfo.activeProcessorCount, mine = ProcessCores.available
+            say("cpu: \(Self.cpuModel), \(cores) cores" + (mine < cores ? " (this process may run on \(mine))" : ""))
             guard !noPeak else { return }
             for n in Set(counts).sorted() {
                 for precision in Precision.allCases {

@@ -23,7 +23,9 @@ struct PlanCommand: ParsableCommand {
             schedule holds at once, plus embedding and head; buffers = sequence-parallel gather, pipeline \
             send/receive, and ZeRO's full buckets (zero_buckets: stage 3's gathered weights and stage 2-3's \
             unreduced gradients of the outer unit and two blocks). --json gives them as raw bytes (memory_bytes) with fits, \
-            step_seconds, tokens_per_second, tflops_per_device (model FLOPs, no recompute), mfu and bubble.
+            step_seconds, tokens_per_second, tflops_per_device and mfu (model FLOPs, no recompute), \
+            hardware_tflops_per_device and hfu (hardware FLOPs: with recomputation, as Narayanan et al. 2021 count \
+            them) and bubble.
             """)
 
     @Option(help: "Model preset: \(ModelPresets.names.joined(separator: ", ")).") var model: String?
@@ -70,7 +72,7 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let inputs = try PlanInputs(self)
+            let inputs = try PlanInputs(request)
             if let layout = inputs.layout {
                 let plan = try LayoutPlan(inputs.shape, layout: layout, setup: inputs.setup, hardware: inputs.hardware)
                 try show([plan], inputs: inputs, searched: nil)
@@ -85,6 +87,19 @@ struct PlanCommand: ParsableCommand {
                 try show(Array(ranked.prefix(max(1, top))), inputs: inputs, searched: (evaluated, ranked.count))
             }
         }
+    }
+
+    /// The flags as the library's request.
+    var request: PlanRequest {
+        var r = PlanRequest()
+        r.model = model; r.layers = layers; r.dModel = dModel; r.heads = heads; r.kvHeads = kvHeads; r.ffn = ffn
+        r.vocab = vocab; r.seqLen = seqLen; r.tied = head.map { $0 == .tied }; r.swiglu = swiglu
+        r.experts = experts; r.topK = topK; r.moeEvery = moeEvery; r.expertFFN = expertFFN
+        r.gpus = gpus; r.gpusPerNode = gpusPerNode; r.gpu = gpu; r.gpuMemory = gpuMemory; r.gpuTflops = gpuTflops
+        r.intraNodeGBps = intraNodeGBps; r.interNodeGBps = interNodeGBps; r.hardware = hardware; r.backend = backend
+        r.globalBatch = globalBatch; r.microBatch = microBatch; r.precision = precision; r.gradDtype = gradDtype
+        r.recompute = recompute; r.activations = activations; r.layout = layout
+        return r
     }
 
     func show(_ plans: [LayoutPlan], inputs: PlanInputs, searched: (evaluated: Int, fitting: Int)?) throws {

@@ -14,9 +14,9 @@ struct ScheduleCommand: ParsableCommand {
     static var defaults: Layout { var l = Layout(); l.pp = 4; l.microBatches = 8; return l }
 
     @OptionGroup var settings: SettingArguments
-    @Option(name: .customLong("cost-f"), parsing: .unconditional, help: "Cost of a forward.") var costF: Double = 1
-    @Option(name: .customLong("cost-b"), parsing: .unconditional, help: "Cost of an input-gradient backward.") var costB: Double = 1
-    @Option(name: .customLong("cost-w"), parsing: .unconditional, help: "Cost of a weight-gradient backward.") var costW: Double = 1
+    @Option(name: .customLong("cost-f"), parsing: .unconditional, help: "Cost of a stage's forward (an interleaved chunk costs 1/pp-chunks of it).") var costF: Double = 1
+    @Option(name: .customLong("cost-b"), parsing: .unconditional, help: "Cost of a stage's input-gradient backward.") var costB: Double = 1
+    @Option(name: .customLong("cost-w"), parsing: .unconditional, help: "Cost of a stage's weight-gradient backward.") var costW: Double = 1
     @Option(help: "Also write the timeline as SVG to this file.") var svg: String?
     @Option(name: .customLong("from-trace"), help: "Draw what a run recorded (tessera train --trace FILE) instead.")
     var fromTrace: String?
@@ -35,6 +35,7 @@ struct ScheduleCommand: ParsableCommand {
             _ = try SizeLimits.product([("--pp", layout.pp), ("--micro-batches", layout.microBatches),
                                         ("--pp-chunks", layout.ppChunks)], times: 3,
                                        atMost: SizeLimits.scheduleActions, of: "schedule actions")
+            try layout.validateSchedule()
             if fromTrace != nil && !settings.words.isEmpty {
                 throw ConfigError("--from-trace draws a recorded run; drop \(settings.words[0]) (the trace holds its own schedule)")
             }
@@ -59,9 +60,10 @@ struct ScheduleCommand: ParsableCommand {
             let s = try PipelineSchedules.make(layout.schedule, ranks: layout.pp, microBatches: layout.microBatches,
                                                chunks: layout.ppChunks)
             let costs = ActionCosts(forward: costF, backward: costB, weight: costW)
-            let t = try ScheduleSimulator.run(s, costs: costs)
-            let title = "\(s.name) pp=\(s.ranks) m=\(s.microBatches)" + (s.chunks > 1 ? " chunks=\(s.chunks)" : "")
-            say(title + " (F=\(costF) B=\(costB) W=\(costW)" + (s.splitBackward ? ")" : "; B includes W)"))
+            let t = try ScheduleSimulator.run(s, stageCosts: costs)
+            let title = "\(s.name) pp=\(s.ranks) m=\(s.microBatches) v=\(s.chunks)"
+            say(title + " (per stage F=\(costF) B=\(costB) W=\(costW)" + (s.splitBackward ? "" : "; B includes W")
+                + (s.chunks > 1 ? "; a chunk costs 1/\(s.chunks) of each)" : ")"))
             for line in TimelineRenderer.text(t, chunksOf: s.chunks > 1 ? s.ranks : nil) { say(line) }
             say(String(format: "step time %.2f, bubble %.1f%% (idle %.2f per rank)", t.stepTime,
                        100 * t.bubbleFraction, t.bubbleTime))

@@ -28,14 +28,30 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 }
 
 /// Prints "tessera: error: MESSAGE" (when `printed`) and exits with `status`
-/// (default: bad input). A process that leaves the printing to rank 0 waits a
-/// little first: mpirun ends the whole job when the first process exits
-/// non-zero, which must be rank 0.
+/// (default: bad input).
+///
+/// A process of an mpirun job that leaves the printing to rank 0 (an error
+/// every process meets alike) must not exit first: mpirun ends the whole
+/// job as soon as any process exits non-zero, and could stop rank 0 before
+/// it prints. So it waits for the end of the job instead of exiting: rank 0
+/// prints, exits, and mpirun stops this process at once. Only if the job is
+/// still running after `unprintedGrace` seconds (rank 0 did not meet the
+/// error) does it print the message itself, naming its rank, and exit: the
+/// message is never lost, and the common case costs no waiting.
 func fail(_ message: String, status: Int32 = ErrorKind.config.exitStatus, printed: Bool = true) -> Never {
-    if printed { FileHandle.standardError.write(Data("tessera: error: \(message)\n".utf8)) }
-    else { sleep(5) }
+    if !printed {
+        let deadline = Date().addingTimeInterval(unprintedGrace)
+        while Date() < deadline { usleep(100_000) }  // mpirun ends this process when rank 0 exits
+        let rank = MPIGroup.launched.map { "rank \($0.rank): " } ?? ""
+        FileHandle.standardError.write(Data("tessera: error: \(rank)\(message)\n".utf8))
+        exit(status)
+    }
+    FileHandle.standardError.write(Data("tessera: error: \(message)\n".utf8))
     exit(status)
 }
+
+/// Seconds a process that left an error to rank 0 waits for the job to end before printing it itself.
+let unprintedGrace: Double = 30
 
 /// Parses a comma-separated list of names (`dp,tp`, `all_reduce,all_gather`)
 /// into enum cases; an unknown name is a `ConfigError` naming the flag and the valid names.

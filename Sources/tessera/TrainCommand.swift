@@ -16,7 +16,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("init-from"),
             help: "Start from these weights (a Tessera checkpoint or a GPT-2 export): step 0, fresh optimizer.")
     var initFrom: String?
-    /// The run `validate()` read and checked: its config, the checkpoint it resumes, the weights it starts from.
+    /// The run `validate()` read and checked (`PreparedRun`): its config, the checkpoint it resumes, the weights it starts from.
     var prepared: (config: TrainConfig, resume: (Checkpoint, String)?, initial: (Checkpoint, String)?)?
 
     enum CodingKeys: CodingKey { case settings, initFrom }
@@ -24,33 +24,8 @@ struct TrainCommand: ParsableCommand {
     mutating func validate() throws {
         let initFrom = initFrom
         prepared = try reportingErrors {
-            let given = try settings.given(TrainConfig.table)
-            let fresh = try given.applied(to: TrainConfig())
-            if let source = initFrom {
-                guard fresh.resume == nil else { throw ConfigError("--init-from and --resume exclude each other") }
-                // The model's shape comes from the weights; shape flags, if given, must agree with it.
-                let weights = try ModelWeights.load(source)
-                var base = TrainConfig()
-                base.model = weights.config.model
-                base.model.dropout = TrainConfig().model.dropout
-                let config = try given.applied(to: base)
-                try config.validate()
-                try Checkpoint.requireSameShape(saved: weights.config.model, requested: config.model, dir: source)
-                return (config, nil, (weights, source))
-            }
-            guard let dir = fresh.resume else {
-                try fresh.validate()
-                return (fresh, nil, nil)
-            }
-            // A resumed run keeps the saved layout unless layout settings are given; then it takes exactly those.
-            let ckpt = try Checkpoint.load(from: dir)
-            var base = ckpt.config
-            if (given.file + given.flags).contains(where: { Layout.table.setting($0.key) != nil }) { base.layout = Layout() }
-            var config = try given.applied(to: base)
-            try config.validate()
-            try config.requireSteps(after: ckpt.step, resuming: dir)
-            if config.checkpoint == nil { config.checkpoint = dir }  // a resumed run saves where it came from
-            return (config, (ckpt, dir), nil)
+            let run = try PreparedRun(given: try settings.given(TrainConfig.table), initFrom: initFrom)
+            return (run.config, run.resume, run.initial)
         }
     }
 

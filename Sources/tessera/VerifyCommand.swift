@@ -12,8 +12,9 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Train one rank and a layout from the same seed and compare every step's loss and every parameter.",
         discussion: """
-            Exits 1 when a loss differs by more than --loss-tolerance (relative) or a parameter tensor by more \
-            than --param-tolerance (max |diff| / max |value|).
+            Exits 1 when a step's loss differs by more than --loss-tolerance (|Δloss|/|loss|) or a parameter tensor \
+            by more than --param-tolerance (‖Δ‖₂/‖w‖₂: the difference's norm over the one-rank tensor's norm, after \
+            the last step; max|Δ|/max|w| is printed beside it but not checked).
             Example: tessera verify --dp 2 --tp 2 --sp    (under mpirun: mpirun -np 4 tessera verify --dp 2 --tp 2 --sp)
 
             """ + settingsHelp(table, defaults: Equivalence.defaultConfig))
@@ -23,7 +24,7 @@ struct VerifyCommand: ParsableCommand {
             help: "Largest allowed relative loss difference per step (default 1e-5; 1e-3 with --precision bf16).")
     var lossTolerance: Double?
     @Option(name: .customLong("param-tolerance"), parsing: .unconditional,
-            help: "Largest allowed relative difference per parameter tensor (default 1e-4; 3e-2 with --precision bf16).")
+            help: "Largest allowed ‖Δ‖₂/‖w‖₂ per parameter tensor (default 1e-4; 3e-2 with --precision bf16).")
     var paramTolerance: Double?
     /// The config `validate()` read and checked.
     var config: TrainConfig?
@@ -53,6 +54,9 @@ struct VerifyCommand: ParsableCommand {
                 say("tessera verify: one rank vs \(config.layoutName) (\(config.worldSize) ranks on "
                     + "\(backend == .mpi ? "MPI processes" : "threads")), \(config.model.summary), batch "
                     + "\(config.batch), \(config.steps) steps")
+                let defaults = Equivalence.tolerances(for: config.precision)
+                say("tessera verify " + Equivalence.criteria(loss: lossTolerance ?? defaults.loss,
+                                                             parameter: paramTolerance ?? defaults.parameter))
             }
             // On a terminal, a live line per step; piped or quiet, nothing until the report.
             let display = ProgressDisplay(quiet: config.quiet || !Launcher.isLeaderProcess, print: say)

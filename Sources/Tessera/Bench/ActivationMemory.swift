@@ -35,16 +35,24 @@ public enum ActivationMemory {
     /// cannot overflow; exact for any valid layout, where t divides a, h
     /// and (under SP) s, so every term is a whole number.
     ///
-    /// With recomputation: `selective` recomputes the attention core, which
-    /// the blockwise kernel does anyway (it keeps asb/t floats of
-    /// log-sum-exp either way); `full` keeps only the block's input, sbh
-    /// floats (sbh/t under SP), Korthikanti et al.'s 2sbh in 2-byte units.
+    /// With recomputation: `selective` recomputes the attention core in
+    /// backward, so the core's outputs are not kept: the head outputs, sbh/t
+    /// floats, and the log-sum-exp, asb/t (`selectiveSaving`); `full` keeps
+    /// only the block's input, sbh floats (sbh/t under SP), Korthikanti et
+    /// al.'s 2sbh in 2-byte units.
     public static func tesseraFormula(s: Double, b: Double, h: Double, a: Double, t: Int, sp: Bool,
                                       recompute: Recompute = .none) -> Double {
         let T = Double(t), sbh = s * b * h, attn = a * s * b / T
         if recompute == .full { return 4 * (sp ? sbh / T : sbh) }
         let floats = sp ? 16 * sbh / T + attn + 4 * s * b / T : 4 * sbh + 12 * sbh / T + attn + 4 * s * b
-        return 4 * floats
+        return 4 * floats - (recompute == .selective ? selectiveSaving(s: s, b: b, h: h, a: a, t: t) : 0)
+    }
+
+    /// Bytes per layer selective recomputation does not keep, with or
+    /// without SP: the attention core's outputs, the head outputs y (sbh/t
+    /// floats) and one log-sum-exp per row and head (asb/t floats).
+    public static func selectiveSaving(s: Double, b: Double, h: Double, a: Double, t: Int) -> Double {
+        4 * (s * b * h + a * s * b) / Double(t)
     }
 
     /// Korthikanti et al.'s per-layer bytes (2-byte activations, 1-byte masks).

@@ -11,7 +11,7 @@ extension Layout {
              help: "Context-parallel ranks (each sequence in 2·cp chunks)."),
         .choice("cp-mode", \.cpMode, .layout, help: "Context-parallel attention: ring or ulysses all-to-all."),
         .int("tp", \.tp, 1...65536, .layout, help: "Tensor-parallel ranks (must divide heads)."),
-        .int("ep", \.ep, 1...65536, .layout, help: "Expert-parallel ranks, carved out of dp (must divide dp and experts)."),
+        .int("ep", \.ep, 1...65536, .layout, help: "Expert-parallel ranks within dp·cp (must divide dp·cp and experts)."),
         .int("expert-tp", \.expertTP, 1...65536, .layout,
              help: "Ranks each expert is split over: 1 (whole experts) or tp."),
         .bool("sp", \.sp, .layout, help: "Sequence parallelism in the tensor-parallel group (needs tp > 1)."),

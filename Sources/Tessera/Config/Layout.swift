@@ -16,14 +16,15 @@ public struct Layout: Sendable, Equatable {
     public var cpMode = ContextParallelMode.ring
     /// Tensor-parallel ranks (heads, MLP units and vocabulary split across them).
     public var tp = 1
-    /// Expert-parallel ranks (mixture-of-experts layers), carved out of the data-parallel ranks.
+    /// Expert-parallel ranks (mixture-of-experts layers), carved out of the dp·cp ranks (ep divides dp·cp).
     public var ep = 1
     /// Tensor-parallel ranks each expert is split over: 1 (every tp rank holds
     /// its experts whole, the default) or tp (each expert's MLP split like the dense one).
     public var expertTP = 1
     /// Sequence parallelism inside the tensor-parallel group (needs tp > 1).
     public var sp = false
-    /// ZeRO stage: 0 (replicated optimizer state), 1, 2 or 3, sharded over the dp × cp ranks.
+    /// ZeRO stage: 0 (replicated optimizer state), 1 (+ sharded optimizer state), 2 (+ gradients) or 3 (+ weights),
+    /// sharded over the dp × cp ranks.
     public var zero = 0
     /// Pipeline schedule (pp > 1).
     public var schedule = PipelineScheduleKind.oneFOneB

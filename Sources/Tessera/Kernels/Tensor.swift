@@ -80,9 +80,6 @@ public final class Tensor: @unchecked Sendable {
         storage = .released
     }
 
-    /// Whether the tensor has no storage (`init(released:)`).
-    public var isReleased: Bool { if case .released = storage { true } else { false } }
-
     /// A tensor of `shape` holding `values` (row-major; count must match).
     public convenience init(_ shape: [Int], _ values: [Float]) {
         self.init(uninitialized: shape)

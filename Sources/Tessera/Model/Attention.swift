@@ -22,18 +22,23 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
 
     /// Saved activations for backward: the input (outer rows), qkv [rows, 3·dl],
     /// the head outputs y [rows, dl] and each row's log-sum-exp [b, heads, t]
-    /// (the probabilities are recomputed, never stored). Under Ulysses
-    /// context parallelism the core's own inputs and outputs (whole
-    /// sequences of fewer heads) replace qkv and lse.
+    /// (the probabilities are recomputed, never stored). Under selective
+    /// recomputation y and the log-sum-exp are dropped (nil) and backward
+    /// runs the core's forward again from qkv. Under Ulysses context
+    /// parallelism the core's own inputs and outputs (whole sequences of
+    /// fewer heads) replace qkv and lse.
     public struct Cache {
-        let x: Tensor, qkv: Tensor?, y: Tensor, lse: Tensor?
+        let x: Tensor, qkv: Tensor?, y: Tensor?, lse: Tensor?
         let ulysses: UlyssesAttention.Saved?
-        var tensors: [Tensor] { [x, y] + [qkv, lse].compactMap { $0 } + (ulysses?.tensors ?? []) }
+        var tensors: [Tensor] { [x] + [qkv, y, lse].compactMap { $0 } + (ulysses?.tensors ?? []) }
     }
 
-    /// Whether backward recomputes the attention core (`Recompute.selective`). The blockwise core always
-    /// does: it keeps only y and one log-sum-exp per row and head, so selective recomputation has nothing
-    /// left to drop and this setting changes no work.
+    /// Whether backward recomputes the attention core (`Recompute.selective`, Korthikanti et al. 2022):
+    /// the forward keeps only the core's input qkv, dropping its outputs, the head outputs y [rows, dl]
+    /// and the softmax statistics (one log-sum-exp per row and head; the blockwise core never keeps the
+    /// [t, t] scores or probabilities), and backward runs the core's forward again (its two products,
+    /// its softmax and dropout, bit for bit: the masks come from Philox) to get them back. Saves
+    /// 4·(rows·dl + b·heads·t) bytes per block. Without context parallelism only (`TrainConfig.validate`).
     public var recomputeCore = false
 
     /// `heads` and `headDim` of the whole model; this rank keeps tp.part(heads).
@@ -83,14 +88,28 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
             AttentionKernel.forward(y: y.data, lse: lse.data, qkv: qkvOut.data, shape: shape(ctx), dropout: site,
                                     sampleOffset: offset, precision: precision)
         }
-        return (try proj.forward(y), Cache(x: x, qkv: qkvOut, y: y, lse: lse, ulysses: nil))
+        let keep = !recomputeCore || ctx.contextParallel != nil
+        return (try proj.forward(y), Cache(x: x, qkv: qkvOut, y: keep ? y : nil, lse: keep ? lse : nil, ulysses: nil))
+    }
+
+    /// The core's outputs of the forward that made `cache`: kept, or (selective recomputation)
+    /// computed again from its qkv with the same dropout masks.
+    func coreOutputs(_ cache: Cache, _ ctx: ForwardContext) -> (y: Tensor, lse: Tensor?) {
+        if let y = cache.y { return (y, cache.lse) }
+        let y = Tensor(uninitialized: [ctx.rows, heads * headDim])
+        let lse = Tensor(uninitialized: [ctx.samples, heads, ctx.positions])
+        AttentionKernel.forward(y: y.data, lse: lse.data, qkv: cache.qkv!.data, shape: shape(ctx),
+                                dropout: ctx.site(name + ".probs"), sampleOffset: ctx.coords.sampleOffset,
+                                precision: precision)
+        return (y, lse)
     }
 
     /// dout [outer rows, d] → dx [outer rows, d]; accumulates all four parameter gradients.
     public func backward(_ dout: Tensor, _ cache: Cache, _ ctx: ForwardContext,
                          _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
         let span = Trace.begin(.attentionBackward, name); defer { span.end() }
-        let dy = try proj.backward(dout, input: cache.y, backward)
+        let (y, lse) = coreOutputs(cache, ctx)
+        let dy = try proj.backward(dout, input: y, backward)
         let dqkv = Tensor(uninitialized: [ctx.rows, 3 * heads * headDim])
         let site = ctx.site(name + ".probs"), offset = ctx.coords.sampleOffset
         if let cp = ctx.contextParallel, let saved = cache.ulysses {
@@ -98,11 +117,11 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
                                           seqLen: ctx.seqLen, cp: cp, dropout: site, sampleOffset: offset,
                                           precision: precision)
         } else if let cp = ctx.contextParallel {
-            try RingAttention.backward(dqkv: dqkv.data, dy: dy.data, y: cache.y.data, lse: cache.lse!.data,
+            try RingAttention.backward(dqkv: dqkv.data, dy: dy.data, y: y.data, lse: lse!.data,
                                        qkv: cache.qkv!.data, shape: shape(ctx), seqLen: ctx.seqLen, cp: cp,
                                        dropout: site, sampleOffset: offset, precision: precision)
         } else {
-            AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, y: cache.y.data, lse: cache.lse!.data,
+            AttentionKernel.backward(dqkv: dqkv.data, dy: dy.data, y: y.data, lse: lse!.data,
                                      qkv: cache.qkv!.data, shape: shape(ctx), dropout: site, sampleOffset: offset,
                                      precision: precision)
         }
@@ -112,9 +131,6 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
         return dx
     }
 
-    /// The softmax probabilities [b, heads, t, t] of the forward that made
-    /// `cache`, computed again from its Q, K, V (the head outputs, also
-    /// computed again, are dropped).
     /// The key bias cannot change the loss: it adds q·b_k to every score of a
     /// query's row, and softmax is invariant to a constant shift. Its exact
     /// gradient is zero; the computed one is rounding noise (Σ_j dS_ij ≈ 0)

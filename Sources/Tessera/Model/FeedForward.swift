@@ -9,9 +9,9 @@ public protocol LayerCache {
 
 /// A block's position-wise feed-forward layer, a `Layer` with a type-erased
 /// cache: x [outer rows, d] → y [outer rows, d]; backward dy → dx, adding the
-/// layer's parameter gradients as the `BackwardContext` says. Dense (`MLP`)
-/// today; a mixture of experts plugs in here with its own cache and its
-/// all-to-alls inside.
+/// layer's parameter gradients as the `BackwardContext` says. The dense
+/// `MLP` and the `MixtureOfExperts` (its own cache, its all-to-alls inside)
+/// are the two kinds.
 public protocol FeedForward: Layer, Sendable where Input == Tensor, InputGradient == Tensor,
                                               Output == Tensor, OutputGradient == Tensor, Saved == any LayerCache {
     /// The linear layers whose products the model's precision governs.

@@ -2,7 +2,8 @@ import TesseraSupport
 import TesseraKernels
 import TesseraTopology
 
-/// The GPT-2 model of ../shared/peers/torch_gpt.py: token + learned position
+/// The GPT-2 model that Tests/TesseraTests/Fixtures/make_fixture.py computes
+/// independently in PyTorch (the tests match it): token + learned position
 /// embeddings, `layers` pre-LN blocks, a final LayerNorm and an LM head tied
 /// to the token embedding. Forward and backward are explicit per layer; a
 /// forward returns a cache that its backward consumes.

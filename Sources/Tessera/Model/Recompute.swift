@@ -5,11 +5,12 @@
 public enum Recompute: String, Sendable, Codable, CaseIterable {
     /// Keep every activation backward reads.
     case none
-    /// Recompute the attention core (scores, softmax, dropout) from the kept
-    /// Q, K, V. Tessera's blockwise attention always does this (it keeps one
-    /// log-sum-exp per row and head, never the [t, t] probabilities), so
-    /// selective keeps the same bytes as none; it is accepted for planner and
-    /// Megatron parity.
+    /// Recompute the attention core from the kept Q, K, V: its scores,
+    /// softmax and dropout (which Tessera's blockwise kernel never keeps) and
+    /// its outputs, the head outputs and one log-sum-exp per row and head
+    /// (which it otherwise keeps): 4·(sbh + asb)/t bytes less per block, one
+    /// more core forward in backward (`CausalSelfAttention.recomputeCore`).
+    /// Not with context parallelism (the ring or Ulysses core is kept).
     case selective
     /// Keep only each block's input; backward runs the block's forward again
     /// (communication included) before its backward.

@@ -33,7 +33,7 @@ public struct EquivalenceReport: Sendable {
         for (i, ((a, b), d)) in zip(zip(serialLosses, layoutLosses), lossDifferences).enumerated() {
             out.append(String(format: "%4d | %.8f | %.8f | %.2e", i + 1, a, b, d))
         }
-        out.append("parameter | ‖Δ‖/‖w‖ after step \(serialLosses.count) | max|Δ| / max|w|")
+        out.append("parameter | ‖Δ‖₂/‖w‖₂ after step \(serialLosses.count) (the criterion) | max|Δ|/max|w| (shown only)")
         for (name, d, e) in parameterDifferences { out.append(String(format: "%@ | %.2e | %.2e", name, d, e)) }
         out.append(String(format: "%@: %@ — worst loss diff %.2e (tolerance %.0e), worst parameter diff %.2e (tolerance %.0e)",
                           layout, passed ? "EQUIVALENT" : "NOT EQUIVALENT", worstLossDifference, lossTolerance,
@@ -49,6 +49,15 @@ public struct EquivalenceReport: Sendable {
 public enum Equivalence {
     /// Default tolerances: relative, per step loss and per parameter tensor.
     public static let lossTolerance = 1e-5, parameterTolerance = 1e-4
+
+    /// The pass criteria in words, as `tessera verify` prints them in its
+    /// header: each step's relative loss difference, and each parameter
+    /// tensor's ‖layout − serial‖₂ / ‖serial‖₂ after the last step
+    /// (`normDifference`), against `loss` and `parameter`.
+    public static func criteria(loss: Double, parameter: Double) -> String {
+        String(format: "passes when every step's |Δloss|/|loss| ≤ %.0e and every parameter tensor's ‖Δ‖₂/‖w‖₂ ≤ %.0e "
+               + "after the last step", loss, parameter)
+    }
 
     /// Default (loss, parameter) tolerances for runs whose products run at
     /// `precision`: float32's, or under bf16 1e-3 per step loss and 3e-2 per

@@ -31,7 +31,7 @@ extension Topology {
                 throw ConfigError("\(what) needs pp > 1 (a pipeline), got pp 1; add --pp N or drop it")
             }
         }
-        if pp > 1 { _ = try PipelinePartition.stages(layout, model: model) }
+        if pp > 1 { try layout.validateSchedule(); _ = try PipelinePartition.stages(layout, model: model) }
         if !validTP(tp, model) {
             let what = model.heads % tp != 0 ? "heads \(model.heads)"
                 : model.ffn % tp != 0 ? "the feed-forward width \(model.ffn)" : "kv-heads \(model.kvHeads)"

@@ -1,31 +1,60 @@
 import Foundation
 import TesseraKernels
+import TesseraComm
 import TesseraTopology
 
-/// The matrix-product rate MFU is measured against: the one-thread rate of
-/// a 1024³ product at the run's precision (through the model's own
-/// `BLAS.gemm`), times the threads the run's ranks use on this machine
-/// (at most its cores). Measured once per process and precision (~0.3 s),
-/// as the best of four products: on a shared machine the best is the closest
-/// to what the core can do, and an MFU over a lowered peak would overstate.
+/// The matrix-product rate MFU is measured against, in GFLOP/s: the rate
+/// the run's ranks reach on the cores they actually have.
+///
+/// One rank: the one-thread rate of a 1024³ product at the run's precision
+/// (through the model's own `BLAS.gemm`) times its kernel threads, at most
+/// the cores this process may run on (`ProcessCores`, which sees an
+/// mpirun or taskset binding; the machine's core count does not).
+///
+/// Several ranks (`measured(world:config:)`): every rank measures the
+/// one-thread rate at the same time as all the others, and the rates are
+/// summed over the world. Ranks that share cores (threads of one process,
+/// or MPI processes on one machine, bound or not) split them during the
+/// measurement exactly as they do while training, so the sum is what the
+/// run's cores reach together. Measuring on world rank 0 alone and
+/// multiplying by the ranks, as before, counted cores the process did not
+/// have and measured one rank while the others spun in their first
+/// collective, which printed MFU above 100% under mpirun.
+///
+/// Each figure is the best of four products: on a shared machine the best
+/// is the closest to what the cores can do, and an MFU over a lowered peak
+/// would overstate.
 public enum ComputePeak {
     nonisolated(unsafe) private static var perThread: [Precision: Double] = [:]
     private static let lock = NSLock()
 
-    /// GFLOP/s of one thread at `precision`.
+    /// GFLOP/s of one thread at `precision` (measured once per process).
     public static func oneThread(_ precision: Precision) -> Double {
         lock.withLock {
             if let p = perThread[precision] { return p }
-            let p = (0..<4).map { _ in ProductRate.measure(threads: 1, precision: precision, n: 1024, repeats: 1) }.max()!
+            let p = measureOneThread(precision)
             perThread[precision] = p
             return p
         }
     }
 
-    /// GFLOP/s of the threads `config`'s ranks use here: ranks × kernel
-    /// threads per rank (one per rank when there are several), capped at the cores.
+    /// The best of four one-thread 1024³ products at `precision`, measured now.
+    static func measureOneThread(_ precision: Precision) -> Double {
+        (0..<4).map { _ in ProductRate.measure(threads: 1, precision: precision, n: 1024, repeats: 1) }.max()!
+    }
+
+    /// GFLOP/s of a one-rank run of `config` in this process: one thread's
+    /// rate × its kernel threads, capped at the cores the process may run on.
     public static func of(_ config: TrainConfig) -> Double {
-        let threads = config.worldSize > 1 ? config.worldSize : config.kernelThreads
-        return oneThread(config.precision) * Double(min(threads, ProcessInfo.processInfo.activeProcessorCount))
+        oneThread(config.precision) * Double(min(config.kernelThreads, ProcessCores.available))
+    }
+
+    /// GFLOP/s of the run's ranks together (collective over `world`, every
+    /// rank gets the sum): each rank's one-thread rate measured while all the
+    /// others measure theirs, summed. One rank: `of(config)`.
+    public static func measured(world: ProcessGroup, config: TrainConfig) throws -> Double {
+        guard world.size > 1 else { return of(config) }
+        try world.barrier()
+        return try world.sumAcrossRanks(measureOneThread(config.precision))
     }
 }

@@ -13,7 +13,7 @@ public struct StepMetrics: Codable, Sendable, Equatable {
     public var step_seconds: Double
     public var tokens_per_s: Double
     public var gflops: Double
-    /// Achieved GFLOP/s over the matrix-product peak of the threads the ranks use (`ComputePeak`).
+    /// Achieved GFLOP/s over the matrix-product peak the ranks reach together on their cores (`ComputePeak`).
     public var mfu: Double?
     public var elapsed_s: Double
     /// Bytes each rank holds (weights, gradients, Adam moments, activations), by world rank.

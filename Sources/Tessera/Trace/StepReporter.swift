@@ -11,8 +11,10 @@ final class StepReporter {
     let display: ProgressDisplay
     let metrics: MetricsLog?
     let first: Int, tokensPerStep: Int, flopsPerStep: Double
-    /// The peak MFU divides by (measured only when a live line or the metrics log shows MFU).
-    let peak: Double?
+    /// The peak MFU divides by (`ComputePeak.measured`, set by the trainer when `showsMFU` on any rank).
+    var peak: Double?
+    /// Whether this rank shows MFU: a live line or the metrics log.
+    var showsMFU: Bool { display.live || metrics != nil }
     let start = DispatchTime.now().uptimeNanoseconds
 
     /// The reporter of a run of `config` from step `first`; prints through `log`, on world rank 0 only (`leader`).
@@ -23,7 +25,6 @@ final class StepReporter {
         flopsPerStep = config.model.trainingFlops(tokens: tokensPerStep)
         display = ProgressDisplay(quiet: config.quiet || !leader, print: log)
         metrics = leader ? try config.metrics.map(MetricsLog.init) : nil
-        peak = display.live || metrics != nil ? ComputePeak.of(config) : nil
     }
 
     /// Whether step `done` is a logged one (--log-every, the first and the last).

@@ -38,9 +38,6 @@ public final class ParameterBucket: @unchecked Sendable {
     /// Stage 3: this rank's values [owned.count]; stage ≥ 2: its reduced gradient [owned.count].
     public let valueShard: FlatBuffer?, gradShard: FlatBuffer?
     private var fullValues: FlatBuffer?, fullGrads: FlatBuffer?
-    /// Low-precision working copy of the values [count] (e.g. bf16 weights
-    /// refreshed once per optimizer step), once `addWorkingCopy` made it.
-    public private(set) var working: FlatBuffer?
     /// The sync class every parameter here shares.
     package let key: Placement.SyncKey
     /// Bytes of full buffers attached beyond the persistent ones (shared by a store's buckets).
@@ -159,24 +156,4 @@ public final class ParameterBucket: @unchecked Sendable {
 
     /// Whether every parameter's gradient here counts in the global norm.
     public var isPrimary: Bool { key.primary }
-
-    /// Creates (once) the working copy of the values in `dtype`, laid out as
-    /// the float32 buffers (parameter k at elements `ranges[k]`), zeroed;
-    /// the precision policy fills it from `values` after each optimizer step.
-    @discardableResult
-    public func addWorkingCopy(_ dtype: DType) -> FlatBuffer {
-        if let working {
-            precondition(working.dtype == dtype, "bucket already has a \(working.dtype) working copy, not \(dtype)")
-            return working
-        }
-        let w = FlatBuffer(dtype, count: count)
-        working = w
-        return w
-    }
-
-    /// Start of parameter `k`'s elements in the working copy (`ranges[k].count` elements of its dtype).
-    public func workingElements(of k: Int) -> UnsafeMutableRawPointer {
-        guard let working else { preconditionFailure("bucket has no working copy; call addWorkingCopy first") }
-        return working.raw + ranges[k].lowerBound * working.dtype.size
-    }
 }

@@ -83,9 +83,6 @@ public final class ParameterStore: @unchecked Sendable {
     /// and each AdamW moment), padding included.
     public var bytesPerCopy: Int { buckets.reduce(0) { $0 + $1.count * 4 } }
 
-    /// Bytes of the float32 copy this rank updates (its shards under ZeRO, else `bytesPerCopy`).
-    public var ownedBytesPerCopy: Int { buckets.reduce(0) { $0 + $1.owned.count * 4 } }
-
     /// Multiplies every gradient this rank updates by `factor`: one pass per bucket.
     public func scaleGradients(by factor: Float) {
         for b in buckets { Elementwise.scale(b.ownedGrads, by: factor, n: b.owned.count) }

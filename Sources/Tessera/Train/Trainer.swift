@@ -1,7 +1,6 @@
 import Foundation
 import TesseraSupport
 import TesseraKernels
-import TesseraComm
 import TesseraTopology
 import TesseraModel
 
@@ -65,6 +64,8 @@ public final class Trainer: @unchecked Sendable {
         self.data = data
         self.groups = groups
         if config.pp > 1 {
+            try config.layout.validateSchedule()
+            try config.layout.requireMessageTags()
             let ranges = try PipelinePartition.stages(config.layout, model: config.model)
             let schedule = try PipelineSchedules.make(config.schedule, ranks: config.pp,
                                                       microBatches: config.microBatches, chunks: config.ppChunks)
@@ -263,6 +264,9 @@ public final class Trainer: @unchecked Sendable {
         let leader = groups.worldRank == 0
         let reporter = try StepReporter(config: config, first: step, tokensPerStep: tokensPerStep, leader: leader,
                                         log: rankLog)
+        if try groups.world.allGather([reporter.showsMFU ? 1 : 0]).contains(1) {
+            reporter.peak = try ComputePeak.measured(world: groups.world, config: config)
+        }
         func log(_ line: String) { if leader { reporter.display.line(line) } }
         /// Saves (rank 0 writes). A failed save keeps the previous checkpoint; during the run it is
         /// reported in one line and training goes on (the next save retries); at the end it is an error.
@@ -281,13 +285,17 @@ public final class Trainer: @unchecked Sendable {
         var results: [StepResult] = []
         let first = step
         let expertLog = leader ? try config.moeStats.map(ExpertStatsLog.init) : nil
+        var finalValidation: Double?
         while step < config.steps {
             let r = try trainStep()
             results.append(r)
             let done = step
             if done == first + 1 && groups.world.size > 1 { for line in try memoryReport() { log(line) } }
             var validation: Double?
-            if config.evalEvery > 0 && done % config.evalEvery == 0 && done != config.steps {
+            if done == config.steps {
+                validation = try evaluate()  // the final validation: in the last step's metrics, printed below
+                finalValidation = validation
+            } else if config.evalEvery > 0 && done % config.evalEvery == 0 {
                 validation = try evaluate()
                 log(String(format: "validation loss %.4f at step %d", validation!, done))
             }
@@ -302,35 +310,8 @@ public final class Trainer: @unchecked Sendable {
                 try save(dir, final: false)
             }
         }
-        log(String(format: "validation loss %.4f after %d steps", try evaluate(), step))
+        log(String(format: "validation loss %.4f after %d steps", try finalValidation ?? evaluate(), step))
         if let dir = config.checkpoint { try save(dir, final: true) }
         return results
-    }
-}
-
-extension ProcessGroup {
-    /// Σ over the group's ranks of `value` (float32 on the wire: ~7 digits).
-    public func sumAcrossRanks(_ value: Double) throws -> Double {
-        guard size > 1 else { return value }
-        var x = Float(value)
-        try allReduce(&x, count: 1, op: .sum)
-        return Double(x)
-    }
-}
-
-/// The one-line progress report of a training step.
-public enum ProgressLine {
-    public static func format(step: Int, of total: Int, loss: Double, lr: Float, tokensPerSecond: Double,
-                              gflops: Double, elapsed: Double, remaining: Double) -> String {
-        String(format: "step %d/%d | loss %.4f | lr %.2e | %.0f tok/s | %.1f GFLOP/s | ",
-               step, total, loss, Double(lr), tokensPerSecond, gflops)
-            + "\(clock(elapsed)) elapsed | \(clock(remaining)) left"
-    }
-
-    /// Seconds as m:ss (or h:mm:ss).
-    public static func clock(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
-                         : String(format: "%d:%02d", s / 60, s % 60)
     }
 }

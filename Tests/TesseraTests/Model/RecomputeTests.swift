@@ -27,6 +27,27 @@ import Tessera
         }
     }
 
+    /// Selective recomputation keeps less than none by exactly the attention core's outputs, the head
+    /// outputs and the log-sum-exp, 4·(sbh + asb)/t bytes per block (it once kept the same bytes as none).
+    @Test func selectiveDropsTheAttentionCoreOutputs() throws {
+        Compute.threads = 1
+        let model = GPTConfig(vocab: 256, seqLen: 16, layers: 2, dModel: 32, heads: 4, dropout: 0.1)
+        for (tp, sp) in [(1, false), (2, false), (2, true)] {
+            let none = try ActivationMemory.measure(config: model, batch: 2, tp: tp, sp: sp, recompute: .none)
+            let selective = try ActivationMemory.measure(config: model, batch: 2, tp: tp, sp: sp, recompute: .selective)
+            let saving = 4 * (16 * 2 * 32 + 4 * 16 * 2) / tp
+            #expect(none.measured - selective.measured == saving, "tp\(tp) sp \(sp)")
+            #expect(Int(ActivationMemory.selectiveSaving(s: 16, b: 2, h: 32, a: 4, t: tp)) == saving)
+        }
+    }
+
+    /// Selective recomputation is refused under context parallelism, where the core is ring or Ulysses attention.
+    @Test func selectiveIsRefusedWithContextParallelism() {
+        var c = TrainConfig()
+        c.layout.cp = 2; c.recompute = .selective
+        #expect(TestSupport.message { try c.validate() }.hasPrefix("recompute selective recomputes the attention core of one rank; with cp 2"))
+    }
+
     /// Full recomputation composes with ZeRO-3 (the recomputed forward reads the units gathered for backward).
     @Test(arguments: [Recompute.selective, .full])
     func recomputationUnderAShardedLayoutTrainsLikeOneRank(_ mode: Recompute) throws {

@@ -171,8 +171,13 @@ import Tessera
         // The largest tag a schedule uses, 2·stages·micro-batches − 1, fits.
         let s = try PipelineSchedules.make(.oneFOneB, ranks: 4, microBatches: 64)
         #expect(s.tag(3, 63, gradient: true) == 2 * 4 * 64 - 1)
-        #expect(TestSupport.message { _ = try PipelineSchedules.make(.oneFOneB, ranks: 8, microBatches: 1100) }
-            .contains("exceed MPI's tag space (at most 8192)"))
+        // Tessera's runtime refuses more (`Layout.requireMessageTags`, what train and verify call); the
+        // schedule itself, which the planner sizes GPU clusters with, is not bound by this runtime's limit.
+        var layout = Layout()
+        layout.pp = 8; layout.microBatches = 1100
+        #expect(TestSupport.message { try layout.requireMessageTags() }.contains("exceed MPI's tag space (at most 8192)"))
+        #expect(TestSupport.message { try layout.validateSchedule() } == "")
+        #expect(try PipelineSchedules.make(.oneFOneB, ranks: 8, microBatches: 1100).microBatches == 1100)
         try ThreadWorld.run(size: 2) { g in
             let x = Tensor([1])
             let m = TestSupport.message { try g.send(x.data, count: 1, to: 1 - g.rank, tag: MessageTag.max + 1) }

@@ -9,8 +9,10 @@ import Tessera
         CommSummary(try JSONDecoder().decode(ChromeTrace.self, from: TracedRun.file(config)))
     }
 
+    /// Calls per step of `op` on `group`, over all its message sizes (nil when it never ran).
     static func calls(_ s: CommSummary, _ group: String, _ op: String) -> Double? {
-        s.rows.first { $0.group == group && $0.op == op }?.callsPerStep
+        let rows = s.rows.filter { $0.group == group && $0.op == op }
+        return rows.isEmpty ? nil : rows.map(\.callsPerStep).reduce(0, +)
     }
 
     @Test func tensorSequenceParallelCountsPerStepFollowFromTheLayers() throws {
@@ -59,6 +61,26 @@ import Tessera
         #expect(Self.calls(s, "embedding[0, 1]", "allReduce") == 1)
         let recv = s.rows.first { $0.op == "recv" }!
         #expect(recv.bytesPerCall == Double(4 * (c.batch / 4) * c.model.seqLen * c.model.dModel))
+    }
+
+    /// One row per (group, operation, message size): the data-parallel group's gradient buckets and the
+    /// 4-byte loss all-reduce are separate rows (they were once averaged into one size), and the first
+    /// step is reported apart from the steady-state mean (steps 2…n).
+    @Test func rowsKeepEachMessageSizeAndTheFirstStepApart() throws {
+        Compute.threads = 1
+        var c = Equivalence.defaultConfig
+        c.dp = 2; c.steps = 3
+        let s = try Self.summary(c)
+        #expect(s.steps == 3 && s.steadySteps == 2...3)
+        let keys = s.rows.map { "\($0.group) \($0.op) \($0.bytesPerCall)" }
+        #expect(Set(keys).count == keys.count, "\(keys)")
+        let dp = s.rows.filter { $0.group == "dp[0, 1]" && $0.op == "allReduce" }
+        #expect(dp.contains { $0.bytesPerCall == 4 && $0.callsPerStep == 1 }, "the loss: one float per step")
+        #expect(dp.contains { $0.bytesPerCall > 4 * 1000 }, "a gradient bucket")
+        #expect(dp.allSatisfy { $0.firstStepCalls == $0.callsPerStep && $0.firstStepSeconds > 0 })
+        let text = s.lines.joined(separator: "\n")
+        #expect(text.contains("steady state: mean over steps 2–3 of 3; the first step apart"))
+        #expect(text.contains("dp[0, 1] | allReduce | 2 | 1.0 | 4 B | "))
     }
 
     @Test func bandwidthFollowsTheNcclTestsDefinitions() {

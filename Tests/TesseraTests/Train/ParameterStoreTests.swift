@@ -45,25 +45,6 @@ import Tessera
         }
     }
 
-    @Test func aBFloat16WorkingCopyMirrorsTheFloatLayout() {
-        let store = ParameterStore(parameters: Self.parameters(), bucketBytes: 1 << 20, shards: 2)
-        let b = store.buckets[0]
-        let w = b.addWorkingCopy(.bfloat16)
-        #expect(w.dtype == .bfloat16 && w.count == b.count && w.byteCount == 2 * b.count)
-        #expect(b.addWorkingCopy(.bfloat16) === w)
-        // Fill each parameter's slot through its own pointer (truncated bf16 of its value) ...
-        for (k, p) in b.parameters.enumerated() {
-            let slot = b.workingElements(of: k).assumingMemoryBound(to: UInt16.self)
-            for i in 0..<p.value.count { slot[i] = UInt16(p.value[i].bitPattern >> 16) }
-        }
-        // ... and read the whole buffer back by shard: element e of the
-        // working copy is element e of the float32 values, padding included.
-        let all = w.raw.assumingMemoryBound(to: UInt16.self)
-        for r in 0..<b.shards {
-            for e in b.shard(r) { #expect(all[e] == UInt16(b.values.floats[e].bitPattern >> 16), "element \(e)") }
-        }
-    }
-
     @Test func bucketsGroupParametersThatSyncAlikeUpToTheCap() throws {
         let world = ThreadWorld(size: 2)
         let tp = TensorParallel(group: world.worldGroup(rank: 1), sequenceParallel: true)

@@ -6,14 +6,10 @@ public enum PipelinePartition {
     /// `pp-layers` when given, else balanced by cost: each block costs
     /// 24d² + 4Td FLOPs per token forward, and the last stage also carries
     /// the head, 2·V·d, so it may get fewer blocks. Throws a `ConfigError`
-    /// for an impossible split, naming what is valid.
+    /// for an impossible split, naming what is valid. (The schedule itself is
+    /// checked by `Layout.validateSchedule`.)
     public static func stages(_ c: Layout, model: some TransformerSizes) throws -> [Range<Int>] {
         let n = c.pp * c.ppChunks, L = model.layers
-        _ = try PipelineSchedules.make(c.schedule, ranks: c.pp, microBatches: c.microBatches, chunks: c.ppChunks)
-        if c.schedule == .naive && c.microBatches != 1 {
-            throw ConfigError("schedule naive runs the whole batch as one micro-batch (layer-wise model parallelism); "
-                              + "use --micro-batches 1, or gpipe/1f1b to pipeline \(c.microBatches) micro-batches")
-        }
         if let counts = c.ppLayers {
             guard counts.count == n, counts.allSatisfy({ $0 >= 1 }), counts.reduce(0, +) == L else {
                 throw ConfigError("pp-layers \(counts.map(String.init).joined(separator: ",")) must list \(n) positive "

@@ -1,5 +1,4 @@
 import TesseraSupport
-import TesseraComm
 
 /// The generators of every pipeline schedule Tessera runs. Each builds the
 /// per-rank order of compute actions; `withCommunication` then puts a receive
@@ -10,10 +9,6 @@ public enum PipelineSchedules {
     public static func make(_ kind: PipelineScheduleKind, ranks p: Int, microBatches m: Int, chunks v: Int = 1) throws -> PipelineSchedule {
         guard p >= 1, m >= 1, v >= 1 else {
             throw ConfigError("a pipeline needs ranks, micro-batches and chunks ≥ 1, got \(p), \(m), \(v)")
-        }
-        guard 2 * p * v * m - 1 <= MessageTag.max else {
-            throw ConfigError("pp \(p) × chunks \(v) × micro-batches \(m) = \(p * v * m) stage messages per step exceed "
-                              + "MPI's tag space (at most \((MessageTag.max + 1) / 2)); use fewer micro-batches")
         }
         if !kind.takesChunks && v != 1 {
             throw ConfigError("pp-chunks \(v) needs schedule interleaved (\(kind.rawValue) runs one chunk per rank)")

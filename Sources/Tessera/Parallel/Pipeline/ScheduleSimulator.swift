@@ -8,6 +8,14 @@ public struct ActionCosts: Sendable, Equatable {
         self.forward = forward; self.backward = backward; self.weight = weight; self.transfer = transfer
     }
 
+    /// The costs of one chunk when these are a whole stage's and each rank
+    /// holds `chunks` virtual stages of equal size (the interleaved
+    /// schedule): every compute cost over `chunks`; the transfer is unchanged.
+    public func perChunk(_ chunks: Int) -> ActionCosts {
+        let v = Double(max(chunks, 1))
+        return ActionCosts(forward: forward / v, backward: backward / v, weight: weight / v, transfer: transfer)
+    }
+
     /// The cost of `kind` in a schedule that does (or does not) split B and W:
     /// an unsplit backward computes both gradients, costing B + W.
     public func cost(_ kind: PipelineAction.Kind, split: Bool) -> Double {
@@ -57,6 +65,14 @@ public struct Timeline: Sendable {
 /// takes its cost, a send is instant (eager), a receive waits for its send
 /// plus `transfer`. The same symbolic execution as the checker, with clocks.
 public enum ScheduleSimulator {
+    /// Times `s` with `stageCosts` the costs of a whole pipeline stage (all
+    /// the blocks one rank holds): a chunk of an interleaved schedule is
+    /// 1/v of its rank's blocks and costs 1/v of them (`ActionCosts.perChunk`).
+    public static func run(_ s: PipelineSchedule, stageCosts: ActionCosts) throws -> Timeline {
+        try run(s, costs: stageCosts.perChunk(s.chunks))
+    }
+
+    /// Times `s` with `costs` the costs of one action (of one chunk).
     public static func run(_ s: PipelineSchedule, costs: ActionCosts = ActionCosts()) throws -> Timeline {
         try run(s, transfer: costs.transfer) { costs.cost($0.kind, split: s.splitBackward) }
     }

@@ -16,7 +16,9 @@ import TesseraTopology
 ///   e·sbh/t, the feed-forward's inner activations 2·e·sb·ffn/t (SwiGLU 3);
 /// - attention scores (dropped under selective recompute): softmax e, mask k
 ///   and dropped probabilities e, each a·s·s_kv·b/t; blockwise attention
-///   (Tessera) keeps a float32 log-sum-exp per row and head instead, 4·a·s·b/t;
+///   (Tessera) keeps a float32 log-sum-exp per row and head instead, 4·a·s·b/t,
+///   and under selective recompute drops it and the projection's input (the
+///   core's outputs, computed again in backward);
 /// - full recompute keeps only the block input, e·sbh·u.
 /// With e = 2, k = 1, GPT shapes: sbh(10 + 24/t + 5as/(ht)), and
 /// sbh(34/t + 5as/(ht)) under SP, their Table 2.
@@ -44,8 +46,9 @@ public enum ActivationModel {
             inner = routed * e * (2 * h + innerTensors * Double(m.expertFFN) / et)
                 + (m.expertsWholeOverTP ? e * sbh * (1 - u) : 0)
         }
-        let split = e * sb * (h + 2 * Double(m.kvWidth)) / t + e * sbh / t + inner
-        let scores = c.blockwiseAttention ? 4 * Double(m.heads) * s * b / t  // kept whatever the recompute mode
+        let coreRecomputed = c.blockwiseAttention && recompute == .selective
+        let split = e * sb * (h + 2 * Double(m.kvWidth)) / t + (coreRecomputed ? 0 : e * sbh / t) + inner
+        let scores = c.blockwiseAttention ? (coreRecomputed ? 0 : 4 * Double(m.heads) * s * b / t)
             : recompute == .selective ? 0
             : Double(m.heads) * s * Double(m.seqLen) * b / t * (e + k + (c.storesDroppedProbabilities ? e : 0))
         return whole + split + scores

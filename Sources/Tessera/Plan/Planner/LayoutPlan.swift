@@ -17,6 +17,10 @@ public struct LayoutPlan: Sendable {
     public var tflopsPerDevice: Double
     /// Model FLOPs utilisation: achieved model FLOP/s per device over the device's peak at the precision.
     public var mfu: Double
+    /// Hardware FLOPs (model FLOPs plus recomputation, `ModelShape.hardwareFlops`) per second per device, in TFLOP/s.
+    public var hardwareTflopsPerDevice: Double
+    /// Hardware FLOPs utilisation: achieved hardware FLOP/s per device over the device's peak (≥ `mfu`).
+    public var hfu: Double
 
     /// Evaluates `layout` (its micro-batches: global batch / (dp · micro-batch)) for `m` on `hw`;
     /// with `timeOnlyIfFits` a layout that does not fit gets no step time (0 tokens/s).
@@ -35,6 +39,7 @@ public struct LayoutPlan: Sendable {
         fits = memory.total <= hw.memoryPerDevice(gpus: layout.worldSize)
         guard fits || !timeOnlyIfFits else {
             time = StepTime(); time.seconds = .infinity; tokensPerSecond = 0; tflopsPerDevice = 0; mfu = 0
+            hardwareTflopsPerDevice = 0; hfu = 0
             return
         }
         time = try StepTimeModel.evaluate(m, layout: layout, setup: setup, hardware: hw, pipeline: pipeline,
@@ -47,6 +52,9 @@ public struct LayoutPlan: Sendable {
         let cores = Double(hw.sharedCores ?? 1)
         let devicePeak = hw.peak(setup.precision) * (hw.sharedCores == nil ? 1 : (gpus == 1 ? cores : min(1, cores / gpus)))
         mfu = perDevice / devicePeak
+        let hardwarePerDevice = m.hardwareFlops(tokens: tokens, recompute: setup.recompute) / time.seconds / gpus
+        hardwareTflopsPerDevice = hardwarePerDevice / 1e12
+        hfu = hardwarePerDevice / devicePeak
     }
 
     /// Micro-batches per step: global batch / (dp · micro-batch), or the layout's own when it names them.

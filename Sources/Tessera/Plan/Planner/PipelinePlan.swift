@@ -7,8 +7,6 @@ import TesseraTopology
 public struct PipelinePlan: Sendable {
     /// The blocks (indices) of each virtual stage 0 ..< pp·chunks (one entry at pp 1).
     public let stageRanges: [Range<Int>]
-    /// Blocks of each virtual stage.
-    public var stageBlocks: [Int] { stageRanges.map(\.count) }
     /// The schedule (nil at pp 1: one micro-batch's activations at a time).
     public let schedule: PipelineSchedule?
 

@@ -4,7 +4,8 @@ import TesseraCost
 
 /// `tessera plan`'s output: a table a person reads, and JSON with, per
 /// layout, `layout` (its fields), `memory_bytes` (raw bytes by term),
-/// `fits`, `step_seconds`, `tokens_per_second`, `tflops_per_device`, `mfu`, `bubble`.
+/// `fits`, `step_seconds`, `tokens_per_second`, `tflops_per_device` and `mfu` (model FLOPs, no
+/// recomputation), `hardware_tflops_per_device` and `hfu` (with recomputation), `bubble`.
 public enum PlanReport {
     /// One layout's JSON object.
     struct Entry: Encodable {
@@ -16,7 +17,8 @@ public enum PlanReport {
         var layout: LayoutFields
         var memory_bytes: DeviceMemory
         var fits: Bool
-        var step_seconds: Double, tokens_per_second: Double, tflops_per_device: Double, mfu: Double, bubble: Double
+        var step_seconds: Double, tokens_per_second: Double, tflops_per_device: Double, mfu: Double
+        var hardware_tflops_per_device: Double, hfu: Double, bubble: Double
         var binding: String
     }
 
@@ -35,6 +37,7 @@ public enum PlanReport {
                                        order: l.order.map(\.rawValue).joined(separator: ",")),
                          memory_bytes: p.memory, fits: p.fits, step_seconds: p.time.seconds,
                          tokens_per_second: p.tokensPerSecond, tflops_per_device: p.tflopsPerDevice, mfu: p.mfu,
+                         hardware_tflops_per_device: p.hardwareTflopsPerDevice, hfu: p.hfu,
                          bubble: p.time.bubble, binding: p.binding(hw))
         }
         let encoder = JSONEncoder()
@@ -59,14 +62,14 @@ public enum PlanReport {
     /// The table header and one row per plan.
     public static func table(_ plans: [LayoutPlan], hardware hw: Hardware) -> [String] {
         let header = "layout                                      mb  recompute  memory/dev  fits  step(s)   tokens/s  "
-            + "TFLOP/s/dev   MFU  bubble  why"
+            + "TFLOP/s/dev (model/hw)   MFU    HFU  bubble  why"
         return [header] + plans.map { p in
             let name = p.layout.name + (p.layout.pp > 1 ? " m\(p.layout.microBatches)" : "")
             return name.padding(toLength: max(42, name.count + 1), withPad: " ", startingAt: 0)
-                + String(format: "%4d  %-9@  %10@  %-4@ %8.3g %10.4g %12.4g %5.1f%% %6.1f%%  ",
+                + String(format: "%4d  %-9@  %10@  %-4@ %8.3g %10.4g %12.4g/%-9.4g %5.1f%% %5.1f%% %6.1f%%  ",
                          p.setup.microBatch, p.setup.recompute.rawValue, MemoryBreakdown.format(p.memory.total),
                          p.fits ? "yes" : "no", p.time.seconds, p.tokensPerSecond, p.tflopsPerDevice,
-                         100 * p.mfu, 100 * p.time.bubble)
+                         p.hardwareTflopsPerDevice, 100 * p.mfu, 100 * p.hfu, 100 * p.time.bubble)
                 + p.binding(hw)
         }
     }

@@ -1,17 +1,21 @@
 import Foundation
-import Tessera
+import TesseraSupport
+import TesseraTopology
+import TesseraCost
 
-/// `tessera plan`'s flags turned into the planner's inputs, each checked
-/// with a one-line error naming what is wrong and what is valid.
-struct PlanInputs {
-    var shape: ModelShape
-    var hardware: Hardware
-    var gpus: Int
-    var setup: TrainingSetup
+/// `tessera plan`'s request (`PlanRequest`) turned into the planner's
+/// inputs: the model shape, the hardware, the device count, the training
+/// setup and the layout to evaluate, each checked with a one-line error
+/// naming what is wrong and what is valid.
+public struct PlanInputs: Sendable {
+    public var shape: ModelShape
+    public var hardware: Hardware
+    public var gpus: Int
+    public var setup: TrainingSetup
     /// The layout to evaluate (nil: search).
-    var layout: Layout?
+    public var layout: Layout?
 
-    init(_ c: PlanCommand) throws {
+    public init(_ c: PlanRequest) throws {
         shape = try Self.shape(c)
         try shape.validate()
         hardware = try Self.hardware(c)
@@ -58,7 +62,7 @@ struct PlanInputs {
     }
 
     /// The preset (if any) with the shape flags on top; every field needed without a preset.
-    static func shape(_ c: PlanCommand) throws -> ModelShape {
+    public static func shape(_ c: PlanRequest) throws -> ModelShape {
         var m: ModelShape
         if let name = c.model {
             m = try ModelPresets.named(name)
@@ -82,7 +86,7 @@ struct PlanInputs {
         if let v = c.ffn { m.ffn = v }
         if let v = c.vocab { m.vocab = v }
         if let v = c.seqLen { m.seqLen = v }
-        if let v = c.head { m.tied = v == .tied }
+        if let v = c.tied { m.tied = v }
         if c.swiglu { m.swiglu = true }
         if let v = c.experts { m.experts = v }
         if let v = c.topK { m.topK = v }
@@ -96,7 +100,7 @@ struct PlanInputs {
     }
 
     /// The preset, profile or explicit numbers (explicit ones override a preset).
-    static func hardware(_ c: PlanCommand) throws -> Hardware {
+    public static func hardware(_ c: PlanRequest) throws -> Hardware {
         if let path = c.hardware {
             if c.gpu != nil || c.gpuMemory != nil || c.gpuTflops != nil {
                 throw ConfigError("--hardware describes the machine; drop --gpu, --gpu-memory and --gpu-tflops")
@@ -134,7 +138,7 @@ struct PlanInputs {
     }
 
     /// "dp=4,tp=4,pp=4,zero=1" (key=value through `Layout.table`) or a layout name; and whether it named micro-batches.
-    static func layout(_ text: String) throws -> (Layout, namedMicroBatches: Bool) {
+    public static func layout(_ text: String) throws -> (Layout, namedMicroBatches: Bool) {
         guard text.contains("=") else { return (try Layout(name: text), false) }
         var entries: [ConfigEntry] = []
         for pair in text.split(separator: ",") {
@@ -152,7 +156,7 @@ struct PlanInputs {
     }
 
     /// The error when no layout of the search fits: the least memory any needs, and the smallest device count that fits.
-    static func fitsNowhere(_ search: LayoutSearch) -> ConfigError {
+    public static func fitsNowhere(_ search: LayoutSearch) -> ConfigError {
         let fmt = MemoryBreakdown.format
         let least = search.leastMemory().map { "the least any layout of \(search.gpus) needs is \(fmt($0)) per device "
                                                + "(micro-batch 1, full recompute, ZeRO-3)" } ?? "no layout is valid"
