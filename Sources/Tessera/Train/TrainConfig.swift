@@ -80,10 +80,10 @@ public struct TrainConfig: Sendable, Equatable {
         try model.validate()
         try Self.table.validate(self)
         try layout.validate(model: model, batch: batch)
-        if recompute == .selective && layout.cp > 1 {
-            throw ConfigError("recompute selective recomputes the attention core of one rank; with cp \(layout.cp) the core "
-                              + "is ring or Ulysses attention across ranks, which it does not recompute: use --recompute "
-                              + "none or full, or cp 1")
+        if recompute == .selective && layout.cp > 1 && layout.cpMode == .ulysses {
+            throw ConfigError("recompute selective recomputes the attention core (one rank's, or ring attention's); "
+                              + "Ulysses attention keeps its all-to-all outputs: use --cp-mode ring, or --recompute "
+                              + "none or full")
         }
     }
 
