@@ -38,7 +38,7 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
     /// and the softmax statistics (one log-sum-exp per row and head; the blockwise core never keeps the
     /// [t, t] scores or probabilities), and backward runs the core's forward again (its two products,
     /// its softmax and dropout, bit for bit: the masks come from Philox) to get them back. Saves
-    /// 4·(rows·dl + b·heads·t) bytes per block. Without context parallelism only (`TrainConfig.validate`).
+    /// 4·(rows·dl + b·heads·t) bytes per block. Not with Ulysses context parallelism (`TrainConfig.validate`).
     public var recomputeCore = false
 
     /// `heads` and `headDim` of the whole model; this rank keeps tp.part(heads).
@@ -88,19 +88,26 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
             AttentionKernel.forward(y: y.data, lse: lse.data, qkv: qkvOut.data, shape: shape(ctx), dropout: site,
                                     sampleOffset: offset, precision: precision)
         }
-        let keep = !recomputeCore || ctx.contextParallel != nil
+        let keep = !recomputeCore  // (Ulysses, above, keeps its own; `TrainConfig.validate` refuses it with selective)
         return (try proj.forward(y), Cache(x: x, qkv: qkvOut, y: keep ? y : nil, lse: keep ? lse : nil, ulysses: nil))
     }
 
     /// The core's outputs of the forward that made `cache`: kept, or (selective recomputation)
-    /// computed again from its qkv with the same dropout masks.
-    func coreOutputs(_ cache: Cache, _ ctx: ForwardContext) -> (y: Tensor, lse: Tensor?) {
+    /// computed again from its qkv with the same dropout masks; under ring context parallelism the
+    /// ring runs again (every cp rank recomputes the same layer at the same point of its backward).
+    func coreOutputs(_ cache: Cache, _ ctx: ForwardContext) throws -> (y: Tensor, lse: Tensor?) {
         if let y = cache.y { return (y, cache.lse) }
         let y = Tensor(uninitialized: [ctx.rows, heads * headDim])
         let lse = Tensor(uninitialized: [ctx.samples, heads, ctx.positions])
-        AttentionKernel.forward(y: y.data, lse: lse.data, qkv: cache.qkv!.data, shape: shape(ctx),
-                                dropout: ctx.site(name + ".probs"), sampleOffset: ctx.coords.sampleOffset,
-                                precision: precision)
+        let site = ctx.site(name + ".probs"), offset = ctx.coords.sampleOffset
+        if let cp = ctx.contextParallel {
+            try RingAttention.forward(y: y.data, lse: lse.data, qkv: cache.qkv!.data, shape: shape(ctx),
+                                      seqLen: ctx.seqLen, cp: cp, dropout: site, sampleOffset: offset,
+                                      precision: precision)
+        } else {
+            AttentionKernel.forward(y: y.data, lse: lse.data, qkv: cache.qkv!.data, shape: shape(ctx), dropout: site,
+                                    sampleOffset: offset, precision: precision)
+        }
         return (y, lse)
     }
 
@@ -108,7 +115,7 @@ public final class CausalSelfAttention: Layer, @unchecked Sendable {
     public func backward(_ dout: Tensor, _ cache: Cache, _ ctx: ForwardContext,
                          _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
         let span = Trace.begin(.attentionBackward, name); defer { span.end() }
-        let (y, lse) = coreOutputs(cache, ctx)
+        let (y, lse) = try coreOutputs(cache, ctx)
         let dy = try proj.backward(dout, input: y, backward)
         let dqkv = Tensor(uninitialized: [ctx.rows, 3 * heads * headDim])
         let site = ctx.site(name + ".probs"), offset = ctx.coords.sampleOffset

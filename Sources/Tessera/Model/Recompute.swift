@@ -10,7 +10,7 @@ public enum Recompute: String, Sendable, Codable, CaseIterable {
     /// its outputs, the head outputs and one log-sum-exp per row and head
     /// (which it otherwise keeps): 4·(sbh + asb)/t bytes less per block, one
     /// more core forward in backward (`CausalSelfAttention.recomputeCore`).
-    /// Not with context parallelism (the ring or Ulysses core is kept).
+    /// Under ring context parallelism the ring runs again; not with Ulysses.
     case selective
     /// Keep only each block's input; backward runs the block's forward again
     /// (communication included) before its backward.

@@ -12,9 +12,15 @@ extension Topology {
     /// feed-forward width; context parallelism cuts sequences into 2·cp equal
     /// chunks (Ulysses: tp·cp divides heads); tp divides the positions a rank
     /// holds under sp; dp × micro-batches divides the batch; pp × chunks
-    /// stages fit the blocks.
-    public static func validate(_ layout: Layout, model: ModelShape, batch: Int) throws {
+    /// stages fit the blocks; selective recomputation is not combined with
+    /// Ulysses attention.
+    public static func validate(_ layout: Layout, model: ModelShape, batch: Int, recompute: Recompute = .none) throws {
         try layout.validateMesh()
+        if recompute == .selective && layout.cp > 1 && layout.cpMode == .ulysses {
+            throw ConfigError("recompute selective recomputes the attention core (one rank's, or ring attention's); "
+                              + "Ulysses attention keeps its all-to-all outputs: use --cp-mode ring, or --recompute "
+                              + "none or full")
+        }
         try validateExperts(layout, model: model)
         try validateExpertTP(layout, model: model)
         try validateZeRO(layout)

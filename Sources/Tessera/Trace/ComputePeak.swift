@@ -50,11 +50,26 @@ public enum ComputePeak {
     }
 
     /// GFLOP/s of the run's ranks together (collective over `world`, every
-    /// rank gets the sum): each rank's one-thread rate measured while all the
-    /// others measure theirs, summed. One rank: `of(config)`.
+    /// rank gets the result): each rank's one-thread rate measured while all
+    /// the others measure theirs, summed. A rank that shares a core can, by
+    /// luck of the scheduler, have it alone for its best product; so the sum
+    /// is capped at the fastest rank's rate times the cores the ranks can
+    /// occupy (at most the machine's cores on each node). One rank: `of(config)`.
     public static func measured(world: ProcessGroup, config: TrainConfig) throws -> Double {
         guard world.size > 1 else { return of(config) }
         try world.barrier()
-        return try world.sumAcrossRanks(measureOneThread(config.precision))
+        let rate = Float(measureOneThread(config.precision))
+        var sum = rate, fastest = rate
+        try world.allReduce(&sum, count: 1, op: .sum)
+        try world.allReduce(&fastest, count: 1, op: .max)
+        let perNode = MPIGroup.launchedByMPI ? max(1, MPIGroup.launchedOnThisNode) : world.size
+        let nodes = (world.size + perNode - 1) / perNode
+        return min(Double(sum), Double(fastest) * Double(cores(ranks: world.size, perNode: perNode, nodes: nodes)))
+    }
+
+    /// Cores `ranks` one-thread ranks can occupy, `perNode` of them on each
+    /// of `nodes` machines with this one's core count.
+    static func cores(ranks: Int, perNode: Int, nodes: Int) -> Int {
+        min(ranks, nodes * min(perNode, ProcessInfo.processInfo.activeProcessorCount))
     }
 }

@@ -81,12 +81,7 @@ public struct TrainConfig: Sendable, Equatable {
     public func validate() throws {
         try model.validate()
         try Self.table.validate(self)
-        try Topology.validate(layout, model: ModelShape(model), batch: batch)
-        if recompute == .selective && layout.cp > 1 {
-            throw ConfigError("recompute selective recomputes the attention core of one rank; with cp \(layout.cp) the core "
-                              + "is ring or Ulysses attention across ranks, which it does not recompute: use --recompute "
-                              + "none or full, or cp 1")
-        }
+        try Topology.validate(layout, model: ModelShape(model), batch: batch, recompute: recompute)
         try layout.requireMessageTags()
     }
 

@@ -41,11 +41,17 @@ import Tessera
         }
     }
 
-    /// Selective recomputation is refused under context parallelism, where the core is ring or Ulysses attention.
-    @Test func selectiveIsRefusedWithContextParallelism() {
-        var c = TrainConfig()
-        c.layout.cp = 2; c.recompute = .selective
-        #expect(TestSupport.message { try c.validate() }.hasPrefix("recompute selective recomputes the attention core of one rank; with cp 2"))
+    /// Under ring context parallelism selective recomputation runs the ring again in backward and trains
+    /// like one rank; Ulysses, whose all-to-all outputs it does not recompute, is refused.
+    @Test func selectiveRecomputesTheRingAndRefusesUlysses() throws {
+        Compute.threads = 1
+        var config = Equivalence.defaultConfig
+        config.layout.cp = 2; config.dp = 2; config.steps = 4; config.recompute = .selective
+        let data = try TokenDataset.builtIn(seqLen: config.model.seqLen)
+        let report = try #require(try Equivalence.run(config: config, data: data, backend: .threads))
+        #expect(report.passed, "\(report.lines.joined(separator: "\n"))")
+        config.layout.cpMode = .ulysses
+        #expect(TestSupport.message { try config.validate() }.hasPrefix("recompute selective recomputes the attention core"))
     }
 
     /// Full recomputation composes with ZeRO-3 (the recomputed forward reads the units gathered for backward).

@@ -29,7 +29,7 @@ public struct LayoutPlan: Sendable {
                 cache: PlanCache? = nil, timeOnlyIfFits: Bool = false) throws {
         var layout = given
         layout.microBatches = try Self.microBatches(layout, setup: setup)
-        try Topology.validate(layout, model: m, batch: setup.globalBatch)
+        try Topology.validate(layout, model: m, batch: setup.globalBatch, recompute: setup.recompute)
         let pipeline = try cache?.pipeline(m, layout: layout) ?? PipelinePlan(m, layout: layout)
         let loaded = try MemoryModel.mostLoaded(m, layout: layout, setup: setup, pipeline: pipeline)
         self.layout = layout
