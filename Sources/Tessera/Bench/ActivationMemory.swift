@@ -2,6 +2,7 @@ import Synchronization
 import TesseraComm
 import TesseraTopology
 import TesseraModel
+import TesseraCost
 
 /// Activation memory of one transformer layer per rank under tensor (and
 /// sequence) parallelism, measured from the tensors a block saves for
@@ -26,26 +27,10 @@ public enum ActivationMemory {
         public var tp: Int, sp: Bool
         public var recompute: Recompute
         public var measured: Int
+        /// The cost model's bytes (`ActivationModel.perBlock`, Tessera's float32 convention): the one
+        /// activation formula the planner and the launch-time estimate use, checked here against the caches.
         public var tesseraFormula: Int
         public var korthikanti: Double
-    }
-
-    /// Tessera's per-layer bytes for shape (s, b, h, a) at tp size t, in
-    /// `Double` so that sizes far beyond memory (the launch-time estimate)
-    /// cannot overflow; exact for any valid layout, where t divides a, h
-    /// and (under SP) s, so every term is a whole number.
-    ///
-    /// With recomputation: `selective` recomputes the attention core in
-    /// backward, so the core's outputs are not kept: the head outputs, sbh/t
-    /// floats, and the log-sum-exp, asb/t (`selectiveSaving`); `full` keeps
-    /// only the block's input, sbh floats (sbh/t under SP), Korthikanti et
-    /// al.'s 2sbh in 2-byte units.
-    public static func tesseraFormula(s: Double, b: Double, h: Double, a: Double, t: Int, sp: Bool,
-                                      recompute: Recompute = .none) -> Double {
-        let T = Double(t), sbh = s * b * h, attn = a * s * b / T
-        if recompute == .full { return 4 * (sp ? sbh / T : sbh) }
-        let floats = sp ? 16 * sbh / T + attn + 4 * s * b / T : 4 * sbh + 12 * sbh / T + attn + 4 * s * b
-        return 4 * floats - (recompute == .selective ? selectiveSaving(s: s, b: b, h: h, a: a, t: t) : 0)
     }
 
     /// Bytes per layer selective recomputation does not keep, with or
@@ -66,7 +51,7 @@ public enum ActivationMemory {
     public struct ContextRow: Sendable {
         public var seqLen: Int, cp: Int
         public var measured: Int
-        /// `tesseraFormula` at s = seqLen / cp (the positions a rank holds).
+        /// `ActivationModel.perBlock` at s = seqLen / cp (the positions a rank holds).
         public var tesseraFormula: Int
         /// What the same layer saved before the blockwise kernel: the
         /// formula plus the [b, a, s, s] probabilities of the whole sequence
@@ -90,11 +75,12 @@ public enum ActivationMemory {
             let cache = try model.stageForward(tokens: local, input: nil, targets: local, ctx, gradScale: 1).cache
             if world.rank == 0 { bytes.withLock { $0 = cache.blocks[0].bytes } }
         }
-        let (s, b, h, a) = (Double(T) / Double(cp), Double(batch), Double(config.dModel), Double(config.heads))
-        let formula = tesseraFormula(s: s, b: b, h: h, a: a, t: 1, sp: false)
-        return ContextRow(seqLen: T, cp: cp, measured: bytes.withLock { $0 }, tesseraFormula: Int(formula),
-                          withProbabilities: tesseraFormula(s: Double(T), b: b, h: h, a: a, t: 1, sp: false)
-                              + 4 * a * Double(T) * Double(T) * b)
+        let shape = ModelShape(config), b = Double(batch), a = Double(config.heads)
+        func formula(cp: Int) -> Double {
+            ActivationModel.perBlock(shape, b: b, tp: 1, sp: false, cp: cp, recompute: .none, .tessera)
+        }
+        return ContextRow(seqLen: T, cp: cp, measured: bytes.withLock { $0 }, tesseraFormula: Int(formula(cp: cp)),
+                          withProbabilities: formula(cp: 1) + 4 * a * Double(T) * Double(T) * b)
     }
 
     /// Measures the activation bytes one block saves on tp rank 0 after a
@@ -113,8 +99,8 @@ public enum ActivationMemory {
         }
         let (s, b, h, a) = (config.seqLen, batch, config.dModel, config.heads)
         return Row(tp: tp, sp: sp && tp > 1, recompute: recompute, measured: bytes.withLock { $0 },
-                   tesseraFormula: Int(tesseraFormula(s: Double(s), b: Double(b), h: Double(h), a: Double(a), t: tp,
-                                                      sp: sp && tp > 1, recompute: recompute)),
+                   tesseraFormula: Int(ActivationModel.perBlock(ModelShape(config), b: Double(b), tp: tp, sp: sp && tp > 1,
+                                                                recompute: recompute, .tessera)),
                    korthikanti: korthikanti(s: s, b: b, h: h, a: a, t: tp, sp: sp && tp > 1))
     }
 }

@@ -106,8 +106,6 @@ public final class GPT: @unchecked Sendable {
         }
     }
 
-    /// Vocabulary rounded up to a multiple of `tp` (Megatron's padded vocab).
-    public static func paddedVocab(_ vocab: Int, tp: Int) -> Int { (vocab + tp - 1) / tp * tp }
 
     /// The mixture-of-experts blocks' feed-forward layers of this stage.
     public var mixtures: [MixtureOfExperts] { blocks.compactMap { $0.mlp as? MixtureOfExperts } }
@@ -121,7 +119,7 @@ public final class GPT: @unchecked Sendable {
         self.config = config
         self.tp = tp
         let d = config.dModel
-        vocabRange = tp.part(Self.paddedVocab(config.vocab, tp: tp.size))
+        vocabRange = tp.part(ModelShape.paddedVocab(config.vocab, tp: tp.size))
         // A stage holding only one end of a pipeline shares wte with the other end; the first stage's copy counts.
         let vocabParallel = Placement.sharded(dim: 0, over: tp)
         wte = first || last ? .shard(name: "wte", global: [config.vocab, d], rowRanges: [vocabRange], cols: 0..<d,

@@ -15,7 +15,7 @@ import TesseraTopology
 /// E/ep experts this rank holds, whole or split over tp by `--expert-tp`
 /// (`ModelShape`) — and the
 /// activations of the micro-batches a stage keeps for backward, per layer
-/// by `ActivationMemory.tesseraFormula`, plus the logits and their gradient;
+/// by `ActivationModel` (Tessera's float32 convention), plus the logits and their gradient;
 /// under ZeRO the weights, gradients and moments per `ZeROMemory` (what
 /// each stage shards over dp·cp, experts over dp·cp/ep, and at stage 3 the gathered units), and from
 /// stage 2 the unreduced gradients of the units backward holds at once.
@@ -32,15 +32,13 @@ public struct MemoryEstimate: Sendable {
     /// The estimate for `config` with `ranksHere` of its ranks on this machine.
     public init(_ config: TrainConfig, ranksHere: Int) {
         let m = config.model
-        let (V, T, L, d) = (Double(m.vocab), Double(m.seqLen), Double(m.layers), Double(m.dModel))
-        let tp = Double(config.tp), pp = Double(config.pp)
-        let paddedVocab = (V / tp).rounded(.up) * tp
-        let embeddings = paddedVocab * d / tp + T * d
+        let (L, d, pp) = (Double(m.layers), Double(m.dModel), Double(config.pp))
         // The blocks of the pipeline rank holding the most block parameters (every block at pp 1), by the
         // planner's `ModelShape`: dense blocks (12d² + 7d)/t + 6d, mixture-of-experts blocks with the router
         // and this rank's experts whole.
         var shape = ModelShape(config.model)
         shape.expertsWholeOverTP = config.layout.expertTP == 1  // --expert-tp N = tp: each expert's MLP split over tp
+        let embeddings = shape.embeddingParameters(tp: config.tp)  // the padded vocabulary's rows and the positions
         let pipeline = try? PipelinePlan(shape, layout: config.layout)
         var stages: [[Range<Int>]] = [[0..<Int((L / pp).rounded(.up))]]
         if let p = pipeline {
@@ -74,8 +72,9 @@ public struct MemoryEstimate: Sendable {
             unreduced = 4 * params
         }
         // Dense buckets shard over dp·cp, expert buckets over the expert-data-parallel group (dp·cp/ep ranks).
-        let expertRanks = Double(config.dp * config.layout.cp / max(1, config.layout.ep))
-        perRank = ZeROMemory.modelStates(parameters: params, ranks: Double(config.dp * config.layout.cp), stage: config.layout.zero,
+        let expertRanks = Double(Topology.size(.expertData, of: config.layout))
+        perRank = ZeROMemory.modelStates(parameters: params, ranks: Double(Topology.size(.dpcp, of: config.layout)),
+                                         stage: config.layout.zero,
                                          gathered: units, expert: blocks.expert, expertRanks: max(1, expertRanks))
         perRank.activations = planned.activations
         if config.layout.zero >= 2 { perRank.unreduced = unreduced }

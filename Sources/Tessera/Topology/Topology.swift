@@ -60,7 +60,11 @@ public struct Topology: Sendable, Equatable {
     public var nodes: Int { worldSize / ranksPerNode }
 
     /// The size of a group of `kind`.
-    public func size(_ kind: GroupKind) -> Int {
+    public func size(_ kind: GroupKind) -> Int { Self.size(kind, of: layout) }
+
+    /// The size of a group of `kind` in `layout` (what the cost model divides by:
+    /// ZeRO shards dense states over `.dpcp` and an expert's over `.expertData`).
+    public static func size(_ kind: GroupKind, of layout: Layout) -> Int {
         switch kind {
         case .tp: layout.tp
         case .cp: layout.cp

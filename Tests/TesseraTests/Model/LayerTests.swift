@@ -72,7 +72,7 @@ import Tessera
         for n in [1, 2] {
             let results = Mutex<[Int: (loss: Double, grad: [Float], range: Range<Int>)]>([:])
             try ThreadWorld.run(size: n) { g in
-                let tp = TensorParallel(group: g, sequenceParallel: false), part = GPT.paddedVocab(vocab, tp: n) / n
+                let tp = TensorParallel(group: g, sequenceParallel: false), part = ModelShape.paddedVocab(vocab, tp: n) / n
                 let range = (part * g.rank)..<(part * (g.rank + 1))
                 let layer = VocabParallelCrossEntropy(vocab: vocab, vocabRange: range, tp: tp)
                 let local = Tensor([rows, part], (0..<rows).flatMap { i in range.map { $0 < vocab ? z[i * vocab + $0] : 0 } })

@@ -64,14 +64,17 @@ import Tessera
         }
     }
 
-    /// Tessera's accounting through the same formula equals `ActivationMemory.tesseraFormula`
-    /// (which `bench activations` checks against measured caches).
-    @Test func tesseraConventionIsTheRuntimeFormula() {
+    /// Tessera's accounting through the same formula (float32 activations, no stored masks, blockwise
+    /// attention keeping a log-sum-exp per row and head, LayerNorm statistics) in closed form, in floats:
+    /// TP sbh(4 + 12/t) + asb/t + 4sb; TP+SP sbh·16/t + asb/t + 4sb/t (`bench activations` and
+    /// RecomputeTests check the same function against the caches a block saves).
+    @Test func tesseraConventionIsTheClosedForm() {
         let m = ModelShape(GPTConfig(vocab: 256, seqLen: 64, layers: 2, dModel: 128, heads: 4))
+        let (s, b, h, a) = (64.0, 3.0, 128.0, 4.0), sbh = s * b * h
         for (t, sp) in [(1, false), (2, false), (2, true), (4, true)] {
-            let planner = ActivationModel.perBlock(m, b: 3, tp: t, sp: sp, recompute: .none, .tessera)
-            let runtime = ActivationMemory.tesseraFormula(s: 64, b: 3, h: 128, a: 4, t: t, sp: sp)
-            #expect(planner == runtime, "tp \(t) sp \(sp): \(planner) vs \(runtime)")
+            let T = Double(t)
+            let floats = sp ? 16 * sbh / T + a * s * b / T + 4 * s * b / T : sbh * (4 + 12 / T) + a * s * b / T + 4 * s * b
+            #expect(ActivationModel.perBlock(m, b: b, tp: t, sp: sp, recompute: .none, .tessera) == 4 * floats, "tp \(t) sp \(sp)")
         }
     }
 

@@ -5,7 +5,7 @@ import TesseraTopology
 /// §4), generalised to grouped-query attention, SwiGLU, experts and context
 /// parallelism, and parameterised by `ActivationConvention` so the same
 /// formula gives their Table 2 (2-byte activations, 1-byte masks) and
-/// Tessera's float32 accounting (`ActivationMemory.tesseraFormula`).
+/// Tessera's float32 accounting (`bench activations` and the tests check it against the caches).
 ///
 /// Per block, with s the local sequence (s / cp), b the micro-batch, h the
 /// width, t the tensor-parallel size, u = 1/t under sequence parallelism

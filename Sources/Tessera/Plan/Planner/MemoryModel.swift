@@ -44,7 +44,7 @@ public enum MemoryModel {
     public static func rank(_ r: Int, _ m: ModelShape, layout: Layout, setup: TrainingSetup,
                             pipeline plan: PipelinePlan) -> DeviceMemory {
         let params = parameters(rank: r, m, layout: layout, pipeline: plan)
-        let n = Double(layout.dp * layout.cp), nExpert = max(1, n / Double(layout.ep))
+        let n = Double(Topology.size(.dpcp, of: layout)), nExpert = Double(Topology.size(.expertData, of: layout))
         /// Ψ divided over the ranks that shard it when `sharded`.
         func share(_ sharded: Bool) -> Double {
             sharded ? (params.all - params.expert) / n + params.expert / nExpert : params.all

@@ -104,8 +104,12 @@ public struct ModelShape: Sendable, Equatable, Codable {
         return (dense * d.local + moe * e.local, moe * e.expert)
     }
 
-    /// Vocabulary padded to a multiple of `tp` (Megatron's and Tessera's padded vocab).
-    public func paddedVocab(tp: Int) -> Double { (Double(vocab) / Double(tp)).rounded(.up) * Double(tp) }
+    /// `vocab` rounded up to a multiple of `tp` (Megatron's padded vocabulary): the rows the
+    /// vocabulary-parallel embedding and head split over tp, in the runtime and the cost model alike.
+    public static func paddedVocab(_ vocab: Int, tp: Int) -> Int { (vocab + tp - 1) / tp * tp }
+
+    /// This model's vocabulary padded to a multiple of `tp` (`paddedVocab(_:tp:)`).
+    public func paddedVocab(tp: Int) -> Double { Double(Self.paddedVocab(vocab, tp: tp)) }
 
     /// Input embedding (and learned positions) held by one of `tp` ranks.
     public func embeddingParameters(tp: Int) -> Double {

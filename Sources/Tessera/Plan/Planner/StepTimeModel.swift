@@ -104,7 +104,7 @@ public enum StepTimeModel {
                 sync[r] = microBatches * (hidden(gather, behind: firstForward)
                                           + hidden(gather + reduceScatter, behind: lastBackward))
             }
-            let shards = Double(layout.zero >= 1 ? layout.dp * layout.cp : 1)
+            let shards = Double(layout.zero >= 1 ? Topology.size(.dpcp, of: layout) : 1)
             // Adam reads weights (master), gradient, m, v and writes weights, m, v; bf16 also writes the working copy.
             let bytesPerParameter = 28 + setup.gradientBytes + (setup.precision == .bf16 ? 2 : 0)
             opt[r] = bytesPerParameter * params / shards / (hw.memoryBandwidth * rankThreads)
