@@ -16,9 +16,12 @@ public struct LayoutPlan: Sendable {
 
     /// Evaluates `layout` (its micro-batches: global batch / (dp · micro-batch)) for `m` on `hw`;
     /// with `timeOnlyIfFits` a layout that does not fit gets no step time (0 tokens/s).
-    /// Throws a `ConfigError` for a layout the model or batch cannot take.
+    /// A layout whose `expertTP` is tp > 1 splits the experts over tp whatever the shape says
+    /// (`ModelShape.expertsWholeOverTP`). Throws a `ConfigError` for a layout the model or batch cannot take.
     public init(_ m: ModelShape, layout given: Layout, setup: TrainingSetup, hardware hw: Hardware,
                 cache: PlanCache? = nil, timeOnlyIfFits: Bool = false) throws {
+        var m = m
+        if given.expertTP > 1 { m.expertsWholeOverTP = false }
         var layout = given
         layout.microBatches = try Self.microBatches(layout, setup: setup)
         try Self.check(layout, m)
@@ -78,6 +81,10 @@ public struct LayoutPlan: Sendable {
             throw ConfigError("ep \(layout.ep) must divide experts \(m.experts) and dp × cp \(layout.dp * layout.cp); valid ep: "
                               + divisors(m.experts).filter { (layout.dp * layout.cp) % $0 == 0 }.map(String.init)
                                   .joined(separator: ", "))
+        }
+        if layout.expertTP > 1 && (layout.expertTP != t || !m.isMoE) {
+            throw ConfigError("expert-tp \(layout.expertTP) must be 1 or tp (\(t)) and needs experts (the model has "
+                              + "\(m.experts)); valid expert-tp: " + (m.isMoE && t > 1 ? "1, \(t)" : "1"))
         }
     }
 
