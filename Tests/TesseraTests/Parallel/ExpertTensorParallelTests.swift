@@ -62,6 +62,24 @@ import Tessera
         }
     }
 
+    /// The planner honours a layout's expert-tp whatever the shape's default: on Tessera's shape (whole
+    /// experts) tp2+etp2 holds exactly half of every expert's matrices and b_fc less than tp2; a wrong
+    /// expert-tp is refused in one line.
+    @Test func thePlannerSplitsExpertWeightsByExpertTP() throws {
+        let config = Self.moe()
+        let m = ModelShape(config.model), hw = try Hardware.preset("a100-80")
+        let setup = TrainingSetup(globalBatch: 8, microBatch: 8, precision: .fp32, convention: .tessera)
+        let whole = try LayoutPlan(m, layout: try Layout(name: "tp2"), setup: setup, hardware: hw)
+        let split = try LayoutPlan(m, layout: try Layout(name: "tp2+etp2"), setup: setup, hardware: hw)
+        let H = Double(config.model.expertWidth), d = Double(config.model.dModel)
+        let halved = Double(config.model.expertLayerCount * config.model.experts) * (2 * H * d + H) / 2
+        #expect(whole.memory.weights - split.memory.weights == 4 * halved, "\(whole.memory.weights) \(split.memory.weights)")
+        let message = TestSupport.message {
+            _ = try LayoutPlan(m, layout: try Layout(name: "tp4+etp2"), setup: setup, hardware: hw)
+        }
+        #expect(message == "expert-tp 2 must be 1 or tp (4) and needs experts (the model has 4); valid expert-tp: 1, 4")
+    }
+
     @Test func badExpertTPIsAOneLineErrorNamingValidValues() throws {
         func message(_ edit: (inout TrainConfig) -> Void) -> String {
             var c = Self.moe()

@@ -27,8 +27,8 @@ import TesseraTopology
 /// activations, the sb·K rows its tokens' top-K choices send to experts
 /// (each expert's input e·h and inner 2·e·F, 3 for SwiGLU, F the expert
 /// width, /t when experts split over tp) and the sb·K results that come
-/// back (e·h each); with experts whole on every tp rank under SP, also the
-/// gathered input, e·sbh·(1 − 1/t). Under expert parallelism the rows an
+/// back (e·h each); with experts whole on every tp rank under SP (or in
+/// Tessera's runtime, split or not), also the gathered input, e·sbh·(1 − 1/t). Under expert parallelism the rows an
 /// expert rank receives depend on the routing: sb·K is their mean.
 public enum ActivationModel {
     /// Bytes one block (a mixture of experts when `expert`) keeps per micro-batch of `b` sequences on one rank.
@@ -44,7 +44,7 @@ public enum ActivationModel {
         if expert && m.isMoE {
             let routed = sb * Double(m.topK), et = Double(m.expertTP(tp))
             inner = routed * e * (2 * h + innerTensors * Double(m.expertFFN) / et)
-                + (m.expertsWholeOverTP ? e * sbh * (1 - u) : 0)
+                + (m.expertsWholeOverTP || c.expertInputGathered ? e * sbh * (1 - u) : 0)
         }
         let coreRecomputed = c.blockwiseAttention && recompute == .selective
         let split = e * sb * (h + 2 * Double(m.kvWidth)) / t + (coreRecomputed ? 0 : e * sbh / t) + inner

@@ -24,9 +24,13 @@ public struct LayoutPlan: Sendable {
 
     /// Evaluates `layout` (its micro-batches: global batch / (dp · micro-batch)) for `m` on `hw`;
     /// with `timeOnlyIfFits` a layout that does not fit gets no step time (0 tokens/s).
-    /// Throws the runtime's `ConfigError` (`Topology.validate`) for a layout the model or batch cannot take.
+    /// A layout whose `expertTP` is tp > 1 splits the experts over tp whatever the shape says
+    /// (`ModelShape.expertsWholeOverTP`). Throws the runtime's `ConfigError` (`Topology.validate`) for a
+    /// layout the model or batch cannot take.
     public init(_ m: ModelShape, layout given: Layout, setup: TrainingSetup, hardware hw: Hardware,
                 cache: PlanCache? = nil, timeOnlyIfFits: Bool = false) throws {
+        var m = m
+        if given.expertTP > 1 { m.expertsWholeOverTP = false }
         var layout = given
         layout.microBatches = try Self.microBatches(layout, setup: setup)
         try Topology.validate(layout, model: m, batch: setup.globalBatch, recompute: setup.recompute)

@@ -23,6 +23,8 @@ public struct PlanInputs: Sendable {
         var namedMicroBatches = false
         if let text = c.layout {
             (layout, namedMicroBatches) = try Self.layout(text)
+            // A layout that names expert-tp decides how experts split over tp (the shape's default otherwise).
+            if let l = layout, text.contains("expert-tp") || text.contains("+etp") { shape.expertsWholeOverTP = l.expertTP == 1 }
         }
         guard let gpus = c.gpus ?? layout?.worldSize else {
             throw ConfigError("give --gpus N (devices to plan for) or --layout with dp, pp, cp, tp")

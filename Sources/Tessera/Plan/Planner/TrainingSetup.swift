@@ -21,6 +21,9 @@ public struct ActivationConvention: Sendable, Equatable, Codable {
     /// Attention is blockwise (FlashAttention's online softmax): one float32
     /// log-sum-exp per query row and head is kept instead of the scores.
     public var blockwiseAttention = false
+    /// A mixture-of-experts block keeps its input gathered over the tensor-parallel group under SP whether its
+    /// experts are whole or split over tp (Tessera routes every row on every tp rank).
+    public var expertInputGathered = false
 
     /// Korthikanti et al.'s Megatron accounting at `elementBytes` (2 for bf16/fp16).
     public static func megatron(elementBytes: Double = 2) -> ActivationConvention {
@@ -31,7 +34,7 @@ public struct ActivationConvention: Sendable, Equatable, Codable {
     /// Tessera's runtime: float32 everything, masks and dropped probabilities rebuilt.
     public static let tessera = ActivationConvention(elementBytes: 4, maskBytes: 0, storesDroppedProbabilities: false,
                                                      normStatistics: 2, headInputGathered: true, logitCopies: 1,
-                                                     blockwiseAttention: true)
+                                                     blockwiseAttention: true, expertInputGathered: true)
 }
 
 /// What one training run looks like besides model, machine and layout.
