@@ -77,7 +77,9 @@ import Tessera
         let message = TestSupport.message {
             _ = try LayoutPlan(m, layout: try Layout(name: "tp4+etp2"), setup: setup, hardware: hw)
         }
-        #expect(message == "expert-tp 2 must be 1 or tp (4) and needs experts (the model has 4); valid expert-tp: 1, 4")
+        // The planner refuses it with the runtime's own message (`Topology.validate`).
+        #expect(message == "expert-tp 2 must be 1 (whole experts on each tensor-parallel rank) or tp (each expert split "
+                + "like the dense MLP); valid expert-tp with tp 4: 1, 4")
     }
 
     @Test func badExpertTPIsAOneLineErrorNamingValidValues() throws {

@@ -22,7 +22,7 @@ import Tessera
             let plan = try PipelinePlan(model, layout: layout)
             let psi = MemoryModel.parameters(rank: 0, model, layout: layout, pipeline: plan).all
             let m = MemoryModel.rank(0, model, layout: layout, setup: setup, pipeline: plan)
-            let states = m.weights + m.gradients + m.optimizer + m.master
+            let states = m.weights + m.gradients + m.adam + m.master
             let perParameter = states / psi
             #expect(abs(perParameter * 7.5e9 / 1e9 - gb) < 0.05, "ZeRO-\(zero): \(perParameter * 7.5) GB")
         }
@@ -36,7 +36,7 @@ import Tessera
         for (setup, bytes) in [(TrainingSetup(globalBatch: 8, precision: .bf16, gradientBytes: 4), 18.0),
                                (TrainingSetup(globalBatch: 8, precision: .fp32), 16.0)] {
             let m = MemoryModel.rank(0, model, layout: layout, setup: setup, pipeline: plan)
-            #expect(abs((m.weights + m.gradients + m.optimizer + m.master) / psi - bytes) < 1e-9)
+            #expect(abs((m.weights + m.gradients + m.adam + m.master) / psi - bytes) < 1e-9)
         }
     }
 

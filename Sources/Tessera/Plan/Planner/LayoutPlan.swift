@@ -7,7 +7,7 @@ import TesseraCost
 public struct LayoutPlan: Sendable {
     public var layout: Layout
     public var setup: TrainingSetup
-    public var memory: DeviceMemory
+    public var memory: MemoryBreakdown
     /// Pipeline rank of the most loaded device.
     public var loadedStage: Int
     public var fits: Bool

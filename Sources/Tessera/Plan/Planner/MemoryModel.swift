@@ -15,9 +15,9 @@ import TesseraTopology
 public enum MemoryModel {
     /// The most loaded rank's memory and its pipeline rank.
     public static func mostLoaded(_ m: ModelShape, layout: Layout, setup: TrainingSetup,
-                                  pipeline: PipelinePlan? = nil) throws -> (memory: DeviceMemory, pipelineRank: Int) {
+                                  pipeline: PipelinePlan? = nil) throws -> (memory: MemoryBreakdown, pipelineRank: Int) {
         let plan = try pipeline ?? PipelinePlan(m, layout: layout)
-        var best = (memory: DeviceMemory(), pipelineRank: 0)
+        var best = (memory: MemoryBreakdown(), pipelineRank: 0)
         for r in 0..<plan.ranks {
             let mem = rank(r, m, layout: layout, setup: setup, pipeline: plan)
             if r == 0 || mem.total > best.memory.total { best = (mem, r) }
@@ -42,17 +42,17 @@ public enum MemoryModel {
 
     /// Memory of pipeline rank `r`.
     public static func rank(_ r: Int, _ m: ModelShape, layout: Layout, setup: TrainingSetup,
-                            pipeline plan: PipelinePlan) -> DeviceMemory {
+                            pipeline plan: PipelinePlan) -> MemoryBreakdown {
         let params = parameters(rank: r, m, layout: layout, pipeline: plan)
         let n = Double(Topology.size(.dpcp, of: layout)), nExpert = Double(Topology.size(.expertData, of: layout))
         /// Ψ divided over the ranks that shard it when `sharded`.
         func share(_ sharded: Bool) -> Double {
             sharded ? (params.all - params.expert) / n + params.expert / nExpert : params.all
         }
-        var mem = DeviceMemory()
+        var mem = MemoryBreakdown()
         mem.weights = setup.weightBytes * share(layout.zero >= 3)
         mem.gradients = setup.gradientBytes * share(layout.zero >= 2)
-        mem.optimizer = TrainingSetup.optimizerBytes * share(layout.zero >= 1)
+        mem.adam = TrainingSetup.optimizerBytes * share(layout.zero >= 1)
         mem.master = setup.masterBytes * share(layout.zero >= 1)
         let b = Double(setup.microBatch), c = setup.convention
         let (tp, sp, cp) = (layout.tp, layout.sp && layout.tp > 1, layout.cp)
@@ -83,8 +83,8 @@ public enum MemoryModel {
             let v = Double(layout.ppChunks)
             let gatheredUnit = layout.pp > 1 ? params.all * min(2, v) / v : unit
             let gathered = layout.zero >= 3 ? (setup.weightBytes + setup.masterBytes) * gatheredUnit : 0
-            mem.zeroBuckets = gathered + setup.gradientBytes * unit
-            mem.buffers += mem.zeroBuckets
+            mem.gathered = gathered
+            mem.unreduced = setup.gradientBytes * unit
         }
         return mem
     }

@@ -15,7 +15,7 @@ public enum PlanReport {
             var order: String
         }
         var layout: LayoutFields
-        var memory_bytes: DeviceMemory
+        var memory_bytes: MemoryBreakdown
         var fits: Bool
         var step_seconds: Double, tokens_per_second: Double, tflops_per_device: Double, mfu: Double
         var hardware_tflops_per_device: Double, hfu: Double, bubble: Double
