@@ -167,4 +167,35 @@ if start --tp 2 --pp 2; then
   [ "$(field "d['choices'][0]['text']")" = "$greedy" ] && ok "tp2 x pp2 serves the same greedy text" || bad "tp2 pp2 ($code)" "$(cat "$work/body")"
   kill -TERM "$server"; wait "$server"; server=""
 else bad "tp2 pp2 start" "$(cat "$work/log")"; fi
+
+# Under mpirun (2 processes, tp 2) rank 0 serves the same greedy text; SIGTERM to rank 0 drains the job, exit 0.
+if command -v mpirun >/dev/null; then
+  MPIRUN=(mpirun --oversubscribe); [ "$(id -u)" = 0 ] && MPIRUN+=(--allow-run-as-root)
+  "${MPIRUN[@]}" -np 2 "$BIN" serve --checkpoint "$work/model" --port 0 --model-name tiny --tp 2 >"$work/log" 2>&1 &
+  server=$!
+  port=""
+  for _ in $(seq 1 600); do
+    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$work/log" 2>/dev/null | grep -o '[0-9]*$')
+    [ -n "$port" ] && break
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+  done
+  base="http://127.0.0.1:$port"
+  leader=$(grep -o '(pid [0-9]*' "$work/log" | grep -o '[0-9]*$')
+  if [ -n "$port" ] && [ -n "$leader" ]; then
+    post /v1/completions '{"prompt": "The cat", "max_tokens": 12, "temperature": 0}' >/dev/null
+    [ "$(field "d['choices'][0]['text']")" = "$greedy" ] && ok "mpirun -np 2 --tp 2 serves the same greedy text" \
+      || bad "mpirun tp2" "$(cat "$work/body")"
+    post /v1/completions '{"prompt": "The", "max_tokens": 300, "n": 8, "temperature": 0.8}' >"$work/drain.code" &
+    client=$!
+    sleep 0.3
+    kill -TERM "$leader"
+    wait "$client"
+    wait "$server"; status=$?
+    server=""
+    if [ "$status" = 0 ] && [ "$(cat "$work/drain.code")" = 200 ] && [ "$(field "d['usage']['completion_tokens']")" = 2400 ]; then
+      ok "mpirun: SIGTERM to rank 0 drains (8 x 300 bytes delivered) and the job exits 0"
+    else bad "mpirun drain (exit $status, request $(cat "$work/drain.code"))" "$(tail -5 "$work/log")"; fi
+  else bad "mpirun serve start" "$(cat "$work/log")"; fi
+else echo "SKIP mpirun serve: mpirun not found"; fi
 finish

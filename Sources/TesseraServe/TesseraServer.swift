@@ -12,6 +12,8 @@ import Tessera
 /// requests are refused, the listener closes, requests in flight finish
 /// (those still running after `drainTimeout` seconds are cancelled), then
 /// the engine's ranks stop and `serve` returns (the command exits 0).
+/// Under mpirun, the signal goes to rank 0's process (its pid is in the
+/// listening line): mpirun itself ends the whole job at once on SIGTERM.
 public enum TesseraServer {
     /// The HTTP application for `engine` (tests run it in-process); `onListening` gets the bound port.
     public static func application(engine: ServingEngine, options: ServeOptions,
@@ -37,7 +39,12 @@ public enum TesseraServer {
     public static func serve(engine: ServingEngine, options: ServeOptions, backend: Launcher.Backend = .automatic,
                              log: @escaping @Sendable (String) -> Void) throws {
         try options.validate()
-        guard Launcher.isLeaderProcess else { return try engine.run(backend: backend) }
+        guard Launcher.isLeaderProcess else {
+            // mpirun forwards SIGTERM to every process: the others keep stepping until rank 0 has drained and says stop.
+            signal(SIGTERM, SIG_IGN)
+            signal(SIGINT, SIG_IGN)
+            return try engine.run(backend: backend)
+        }
         let engineDone = DispatchSemaphore(value: 0)
         let failure = Failure()
         let engineThread = Thread {
@@ -49,7 +56,7 @@ public enum TesseraServer {
 
         let draining = DrainFlag()
         let app = application(engine: engine, options: options, draining: draining) { port in
-            log("tessera serve: listening on http://\(options.host):\(port) (model '\(options.modelName)'; "
+            log("tessera serve: listening on http://\(options.host):\(port) (pid \(getpid()); model '\(options.modelName)'; "
                 + "POST /v1/completions, /v1/chat/completions; GET /v1/models, /health, /metrics)")
         }
         var logger = Logger(label: "tessera-serve")
