@@ -161,6 +161,17 @@ out=$("$BIN" serve --checkpoint "$work/model" --tp 3 2>&1); status=$?
 out=$("$BIN" serve --checkpoint "$work/none" 2>&1); status=$?
 [ $status = 2 ] && grep -q "^tessera: error:" <<<"$out" && ok "missing checkpoint: exit 2" || bad "missing checkpoint (exit $status)" "$out"
 
+out=$(python3 - "$BIN" "$work/model" <<'PY' 2>&1
+import socket, subprocess, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+r = subprocess.run([sys.argv[1], "serve", "--checkpoint", sys.argv[2], "--port", str(s.getsockname()[1])],
+                   capture_output=True, text=True, timeout=120)
+print(r.returncode, r.stderr.strip())
+PY
+)
+grep -q "^2 tessera: error: cannot listen on 127.0.0.1:[0-9]* .*Address already in use" <<<"$out" \
+  && ok "a port in use: exit 2, one line" || bad "port in use" "$out"
+
 # Under tp 2 × pp 2 (thread ranks) the greedy text is the same.
 if start --tp 2 --pp 2; then
   code=$(post /v1/completions '{"prompt": "The cat", "max_tokens": 12, "temperature": 0}')

@@ -56,6 +56,7 @@ public enum TesseraServer {
 
         let draining = DrainFlag()
         let app = application(engine: engine, options: options, draining: draining) { port in
+            failure.listening()
             log("tessera serve: listening on http://\(options.host):\(port) (pid \(getpid()); model '\(options.modelName)'; "
                 + "POST /v1/completions, /v1/chat/completions; GET /v1/models, /health, /metrics)")
         }
@@ -91,7 +92,13 @@ public enum TesseraServer {
         signals.forEach { $0.cancel() }
         engine.stop()
         engineDone.wait()
-        if let error = failure.error { throw error }
+        if let error = failure.error {
+            guard failure.listened || error is any TesseraFailure else {
+                throw ConfigError("cannot listen on \(options.host):\(options.port) (\(error)); choose another --port "
+                                  + "(0: any free port) or --host")
+            }
+            throw error
+        }
         log("tessera serve: stopped")
     }
 }
@@ -100,6 +107,10 @@ public enum TesseraServer {
 private final class Failure: @unchecked Sendable {
     private let lock = NSLock()
     private var first: (any Error)?
+    private var bound = false
     var error: (any Error)? { lock.withLock { first } }
     func set(_ e: any Error) { lock.withLock { if first == nil { first = e } } }
+    /// Whether the server got as far as listening (an error before that is the address's).
+    var listened: Bool { lock.withLock { bound } }
+    func listening() { lock.withLock { bound = true } }
 }
