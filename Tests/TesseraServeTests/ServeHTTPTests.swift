@@ -125,6 +125,31 @@ import TesseraServe
         }
     }
 
+    /// A request still running at the server's timeout is cancelled: 408 (an error event when streaming),
+    /// and its sequences leave the engine. 16 choices of 40 bytes take far more than the 1 ms allowed.
+    @Test func aRequestPastTheTimeoutIsCancelled() async throws {
+        var options = ServeOptions()
+        options.requestTimeout = 0.001
+        try await Self.run(options) { client, _ in
+            let (status, body) = try await Self.post(client, "/v1/completions", #"{"prompt": "Hello", "n": 16, "max_tokens": 40}"#)
+            #expect(status == 408 && body.contains("request timeout"))
+            let (s2, stream) = try await Self.post(client, "/v1/completions",
+                                                   #"{"prompt": "Hello", "n": 16, "max_tokens": 40, "stream": true}"#)
+            let timedOut = stream.contains(#""type":"timeout_error""#), done = stream.hasSuffix("data: [DONE]\n\n")
+            #expect(s2 == 200 && timedOut && done)
+            var metrics = ""
+            for _ in 0..<500 {
+                metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+                if metrics.contains("tessera_running_sequences 0") && metrics.contains("tessera_kv_blocks_used 0") { break }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(metrics.contains("tessera_running_sequences 0") && metrics.contains("tessera_kv_blocks_used 0"))
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("tessera_generation_tokens_total ") } ?? ""
+            let generated = Double(line.split(separator: " ").last ?? "") ?? -1
+            #expect(generated >= 0 && generated < 2 * 16 * 40, "cancelled early: \(generated) bytes")
+        }
+    }
+
     @Test func modelsHealthAndMetrics() async throws {
         try await Self.run { client, _ in
             let models = try await client.execute(uri: "/v1/models", method: .get) { Self.object(String(buffer: $0.body)) }
