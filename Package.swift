@@ -48,7 +48,9 @@ let package = Package(
                     exclude: ["Fixtures"], swiftSettings: kernelSettings),
         .testTarget(name: "TesseraServeTests", dependencies: [
             "Tessera", "TesseraServe",
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,31 +1,65 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Hummingbird
-import HummingbirdTesting
+import Logging
+import ServiceLifecycle
 import Testing
 import Tessera
 import TesseraServe
 
-/// The HTTP layer in-process: a live server on a loopback port over a real
-/// engine, driven with Hummingbird's test client.
+/// The HTTP layer in-process: the server's application on a free loopback
+/// port over a real engine, driven with Foundation's URLSession (Hummingbird's
+/// own test client would add TLS, HTTP/2 and an HTTP client package to every build).
 @Suite struct ServeHTTPTests {
     static let prompt = "Once upon a time, "
 
+    /// A client of the server at `port`: (status, body) of each request.
+    struct Client: Sendable {
+        let port: Int
+
+        func execute(uri: String, method: String, body: String? = nil) async throws -> (Int, String) {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(uri)")!)
+            request.httpMethod = method
+            request.timeoutInterval = 60
+            if let body {
+                request.httpBody = Data(body.utf8)
+                request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        }
+
+        func get(_ uri: String) async throws -> (Int, String) { try await execute(uri: uri, method: "GET") }
+    }
+
     static func run(_ options: ServeOptions = ServeOptions(), settings: ServingSettings = ServingSettings(),
-                    _ test: @escaping @Sendable (any TestClientProtocol, Checkpoint) async throws -> Void) async throws {
+                    _ test: @escaping @Sendable (Client, Checkpoint) async throws -> Void) async throws {
         let weights = try ServeTestSupport.weights()
         var options = options
         options.port = 0
         options.modelName = "tiny"
         try await ServeTestSupport.withEngine(settings, weights: weights) { engine in
-            try await TesseraServer.application(engine: engine, options: options).test(.live) { client in
-                try await test(client, weights)
+            let (ports, listening) = AsyncStream<Int>.makeStream()
+            let app = TesseraServer.application(engine: engine, options: options) { listening.yield($0) }
+            let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "serve-tests")))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                var next = ports.makeAsyncIterator()
+                let port = try #require(await next.next())
+                do { try await test(Client(port: port), weights) } catch {
+                    await group.triggerGracefulShutdown()
+                    throw error
+                }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
             }
         }
     }
 
-    static func post(_ client: any TestClientProtocol, _ uri: String, _ json: String) async throws -> (Int, String) {
-        try await client.execute(uri: uri, method: .post, headers: [.contentType: "application/json"],
-                                 body: ByteBuffer(string: json)) { ($0.status.code, String(buffer: $0.body)) }
+    static func post(_ client: Client, _ uri: String, _ json: String) async throws -> (Int, String) {
+        try await client.execute(uri: uri, method: "POST", body: json)
     }
 
     static func object(_ text: String) -> [String: Any] {
@@ -139,7 +173,7 @@ import TesseraServe
             #expect(s2 == 200 && timedOut && done)
             var metrics = ""
             for _ in 0..<500 {
-                metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+                metrics = try await client.get("/metrics").1
                 if metrics.contains("tessera_running_sequences 0") && metrics.contains("tessera_kv_blocks_used 0") { break }
                 try await Task.sleep(for: .milliseconds(5))
             }
@@ -152,16 +186,16 @@ import TesseraServe
 
     @Test func modelsHealthAndMetrics() async throws {
         try await Self.run { client, _ in
-            let models = try await client.execute(uri: "/v1/models", method: .get) { Self.object(String(buffer: $0.body)) }
+            let models = Self.object(try await client.get("/v1/models").1)
             let first = (models["data"] as? [[String: Any]])?.first
             #expect(first?["id"] as? String == "tiny" && first?["max_model_len"] as? Int == 64)
-            let health = try await client.execute(uri: "/health", method: .get) { $0.status.code }
+            let health = try await client.get("/health").0
             #expect(health == 200)
             _ = try await Self.post(client, "/v1/completions", #"{"prompt": "Hello", "max_tokens": 6, "temperature": 0}"#)
             // The engine's gauges are published after each round: the one that ended the request may still be finishing.
             var metrics = ""
             for _ in 0..<500 {
-                metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+                metrics = try await client.get("/metrics").1
                 if metrics.contains("tessera_running_sequences 0") { break }
                 try await Task.sleep(for: .milliseconds(5))
             }
