@@ -34,10 +34,15 @@ final class ServeMetrics: Sendable {
                                                            help: "Seconds between consecutive tokens of a sequence")
     }
 
+    /// tessera_requests_total.
+    static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "tessera", metricName: "requests", unitName: "total",
+                             helpText: "Requests answered, by endpoint and HTTP status")
+    }
+
     /// Counts one answered request.
     func answered(_ endpoint: String, status: Int) {
-        registry.makeCounter(name: "tessera_requests_total", labels: [("endpoint", endpoint), ("status", String(status))],
-                             help: "Requests answered, by endpoint and HTTP status").increment()
+        registry.makeCounter(descriptor: Self.requests, labels: [("endpoint", endpoint), ("status", String(status))]).increment()
     }
 
     /// The text exposition, with the engine's gauges as of now.
