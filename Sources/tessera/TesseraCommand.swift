@@ -9,7 +9,7 @@ struct TesseraCommand: ParsableCommand {
         abstract: "Train GPT-style transformers in Swift, on one rank or many.",
         subcommands: [TrainCommand.self, VerifyCommand.self, GenerateCommand.self, ExportCommand.self, MeshCommand.self,
                       ScheduleCommand.self, PlanCommand.self, CheckCommand.self, BenchCommand.self, InfoCommand.self,
-                      TraceCommand.self, PlotCommand.self, ExplainCommand.self])
+                      TraceCommand.self, PlotCommand.self, ExplainCommand.self, ServeCommand.self])
 }
 
 /// Runs `body`, turning every Tessera error into one clear line on stderr

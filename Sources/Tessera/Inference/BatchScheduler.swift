@@ -20,7 +20,7 @@
 /// shifting its context: the last half of it is prefilled again at
 /// positions from 0 (llama.cpp's context shift), which differs from a
 /// full recompute of the sliding window, whose positions move every token.
-final class BatchScheduler {
+final class BatchScheduler: StepScheduler {
     struct Sequence {
         let request: Int
         /// Tokens of the sequence's current context, cached or to be fed.
@@ -32,6 +32,8 @@ final class BatchScheduler {
 
     let prompts: [[UInt8]]
     let tokens: Int, stop: [UInt8], capacity: Int
+    /// How every request's tokens are drawn (keyed by request and position).
+    let sampler: TokenSampler
     /// Most rows one step computes (decode rows always run; prompts share the rest).
     let stepTokens: Int
     /// Cache slots of each micro-batch group.
@@ -41,10 +43,12 @@ final class BatchScheduler {
 
     /// `slots` cache slots of `capacity` positions split into `groups`
     /// contiguous groups; `prompts` must each fit in `capacity`.
-    init(prompts: [[UInt8]], tokens: Int, stop: [UInt8], slots: Int, groups: Int, capacity: Int, stepTokens: Int) {
+    init(prompts: [[UInt8]], tokens: Int, stop: [UInt8], slots: Int, groups: Int, capacity: Int, stepTokens: Int,
+         sampler: TokenSampler) {
         precondition(prompts.allSatisfy { !$0.isEmpty && $0.count <= capacity } && tokens > 0 && groups <= slots)
         precondition(stepTokens >= 1)
         self.prompts = prompts; self.tokens = tokens; self.stop = stop; self.capacity = capacity
+        self.sampler = sampler
         self.stepTokens = stepTokens
         self.groups = (0..<groups).map { g in (slots * g / groups)..<(slots * (g + 1) / groups) }
         self.slots = Array(repeating: nil, count: slots)
@@ -72,11 +76,14 @@ final class BatchScheduler {
         return batch.isEmpty ? nil : batch
     }
 
+    var groupCount: Int { groups.count }
+
     /// (request, position in the request's text) of the token each sampling segment of `batch` samples next.
-    func sampleKeys(_ batch: DecodeBatch) -> [(request: Int, position: Int)] {
+    func sampleKeys(_ batch: DecodeBatch) -> [SampleKey] {
         batch.sampling.map { seg in
             let s = slots[seg.slot]!
-            return (s.request, prompts[s.request].count + s.generated.count)
+            return SampleKey(request: s.request, stream: s.request, position: prompts[s.request].count + s.generated.count,
+                             sampler: sampler)
         }
     }
 

@@ -15,6 +15,12 @@ import TesseraKernels
 /// - A decode segment (n = 1) is one query row against the whole cache:
 ///   `DecodeAttention`'s vector loops over the cached rows, no matrix product.
 ///
+/// - A paged cache (a segment over several blocks) gives the same numbers:
+///   a decode row reads the blocks in place (`DecodeAttention.pagedRow`,
+///   scores in key order, bitwise the contiguous row's); a prefill segment
+///   first gathers the head's keys and values into one contiguous run in its
+///   scratch, then runs the same tile kernel on it.
+///
 /// Per-thread scratch comes from the tensor pool once per call (per step),
 /// never per token or per head.
 enum CachedAttention {
@@ -28,15 +34,29 @@ enum CachedAttention {
         let segments = batch.segments, pairs = segments.count * heads
         // Per part: the tile scratch and m, l, lse of a prefill segment's rows, or a decode row's scores.
         let rows = segments.map { $0.count > 1 ? 3 * $0.count : $0.length }.max() ?? 0
-        let perPart = BlockwiseAttention.forwardScratch + rows
+        // A prefill segment over several blocks gathers its K and V [length, hd] each here first.
+        let gathered = segments.filter { $0.count > 1 && $0.blocks.count > 1 }.map { 2 * $0.length * hd }.max() ?? 0
+        let perPart = BlockwiseAttention.forwardScratch + rows + gathered
         let scratch = Tensor(uninitialized: [max(1, min(Compute.threads, pairs)), perPart])
         Compute.parallelParts(pairs) { part, parts in
             let s = scratch.data + part * perPart
             for pair in (pairs * part / parts)..<(pairs * (part + 1) / parts) {
                 let seg = segments[pair / heads], h = pair % heads
                 let q = qkv + seg.row * ld + h * hd, o = y + seg.row * width + h * hd
-                let k = UnsafePointer(cache.keys(slot: seg.slot, head: h))
-                let v = UnsafePointer(cache.values(slot: seg.slot, head: h))
+                if seg.count == 1 && seg.blocks.count > 1 {
+                    DecodeAttention.pagedRow(q: q, table: seg.blocks, blockSize: cache.blockSize,
+                                             keys: { UnsafePointer(cache.keys(block: $0, head: h)) },
+                                             values: { UnsafePointer(cache.values(block: $0, head: h)) },
+                                             count: seg.length, headDim: hd, scale: head.scale, scores: s, y: o)
+                    continue
+                }
+                var k = UnsafePointer(cache.keys(block: seg.blocks[0], head: h))
+                var v = UnsafePointer(cache.values(block: seg.blocks[0], head: h))
+                if seg.blocks.count > 1 {
+                    let gk = s + BlockwiseAttention.forwardScratch + rows, gv = gk + seg.length * hd
+                    cache.gather(table: seg.blocks, head: h, count: seg.length, keys: gk, values: gv)
+                    k = UnsafePointer(gk); v = UnsafePointer(gv)
+                }
                 if seg.count == 1 {
                     DecodeAttention.row(q: q, keys: k, values: v, ld: hd, count: seg.length, headDim: hd,
                                         scale: head.scale, scores: s, y: o)

@@ -26,11 +26,11 @@ public enum Generation {
             let inference = InferenceStage(model: gpt, slots: plan.slots, capacity: plan.capacity(model))
             let scheduler = BatchScheduler(prompts: plan.prompts, tokens: plan.tokens, stop: plan.stop,
                                            slots: plan.slots, groups: plan.groups, capacity: plan.capacity(model),
-                                           stepTokens: plan.stepTokens)
+                                           stepTokens: plan.stepTokens, sampler: plan.sampler)
             let engine = GenerationEngine(stage: inference, pipeline: groups.pp, scheduler: scheduler,
-                                          sampler: plan.sampler, recordLogits: recordLogits)
+                                          recordLogits: recordLogits)
             let leader = groups.worldRank == 0
-            let out = try engine.run { if leader { emit($0) } }
+            let out = try engine.run(requests: plan.prompts.count) { if leader { emit($0) } }
             outputs.withLock { $0[groups.worldRank] = out }
         }
         return outputs.withLock { o in o.keys.sorted().map { o[$0]! } }

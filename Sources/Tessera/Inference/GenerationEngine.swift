@@ -13,88 +13,101 @@ import TesseraComm
 /// stages work on different micro-batches at once; with fewer, they wait
 /// (the bubble, measured as the time a stage spends receiving). With pp = 1
 /// and one group this is plain batched decoding. Every rank runs the same
-/// `BatchScheduler`, so all agree on each step's batch.
+/// scheduler (`StepScheduler`), so all agree on each step's batch.
+/// `run` goes round until every request has finished (`tessera generate`);
+/// `ServingEngine` calls `round` itself, changing the scheduler's requests between rounds.
 final class GenerationEngine {
     let stage: InferenceStage
     /// The pipeline group: this rank's stage and the other stages' ranks of its tensor-parallel coordinate.
     let pipeline: ProcessGroup
-    let scheduler: BatchScheduler
-    let sampler: TokenSampler
+    let scheduler: any StepScheduler
     /// Keep the logits each sampled byte came from (for equivalence checks).
     let recordLogits: Bool
+    /// Each group's step sent down the pipeline and not yet accepted, and its sampled bytes.
+    private var inFlight: [DecodeBatch?]
+    private var sampled: [[Int32]]
+    private let start = Date()
 
-    init(stage: InferenceStage, pipeline: ProcessGroup, scheduler: BatchScheduler, sampler: TokenSampler,
-         recordLogits: Bool) {
-        self.stage = stage; self.pipeline = pipeline; self.scheduler = scheduler; self.sampler = sampler
+    init(stage: InferenceStage, pipeline: ProcessGroup, scheduler: any StepScheduler, recordLogits: Bool) {
+        self.stage = stage; self.pipeline = pipeline; self.scheduler = scheduler
         self.recordLogits = recordLogits
+        inFlight = Array(repeating: nil, count: scheduler.groupCount)
+        sampled = Array(repeating: [], count: scheduler.groupCount)
     }
 
     static let tokenTagBase = 8192
 
-    /// Runs every request to its end, calling `emit` with each event in
-    /// order (on every rank alike); returns what this rank saw.
-    func run(emit: (GenerationEvent) -> Void) throws -> GenerationOutput {
-        let groups = scheduler.groups.count, d = stage.model.config.dModel
-        let ppRank = pipeline.rank, last = pipeline.size - 1
-        var output = GenerationOutput(requests: scheduler.prompts.count, cacheBytes: stage.cacheBytes,
+    /// Runs every one of `requests` requests to its end, calling `emit` with
+    /// each event in order (on every rank alike); returns what this rank saw.
+    func run(requests: Int, emit: (GenerationEvent) -> Void) throws -> GenerationOutput {
+        var output = GenerationOutput(requests: requests, cacheBytes: stage.cacheBytes,
                                       cacheBytesPerToken: stage.cacheBytesPerToken)
-        var inFlight = [DecodeBatch?](repeating: nil, count: groups)
-        var sampled = [[Int32]](repeating: [], count: groups)
-        let start = Date()
+        while try round(&output, emit: emit) {}
+        output.seconds = Date().timeIntervalSince(start)
+        return output
+    }
+
+    /// Whether some group's step has been computed here and not yet accepted.
+    var hasInFlight: Bool { inFlight.contains { $0 != nil } }
+
+    /// One round: for each group, accepts its step in flight (its sampled
+    /// bytes, received from the last stage) and computes its next step.
+    /// Returns whether any group computed a step.
+    func round(_ output: inout GenerationOutput, emit: (GenerationEvent) -> Void) throws -> Bool {
+        let d = stage.model.config.dModel
+        let ppRank = pipeline.rank, last = pipeline.size - 1
         func receive(_ t: Tensor, from peer: Int, tag: Int) throws {
             let t0 = Date()
             try pipeline.recv(t.data, count: t.count, from: peer, tag: tag)
             output.waitSeconds += Date().timeIntervalSince(t0)
         }
-        while true {
-            var worked = false
-            for g in 0..<groups {
-                if let batch = inFlight[g] {
-                    if ppRank != last {
-                        let t = Tensor(uninitialized: [batch.sampling.count])
-                        if t.count > 0 { try receive(t, from: last, tag: Self.tokenTagBase + g) }
-                        sampled[g] = (0..<t.count).map { Int32(t[$0]) }
-                    }
-                    let now = Date().timeIntervalSince(start)
-                    for event in scheduler.accept(batch, sampled: sampled[g]) {
-                        output.record(event, at: now)
-                        emit(event)
-                    }
-                    inFlight[g] = nil
+        var worked = false
+        for g in 0..<inFlight.count {
+            if let batch = inFlight[g] {
+                if ppRank != last {
+                    let t = Tensor(uninitialized: [batch.sampling.count])
+                    if t.count > 0 { try receive(t, from: last, tag: Self.tokenTagBase + g) }
+                    sampled[g] = (0..<t.count).map { Int32(t[$0]) }
                 }
-                guard let batch = scheduler.nextBatch(group: g) else { continue }
-                worked = true
-                let x: Tensor
-                if stage.isFirst { x = try stage.embed(batch) } else {
-                    x = Tensor(uninitialized: [batch.rows, d])
-                    try receive(x, from: ppRank - 1, tag: g)
+                let now = Date().timeIntervalSince(start)
+                for event in scheduler.accept(batch, sampled: sampled[g]) {
+                    output.record(event, at: now)
+                    emit(event)
                 }
-                let h = try stage.blocks(x, batch)
-                output.rows += batch.rows
-                if stage.isLast {
-                    sampled[g] = batch.sampling.isEmpty ? [] : try sample(h, batch, into: &output)
-                    let t = Tensor([sampled[g].count], sampled[g].map(Float.init))
-                    for peer in 0..<last where t.count > 0 {
-                        try pipeline.send(t.data, count: t.count, to: peer, tag: Self.tokenTagBase + g)
-                    }
-                } else {
-                    try pipeline.send(h.data, count: h.count, to: ppRank + 1, tag: g)
-                }
-                inFlight[g] = batch
+                inFlight[g] = nil
             }
-            if !worked { break }
+            guard let batch = scheduler.nextBatch(group: g) else { continue }
+            worked = true
+            let x: Tensor
+            if stage.isFirst { x = try stage.embed(batch) } else {
+                x = Tensor(uninitialized: [batch.rows, d])
+                try receive(x, from: ppRank - 1, tag: g)
+            }
+            let h = try stage.blocks(x, batch)
+            output.rows += batch.rows
+            if stage.isLast {
+                sampled[g] = batch.sampling.isEmpty ? [] : try sample(h, batch, into: &output)
+                let t = Tensor([sampled[g].count], sampled[g].map(Float.init))
+                for peer in 0..<last where t.count > 0 {
+                    try pipeline.send(t.data, count: t.count, to: peer, tag: Self.tokenTagBase + g)
+                }
+            } else {
+                try pipeline.send(h.data, count: h.count, to: ppRank + 1, tag: g)
+            }
+            inFlight[g] = batch
         }
-        output.seconds = Date().timeIntervalSince(start)
-        return output
+        return worked
     }
 
-    /// Last stage: one byte per sampling segment from its last row's logits, keyed by (request, position).
+    /// Last stage: one byte per sampling segment from its last row's logits, drawn as the scheduler says.
     private func sample(_ h: Tensor, _ batch: DecodeBatch, into output: inout GenerationOutput) throws -> [Int32] {
         let logits = try stage.logits(h), vocab = stage.model.config.vocab
         return scheduler.sampleKeys(batch).enumerated().map { i, key in
             let row = logits.data + i * vocab
-            if recordLogits { output.logits[key.request].append(Array(UnsafeBufferPointer(start: row, count: vocab))) }
-            return sampler.pick(row, request: key.request, position: key.position)
+            if recordLogits && key.request < output.logits.count {
+                output.logits[key.request].append(Array(UnsafeBufferPointer(start: row, count: vocab)))
+            }
+            return key.sampler.pick(row, request: key.stream, position: key.position)
         }
     }
 }
@@ -122,7 +135,7 @@ public struct GenerationOutput: Sendable {
     }
 
     mutating func record(_ event: GenerationEvent, at seconds: Double) {
-        guard case .token(let r, let byte) = event else { return }
+        guard case .token(let r, let byte) = event, r < texts.count else { return }
         texts[r].append(byte)
         arrivals[r].append(seconds)
     }

@@ -24,11 +24,23 @@ public final class InferenceStage: @unchecked Sendable {
         caches = model.blocks.map { KVCache(slots: slots, capacity: capacity, heads: $0.attn.heads, headDim: $0.attn.headDim) }
     }
 
+    /// Paged caches: a pool of `blocks` blocks of `blockSize` positions per
+    /// block of the model, handed to sequences by a `BlockPool` (the same
+    /// block ids in every layer), each sequence up to the model's context.
+    public init(model: GPT, blocks: Int, blockSize: Int) {
+        self.model = model
+        caches = model.blocks.map { KVCache(blocks: blocks, blockSize: blockSize, heads: $0.attn.heads, headDim: $0.attn.headDim) }
+        pagedCapacity = model.config.seqLen
+    }
+
+    /// Positions one sequence may reach in a paged cache (nil: contiguous, one slot's block).
+    private var pagedCapacity: Int?
+
     public var tp: TensorParallel { model.tp }
     public var isFirst: Bool { model.isFirstStage }
     public var isLast: Bool { model.isLastStage }
     /// Positions one slot can hold.
-    public var capacity: Int { caches.first?.capacity ?? model.config.seqLen }
+    public var capacity: Int { pagedCapacity ?? caches.first?.capacity ?? model.config.seqLen }
 
     /// Bytes of every cache on this rank.
     public var cacheBytes: Int { caches.reduce(0) { $0 + $1.bytes } }
@@ -61,7 +73,7 @@ public final class InferenceStage: @unchecked Sendable {
         for (index, (block, cache)) in zip(model.blocks, caches).enumerated() {
             var qkv = try block.attn.qkv.forward(block.ln1.forward(h).0)
             for s in batch.segments {
-                cache.store(qkv: qkv.data + s.row * 3 * cache.width, rows: s.count, slot: s.slot, start: s.start)
+                cache.store(qkv: qkv.data + s.row * 3 * cache.width, rows: s.count, table: s.blocks, start: s.start)
             }
             var step = batch
             if isLast && index == caches.count - 1 {
