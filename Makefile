@@ -23,11 +23,13 @@ demo: build
 	$(RELEASE)/tessera train
 
 # Builds once in release and runs every test: the Swift suites, then the MPI
-# tests under mpirun with 2, 4 and 8 processes.
+# tests under mpirun with 2, 4 and 8 processes, then across an emulated cluster
+# of 2 nodes × 2 ranks (network namespaces; skipped with a line where not root).
 test: deps
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build --disable-xctest
 	scripts/test_mpi.sh
+	scripts/test_cluster.sh
 
 # Side-by-side benchmarks against the PyTorch peers (needs ../shared/peers and a torch venv).
 bench: build
