@@ -3,7 +3,8 @@
 # collective self-check, and `verify` (the layout trains exactly like one rank) for
 # layouts whose groups cross the node boundary: dp2×tp2 (tp inside each node, dp
 # across), pp2×tp2 (the pipeline across), cp2×tp2 (ring attention across), dp2×tp2
-# ZeRO-3 (reduce-scatter and all-gather across) and dp4×ep4 (the all-to-all across).
+# ZeRO-3 (reduce-scatter and all-gather across), dp4 ZeRO-3 (the same in two levels: HierarchicalGroup)
+# and dp4×ep4 (the all-to-all across; dp×cp sums in two levels).
 # Ranks on one node talk over shared memory (vader), across nodes over TCP only.
 # Prints one skip line where namespaces cannot be made (not root, no ip netns).
 set -uo pipefail
@@ -39,8 +40,21 @@ if [ $? -eq 0 ] && grep -q "check comm mpi ranks=4: [0-9]* checks passed, 0 fail
   ok "collectives on 2 nodes × 2: $(grep -o '[0-9]* checks passed' <<<"$out")"
 else bad "collectives on 2 nodes × 2" "$out"; fi
 
+# Ranks learn their node from MPI (MPI_Comm_split_type shared): the banner draws the nodes, and a tp group
+# that crosses them (dp innermost in --order) gets one warning line naming the groups.
+TINY=(--layers 1 --d-model 32 --heads 2 --seq-len 16 --batch 4 --steps 2 --sample 0)
+out=$(run train --dp 2 --tp 2 "${TINY[@]}")
+if [ $? -eq 0 ] && grep -q "^nodes: 2 × 2 rank(s)" <<<"$out" && grep -q "tp groups within nodes: \[0, 1\] \[2, 3\]" <<<"$out" \
+   && grep -q "dp groups across nodes (2 of 2, over the network): \[0, 2\] \[1, 3\]" <<<"$out" && ! grep -q "warning: tp" <<<"$out"; then
+  ok "train dp2×tp2 on 2 nodes: the banner draws the nodes, tp within them"
+else bad "train dp2×tp2 banner on 2 nodes" "$out"; fi
+out=$(run train --dp 2 --tp 2 --order pp,cp,tp,dp "${TINY[@]}")
+if [ $? -eq 0 ] && [ "$(grep -c "tessera: warning: tp groups \[0, 2\] \[1, 3\] span nodes" <<<"$out")" = 1 ]; then
+  ok "a tp group across nodes gets one warning: $(grep -o 'warning: tp groups .* span nodes' <<<"$out")"
+else bad "tp across nodes warning" "$out"; fi
+
 for flags in "--dp 2 --tp 2 --sp" "--pp 2 --tp 2 --layers 2 --micro-batches 2" "--cp 2 --tp 2" \
-             "--dp 2 --tp 2 --zero 3" "--dp 4 --ep 4 --experts 4 --top-k 2 --capacity-factor 1"; do
+             "--dp 2 --tp 2 --zero 3" "--dp 4 --zero 3" "--dp 4 --ep 4 --experts 4 --top-k 2 --capacity-factor 1"; do
   out=$(run verify $flags --steps 3)
   if [ $? -eq 0 ] && grep -q "EQUIVALENT — worst loss diff" <<<"$out" && ! grep -q "NOT EQUIVALENT" <<<"$out"; then
     ok "verify $flags on 2 nodes × 2: $(grep -o 'worst loss diff.*' <<<"$out")"
