@@ -6,9 +6,10 @@
 # and exist only inside those namespaces: nothing is added to the host's network.
 #
 #   scripts/cluster.sh up   [--nodes N] [--ranks-per-node R] [--link RATE] [--dir DIR]
-#   scripts/cluster.sh run  [--dir DIR] [-np N] -- COMMAND ARGS...   (mpirun across the nodes)
+#   scripts/cluster.sh run  [--dir DIR] [-np N] [--hostfile F] -- COMMAND ARGS...   (mpirun across the nodes)
 #   scripts/cluster.sh exec [--dir DIR] NODE -- COMMAND ARGS...      (one command on one node)
-#   scripts/cluster.sh kill-node [--dir DIR] NODE                    (SIGKILL every process of a node)
+#   scripts/cluster.sh kill-node [--dir DIR] NODE                    (SIGKILL a node's processes, cut its link)
+#   scripts/cluster.sh alive [--dir DIR]                             (the nodes whose link is up, one a line)
 #   scripts/cluster.sh down [--dir DIR]
 #
 # RATE is a tc rate ("1gbit", "500mbit"): each node's uplink sends at most that
@@ -25,7 +26,7 @@ set -euo pipefail
 die() { echo "cluster.sh: error: $*" >&2; exit 2; }
 cmd=${1:-}; [ $# -gt 0 ] && shift
 DIR=${TESSERA_CLUSTER_DIR:-/tmp/tessera-cluster}
-NODES=2; PER_NODE=2; LINK=""; NP=""; NODE=""
+NODES=2; PER_NODE=2; LINK=""; NP=""; NODE=""; HOSTFILE=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --nodes) NODES=$2; shift 2 ;;
@@ -33,8 +34,9 @@ while [ $# -gt 0 ]; do
     --link) LINK=$2; shift 2 ;;
     --dir) DIR=$2; shift 2 ;;
     -np) NP=$2; shift 2 ;;
+    --hostfile) HOSTFILE=$2; shift 2 ;;
     --) shift; break ;;
-    -*) die "unknown option $1 (valid: --nodes, --ranks-per-node, --link, --dir, -np, --)" ;;
+    -*) die "unknown option $1 (valid: --nodes, --ranks-per-node, --link, --dir, -np, --hostfile, --)" ;;
     *) if [ -z "$NODE" ] && [[ "$cmd" == exec || "$cmd" == kill-node ]]; then NODE=$1; shift; else break; fi ;;
   esac
 done
@@ -117,12 +119,17 @@ down() {
 run() {
   need_state
   [ $# -gt 0 ] || die "run needs a command after --"
-  local np=${NP:-$((NODES * PER_NODE))}
+  local hosts=${HOSTFILE:-$DIR/hostfile}
+  [ -s "$hosts" ] || die "hostfile $hosts is missing or empty"
+  local np=${NP:-$(awk '{ sub("slots=", "", $2); n += $2 } END { print n }' "$hosts")}
+  # mpirun starts on the node owning the hostfile's first address (node 0 unless it was lost).
+  local first; first=$(awk -v h="$(awk 'NR == 1 { print $1 }' "$hosts")" '$1 == h { print NR - 1 }' "$DIR/nodes")
+  [ -n "$first" ] || die "the first host of $hosts is not a node of the cluster at $DIR"
   local root=(); [ "$(id -u)" = 0 ] && root=(--allow-run-as-root)
   # Environment the ranks need from the caller (fault injection, threads) travels with -x.
   local envs=() v
   for v in TESSERA_FAULT OMP_NUM_THREADS; do [ -z "${!v:-}" ] || envs+=(-x "$v"); done
-  in_node 0 env -C "$PWD" mpirun "${root[@]}" -np "$np" --hostfile "$DIR/hostfile" --map-by slot \
+  in_node "$first" env -C "$PWD" mpirun "${root[@]}" -np "$np" --hostfile "$hosts" --map-by slot \
     --mca plm_rsh_agent "$DIR/rsh-agent" --mca plm_rsh_no_tree_spawn 1 \
     --mca btl tcp,self,vader --mca btl_tcp_if_include "$SUBNET" --mca oob_tcp_if_include "$SUBNET" \
     "${envs[@]}" "$@"
@@ -139,6 +146,12 @@ case "$cmd" in
         for p in $(ip netns pids "tsr${ID}n$NODE"); do
           if [ "$p" != "$holder" ]; then kill -9 "$p" 2>/dev/null && killed=$((killed + 1)) || true; fi
         done
-        echo "killed $killed process(es) on node $NODE" ;;
-  *) die "unknown command '$cmd' (valid: up, run, exec, kill-node, down)" ;;
+        # The closed sockets tell the other nodes at once; then the link goes down and the node stays lost.
+        sleep 2; ip -n "tsr${ID}n$NODE" link set eth0 down
+        echo "killed $killed process(es) on node $NODE; its link is down" ;;
+  alive) need_state
+        for i in $(seq 0 $((NODES - 1))); do
+          if ip -n "tsr${ID}n$i" link show eth0 2>/dev/null | grep -q "state UP"; then echo "$i"; fi
+        done ;;
+  *) die "unknown command '$cmd' (valid: up, run, exec, kill-node, alive, down)" ;;
 esac
