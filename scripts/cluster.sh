@@ -9,7 +9,7 @@
 #   scripts/cluster.sh run  [--dir DIR] [-np N] [--hostfile F] -- COMMAND ARGS...   (mpirun across the nodes)
 #   scripts/cluster.sh exec [--dir DIR] NODE -- COMMAND ARGS...      (one command on one node)
 #   scripts/cluster.sh kill-node [--dir DIR] NODE                    (SIGKILL a node's processes, cut its link)
-#   scripts/cluster.sh alive [--dir DIR]                             (the nodes whose link is up, one a line)
+#   scripts/cluster.sh alive [--dir DIR]                             (the nodes not killed and whose link is up, one a line)
 #   scripts/cluster.sh down [--dir DIR]
 #
 # RATE is a tc rate ("1gbit", "500mbit"): each node's uplink sends at most that
@@ -111,7 +111,7 @@ down() {
     fi
   done
   ip netns del "tsr${ID}sw" 2>/dev/null || true
-  rm -f "$DIR/state" "$DIR/nodes" "$DIR/hostfile" "$DIR/rsh-agent" "$DIR"/node*.pid "$DIR"/node*.pid.tmp
+  rm -f "$DIR/state" "$DIR/nodes" "$DIR/hostfile" "$DIR/rsh-agent" "$DIR"/node*.pid "$DIR"/node*.pid.tmp "$DIR"/node*.lost "$DIR/hostfile.alive"
   rmdir "$DIR" 2>/dev/null || true
   echo "cluster down: namespaces tsr${ID}* removed"
 }
@@ -142,6 +142,7 @@ case "$cmd" in
   exec) need_state; [[ "$NODE" =~ ^[0-9]+$ ]] && [ "$NODE" -lt "$NODES" ] || die "node '$NODE': valid 0...$((NODES - 1))"
         in_node "$NODE" env -C "$PWD" "$@" ;;
   kill-node) need_state; [[ "$NODE" =~ ^[0-9]+$ ]] && [ "$NODE" -lt "$NODES" ] || die "node '$NODE': valid 0...$((NODES - 1))"
+        : >"$DIR/node$NODE.lost"  # counted lost from now on, before its processes die
         holder=$(node_pid "$NODE"); killed=0
         for p in $(ip netns pids "tsr${ID}n$NODE"); do
           if [ "$p" != "$holder" ]; then kill -9 "$p" 2>/dev/null && killed=$((killed + 1)) || true; fi
@@ -151,7 +152,7 @@ case "$cmd" in
         echo "killed $killed process(es) on node $NODE; its link is down" ;;
   alive) need_state
         for i in $(seq 0 $((NODES - 1))); do
-          if ip -n "tsr${ID}n$i" link show eth0 2>/dev/null | grep -q "state UP"; then echo "$i"; fi
+          if [ ! -e "$DIR/node$i.lost" ] && ip -n "tsr${ID}n$i" link show eth0 2>/dev/null | grep -q "state UP"; then echo "$i"; fi
         done ;;
   *) die "unknown command '$cmd' (valid: up, run, exec, kill-node, alive, down)" ;;
 esac

@@ -4,7 +4,8 @@
 # layouts whose groups cross the node boundary: dp2×tp2 (tp inside each node, dp
 # across), pp2×tp2 (the pipeline across), cp2×tp2 (ring attention across), dp2×tp2
 # ZeRO-3 (reduce-scatter and all-gather across), dp4 ZeRO-3 (the same in two levels: HierarchicalGroup)
-# and dp4×ep4 (the all-to-all across; dp×cp sums in two levels).
+# and dp4×ep4 (the all-to-all across; dp×cp sums in two levels); then node 1 is killed mid-run and
+# scripts/elastic_train.sh resumes on node 0.
 # Ranks on one node talk over shared memory (vader), across nodes over TCP only.
 # Prints one skip line where namespaces cannot be made (not root, no ip netns).
 set -uo pipefail
@@ -60,6 +61,24 @@ for flags in "--dp 2 --tp 2 --sp" "--pp 2 --tp 2 --layers 2 --micro-batches 2" "
     ok "verify $flags on 2 nodes × 2: $(grep -o 'worst loss diff.*' <<<"$out")"
   else bad "verify $flags on 2 nodes × 2" "$out"; fi
 done
+
+# Losing a node: SIGKILL every process of node 1 once the run has saved step 40. The job ends (no hang), and
+# scripts/elastic_train.sh resumes from the last complete checkpoint on node 0 alone with the layout given for 2 ranks.
+EL=$(mktemp -d)
+timeout 300 scripts/elastic_train.sh --dir "$CLUSTER" --checkpoint "$EL/ckpt" --layout "4:--dp 4" --layout "2:--dp 2" -- \
+  --layers 1 --d-model 32 --heads 2 --seq-len 16 --batch 4 --steps 600 --sample 0 --timeout 10 --checkpoint-every 20 \
+  --eval-every 0 --quiet >"$EL/out" 2>&1 &
+el=$!
+for _ in $(seq 1 1500); do grep -q "saved checkpoint .* at step 40$" "$EL/out" && break; sleep 0.2; done
+scripts/cluster.sh kill-node --dir "$CLUSTER" 1 >/dev/null
+wait $el; status=$?
+resumed=$(grep -o "resuming .* at step [0-9]*" "$EL/out" | grep -o "[0-9]*$")
+if [ $status -eq 0 ] && grep -q "restart 1 of 3 on the nodes still alive" "$EL/out" \
+   && grep -q "nodes 0: 2 rank(s), --dp 2, --resume" "$EL/out" && [ -n "$resumed" ] && [ "$resumed" -ge 40 ] \
+   && grep -q "saved checkpoint .* at step 600$" "$EL/out" && grep -q "training finished after 1 restart(s)" "$EL/out"; then
+  ok "losing node 1 mid-run: elastic_train.sh resumed dp2 on node 0 at step $resumed and finished step 600"
+else bad "losing a node (elastic_train.sh exit $status)" "$(grep -v '^step' "$EL/out" | tail -20)"; fi
+rm -rf "$EL"
 
 # down removes every namespace and interface it made (the EXIT trap then finds nothing to do).
 scripts/cluster.sh down --dir "$CLUSTER" >/dev/null 2>&1
