@@ -23,12 +23,14 @@ demo: build
 	$(RELEASE)/tessera train
 
 # Builds once in release and runs every test: the Swift suites, then the MPI
-# tests under mpirun with 2, 4 and 8 processes, then tessera serve end to end
-# (curl and the openai client against a server on a free loopback port).
+# tests under mpirun with 2, 4 and 8 processes, then across an emulated cluster
+# of 2 nodes × 2 ranks (network namespaces; skipped with a line where not root), then
+# tessera serve end to end (curl and the openai client against a server on a free loopback port).
 test: deps
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build --disable-xctest
 	scripts/test_mpi.sh
+	scripts/test_cluster.sh
 	scripts/test_serve.sh
 
 # Side-by-side benchmarks against the PyTorch peers (needs ../shared/peers and a torch venv).

@@ -26,7 +26,7 @@ expect_abort() {  # fault, text the error must contain
   else bad "mpi fault $1 (exit $status)" "$out"; fi
 }
 expect_abort missing-rank "timeout after 3.0s on rank"
-expect_abort size-mismatch "passed 12 elements"
+expect_abort size-mismatch "passed [0-9]* elements but rank [01] passed [0-9]*; all ranks must pass the same size"
 expect_abort rank-failure "rank 0 failed: injected failure"
 
 # A diverged run exits with the training error's status (3), as on one rank and on threads.

@@ -269,10 +269,18 @@ struct BenchComm: ParsableCommand {
     @Option(name: .customLong("min-mib"), parsing: .unconditional, help: "Smallest message in MiB (default 4 KiB).") var minMiB: Double = 0
     @Option(help: "Comma-separated operations (default all): all_reduce, all_gather, reduce_scatter, all_to_all.")
     var ops = CommBenchmark.Op.allCases.map(\.rawValue).joined(separator: ",")
+    @Flag(help: "Under mpirun on several nodes: each operation flat and in two levels (node, across nodes, node), side by side; all_to_all is left out.")
+    var hierarchical = false
 
     func validate() throws {
         try reportingErrors {
-            let _: [CommBenchmark.Op] = try parseNames(ops, flag: "--ops")
+            let chosen: [CommBenchmark.Op] = try parseNames(ops, flag: "--ops")
+            if hierarchical {
+                guard backend.resolved == .mpi else { throw ConfigError("--hierarchical needs the MPI backend (run under mpirun across nodes)") }
+                guard chosen.contains(where: HierarchicalCommBenchmark.ops.contains) else {
+                    throw ConfigError("--hierarchical times all_reduce, reduce_scatter, all_gather; --ops \(ops) has none of them")
+                }
+            }
             guard (1...4096).contains(maxMiB) else { throw ConfigError("--max-mib must be in 1...4096, got \(maxMiB)") }
             guard minMiB >= 0, minMiB <= Double(maxMiB) else {
                 throw ConfigError("--min-mib must be in 0...\(maxMiB) (--max-mib), got \(minMiB)")
@@ -285,6 +293,9 @@ struct BenchComm: ParsableCommand {
             let selected: [CommBenchmark.Op] = try parseNames(ops, flag: "--ops")
             let sizes = CommBenchmark.sizes(maxBytes: maxMiB << 20).filter { Double($0) >= minMiB * 1_048_576 }
             if backend.resolved == .mpi {
+                if hierarchical {
+                    return try HierarchicalCommBenchmark.runMPI(ops: selected, sizes: sizes, preamble: printPreamble, say: say)
+                }
                 return try CommBenchmark.runMPI(ops: selected, sizes: sizes, preamble: printPreamble) {
                     say(CommBenchmark.format($0, backend: "mpi"))
                 }

@@ -10,20 +10,31 @@ struct MeshCommand: ParsableCommand {
         discussion: settingsHelp(table, defaults: Layout()))
 
     @OptionGroup var settings: SettingArguments
-    /// The mesh `validate()` read and checked.
-    var mesh: DeviceMesh?
+    @Option(name: .customLong("ranks-per-node"), help: "Ranks on each machine (consecutive world ranks): draws node boundaries and which groups cross them.")
+    var ranksPerNode: Int?
+    /// The topology `validate()` read and checked.
+    var topology: Topology?
 
-    enum CodingKeys: CodingKey { case settings }
+    enum CodingKeys: CodingKey { case settings, ranksPerNode }
 
     mutating func validate() throws {
-        mesh = try reportingErrors {
+        topology = try reportingErrors {
             let layout = try settings.given(Self.table).applied(to: Layout())
             try layout.validateMesh()
-            return try DeviceMesh(layout)
+            if let r = ranksPerNode, r < 1 || layout.worldSize % r != 0 {
+                let valid = (1...layout.worldSize).filter { layout.worldSize % $0 == 0 }.map(String.init)
+                throw ConfigError("--ranks-per-node \(r) does not divide the \(layout.worldSize) ranks of \(layout.name); "
+                                  + "valid: \(valid.joined(separator: ", "))")
+            }
+            return try Topology(layout, ranksPerNode: ranksPerNode)
         }
     }
 
     func run() throws {
-        print(MeshTable.render(mesh!))
+        let topology = topology!
+        print(MeshTable.render(topology.mesh))
+        let nodes = topology.nodeLines()
+        if !nodes.isEmpty { print("\n" + nodes.joined(separator: "\n")) }
+        if let warning = topology.tensorParallelSpanWarning { print(warning) }
     }
 }

@@ -47,6 +47,7 @@ struct TrainCommand: ParsableCommand {
                     say("layout: \(config.layoutName), \(config.worldSize) rank(s) on "
                         + (backend == .mpi ? "MPI processes" : "threads")
                         + ", \(config.worldSize > 1 ? 1 : Compute.threads) kernel thread(s) per rank")
+                    for line in groups.topology.nodeLines() { say(line) }
                     if let (ckpt, dir) = resumed { say("resuming \(dir) at step \(ckpt.step)") }
                     if let (_, dir) = initial { say("starting from the weights of \(dir)") }
                 }

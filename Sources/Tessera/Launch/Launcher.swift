@@ -59,6 +59,7 @@ public enum Launcher {
             try layout.requireWorldSize(MPIGroup.launched?.size ?? 1, underMPI: true)
             let world = try MPIGroup.world(timeout: timeout)
             do {
+                let topology = try withNodes(of: world, topology)
                 try TraceSession.run(path: trace, layout: layout, world: world, alignClocks: true, log: say) {
                     try body(try RankGroups(topology, world: $0))
                 }
@@ -69,5 +70,24 @@ public enum Launcher {
             }
             MPIGroup.finalize()
         }
+    }
+
+    /// `topology` with the node boundaries MPI reports (`MPINodes`) when the
+    /// caller gave none; rank 0 warns (stderr, one line) when a tp group spans
+    /// nodes, or when nodes hold unequal or non-consecutive ranks (then the
+    /// job is described as one node). Collective over `world`.
+    static func withNodes(of world: MPIGroup, _ topology: Topology) throws -> Topology {
+        guard topology.nodes == 1 else { return topology }
+        let nodes = try MPINodes.of(world)
+        guard nodes.ranksOnNode.count > 1 else { return topology }
+        func warn(_ line: String) { if world.rank == 0 { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
+        guard let perNode = nodes.uniformRanksPerNode else {
+            warn("tessera: warning: nodes hold \(nodes.ranksOnNode) rank(s), not equal blocks of consecutive ranks "
+                 + "(mpirun --map-by slot with equal slots gives them); node boundaries are ignored")
+            return topology
+        }
+        let placed = try Topology(topology.layout, ranksPerNode: perNode)
+        if let warning = placed.tensorParallelSpanWarning { warn(warning) }
+        return placed
     }
 }

@@ -48,11 +48,19 @@ public struct RankGroups: Sendable {
             let members = topology.members(kind, of: rank)
             return world.subgroup(members: members, name: Self.label(kind, ep: layout.ep) + "\(members)")
         }
+        // Data-parallel sums across nodes go in two levels where each node holds several of a group's ranks.
+        func cutSummed(_ kind: GroupKind) throws -> ProcessGroup {
+            let flat = cut(kind)
+            guard let (intra, inter) = topology.hierarchy(kind, of: rank) else { return flat }
+            let name = Self.label(kind, ep: layout.ep)
+            return try HierarchicalGroup(flat: flat, intra: world.subgroup(members: intra, name: name + "\(intra)·node"),
+                                         inter: world.subgroup(members: inter, name: name + "\(inter)·across"))
+        }
         mesh = topology.mesh
         tp = TensorParallel(group: cut(.tp), sequenceParallel: layout.sp)
-        dp = CountingGroup(cut(.dp))
+        dp = try CountingGroup(cutSummed(.dp))
         cp = ContextParallel(group: cut(.cp), mode: layout.cpMode)
-        dpcp = layout.cp == 1 ? dp : CountingGroup(cut(.dpcp))
+        dpcp = try layout.cp == 1 ? dp : CountingGroup(cutSummed(.dpcp))
         pp = CountingGroup(cut(.pp))
         let expertTP = layout.expertTP > 1
         if layout.ep == 1 {
@@ -61,7 +69,7 @@ public struct RankGroups: Sendable {
             model = ModelReplica(group: cut(.modelReplica))
         } else {
             ep = ExpertParallel(group: cut(.ep), splitsOverTP: expertTP)
-            expertData = CountingGroup(cut(.expertData))
+            expertData = try CountingGroup(cutSummed(.expertData))
             model = ModelReplica(group: cut(.modelReplica), expertRank: ep.rank)
         }
         embedding = cut(.embedding)
