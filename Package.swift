@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "Tessera", targets: ["Tessera"]),
+        .library(name: "TesseraTokenizer", targets: ["TesseraTokenizer"]),
         .executable(name: "tessera", targets: ["tessera"]),
     ],
     dependencies: [
@@ -23,13 +24,18 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        // Byte-level BPE tokenizers (Hugging Face tokenizer.json) and token shards:
+        // Foundation only, so the layers of Tessera can depend on it.
+        .target(name: "TesseraTokenizer", swiftSettings: kernelSettings),
         .target(name: "Tessera", dependencies: ["CDNNL", "CMPI", .product(name: "TOMLKit", package: "TOMLKit")],
                 swiftSettings: kernelSettings),
         .executableTarget(
             name: "tessera",
-            dependencies: ["Tessera", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Tessera", "TesseraTokenizer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: kernelSettings),
         .testTarget(name: "TesseraTests", dependencies: ["Tessera"],
+                    exclude: ["Fixtures"], swiftSettings: kernelSettings),
+        .testTarget(name: "TesseraTokenizerTests", dependencies: ["TesseraTokenizer"],
                     exclude: ["Fixtures"], swiftSettings: kernelSettings),
     ],
     swiftLanguageModes: [.v6]
