@@ -22,11 +22,13 @@ build: deps
 demo: build
 	$(RELEASE)/tessera train
 
-# Builds once in release and runs every test: the Swift suites, then the MPI
-# tests under mpirun with 2, 4 and 8 processes.
+# Builds once in release and runs every test: the Swift suites, the live
+# tokenizer check against Hugging Face's tokenizers (skipped when that Python
+# package is absent), then the MPI tests under mpirun with 2, 4 and 8 processes.
 test: deps
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build --disable-xctest
+	python3 scripts/check_tokenizer.py
 	scripts/test_mpi.sh
 
 # Side-by-side benchmarks against the PyTorch peers (needs ../shared/peers and a torch venv).

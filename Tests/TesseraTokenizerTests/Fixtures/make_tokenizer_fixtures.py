@@ -12,7 +12,9 @@ generated here (text written for this file, no outside data):
   gpt2_prefix.json    the same with add_prefix_space=true
   llama3_style.json   Sequence[Split(Llama 3 regex), ByteLevel], ignore_merges,
                       TemplateProcessing adding <|begin_of_text|>
-and writes tokenizer_cases.json: for each input (the Unicode stress text,
+and hf_trained.json, trained by `tokenizers`' BpeTrainer on trainer_corpus.txt
+(written here: the stress text and generated lines) for the Swift trainer to
+match merge for merge; and writes tokenizer_cases.json: for each input (the Unicode stress text,
 random byte strings, random scalar strings) the ids `tokenizers` gives, the
 pieces each split pattern gives, and decodings of random ids.
 """
@@ -85,6 +87,16 @@ def main():
     data["model"]["ignore_merges"] = True            # as Llama 3's tokenizer.json has it
     llama = Tokenizer.from_str(json.dumps(data))
     llama.save("llama3_style.json")
+
+    with open("trainer_corpus.txt", "w") as f:
+        f.write("\n".join(corpus()[:700]) + "\n")
+    hf = Tokenizer(models.BPE())
+    hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    hf.decoder = decoders.ByteLevel()
+    hf.train(["trainer_corpus.txt"], trainers.BpeTrainer(
+        vocab_size=600, min_frequency=2, special_tokens=["<|endoftext|>"], show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    hf.save("hf_trained.json")
 
     rng = random.Random(11)
     inputs = [("stress", STRESS.encode()), ("empty", b""), ("one space", b" "), ("only specials", b"<|endoftext|><|begin_of_text|>"),
