@@ -62,4 +62,5 @@ final class IdParts: @unchecked Sendable {
     init(_ n: Int) { slots = Array(repeating: [], count: n) }
     func store(_ i: Int, _ ids: [Int32]) { lock.lock(); slots[i] = ids; lock.unlock() }
     func joined() -> [Int32] { lock.lock(); defer { lock.unlock() }; return Array(slots.joined()) }
+    func all() -> [[Int32]] { lock.lock(); defer { lock.unlock() }; return slots }
 }

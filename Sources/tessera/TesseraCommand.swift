@@ -10,7 +10,7 @@ struct TesseraCommand: ParsableCommand {
         abstract: "Train GPT-style transformers in Swift, on one rank or many.",
         subcommands: [TrainCommand.self, VerifyCommand.self, GenerateCommand.self, ExportCommand.self, MeshCommand.self,
                       ScheduleCommand.self, PlanCommand.self, CheckCommand.self, BenchCommand.self, InfoCommand.self,
-                      TraceCommand.self, PlotCommand.self, ExplainCommand.self, TokenizerCommand.self])
+                      TraceCommand.self, PlotCommand.self, ExplainCommand.self, TokenizerCommand.self, DataCommand.self])
 }
 
 /// Runs `body`, turning every Tessera error into one clear line on stderr
