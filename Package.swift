@@ -27,7 +27,7 @@ let package = Package(
         // Byte-level BPE tokenizers (Hugging Face tokenizer.json) and token shards:
         // Foundation only, so the layers of Tessera can depend on it.
         .target(name: "TesseraTokenizer", swiftSettings: kernelSettings),
-        .target(name: "Tessera", dependencies: ["CDNNL", "CMPI", .product(name: "TOMLKit", package: "TOMLKit")],
+        .target(name: "Tessera", dependencies: ["CDNNL", "CMPI", "TesseraTokenizer", .product(name: "TOMLKit", package: "TOMLKit")],
                 swiftSettings: kernelSettings),
         .executableTarget(
             name: "tessera",
