@@ -19,6 +19,25 @@ public struct SHA256 {
 
     public init() {}
 
+    /// Adds the bytes at `p` to the message.
+    public mutating func update(_ p: UnsafeRawBufferPointer) {
+        var rest = p
+        if !buffer.isEmpty {
+            let take = min(64 - buffer.count, rest.count)
+            buffer.append(contentsOf: rest.prefix(take))
+            rest = UnsafeRawBufferPointer(rebasing: rest.dropFirst(take))
+            length += UInt64(take)
+            if buffer.count == 64 { let b = buffer; b.withUnsafeBufferPointer { block($0.baseAddress!) }; buffer.removeAll(keepingCapacity: true) }
+            if rest.isEmpty { return }
+        }
+        let whole = rest.count / 64 * 64
+        let base = rest.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var i = 0
+        while i < whole { block(base + i); i += 64 }
+        buffer.append(contentsOf: rest[whole...])
+        length += UInt64(rest.count)
+    }
+
     /// Adds bytes to the message.
     public mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         length += UInt64(bytes.count)
@@ -60,13 +79,19 @@ public struct SHA256 {
         return s.hexDigest()
     }
 
-    @inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+    @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x &>> n) | (x &<< (32 &- n)) }
 
     private mutating func block(_ p: UnsafePointer<UInt8>) {
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { block(p, $0) }
+        SHA256.k.withUnsafeBufferPointer { k in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+                h.withUnsafeMutableBufferPointer { h in SHA256.compress(p, k.baseAddress!, w.baseAddress!, h.baseAddress!) }
+            }
+        }
     }
 
-    private mutating func block(_ p: UnsafePointer<UInt8>, _ w: UnsafeMutableBufferPointer<UInt32>) {
+    @inline(__always)
+    private static func compress(_ p: UnsafePointer<UInt8>, _ k: UnsafePointer<UInt32>, _ w: UnsafeMutablePointer<UInt32>,
+                                 _ h: UnsafeMutablePointer<UInt32>) {
         for t in 0..<16 {
             w[t] = UInt32(p[4 * t]) << 24 | UInt32(p[4 * t + 1]) << 16 | UInt32(p[4 * t + 2]) << 8 | UInt32(p[4 * t + 3])
         }
@@ -79,7 +104,7 @@ public struct SHA256 {
         for t in 0..<64 {
             let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
             let ch = (e & f) ^ (~e & g)
-            let t1 = hh &+ s1 &+ ch &+ SHA256.k[t] &+ w[t]
+            let t1 = hh &+ s1 &+ ch &+ k[t] &+ w[t]
             let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
             let maj = (a & b) ^ (a & c) ^ (b & c)
             let t2 = s0 &+ maj

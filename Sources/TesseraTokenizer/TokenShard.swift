@@ -65,7 +65,7 @@ public enum TokenShard {
                     throw TokenizerError("shard \(path) has a bad header (magic \(head[0]), version \(head[1]), \(head[2]) tokens; expected \(magic), \(version(width)), \(tokens))")
                 }
             }
-            sha.update(chunk)
+            chunk.withUnsafeBytes { sha.update($0) }
         }
         let got = sha.hexDigest()
         guard got == sha256 else {
@@ -96,6 +96,18 @@ public final class MappedShard: @unchecked Sendable {
         self.width = width
     }
 
+    /// Drops the pages of bytes `lo..<hi` from this process's mapping (they
+    /// stay in the page cache; the next read maps them again). Without it
+    /// every window read would stay resident (the kernel maps whole page-cache
+    /// folios, up to 2 MiB, per fault; so the whole aligned 2 MiB around the window is dropped), and resident memory would grow
+    /// with the part of the corpus visited.
+    private func release(from lo: Int, to hi: Int) {
+        let page = 2 << 20   // the largest page-cache folio a fault may map (a PMD)
+        let start = lo / page * page
+        let end = min(length, (hi + page - 1) / page * page)
+        if end > start { _ = madvise(UnsafeMutableRawPointer(mutating: base) + start, end - start, MADV_DONTNEED) }
+    }
+
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), length) }
 
     /// Copies ids `from..<from+n` to `out`.
@@ -107,5 +119,6 @@ public final class MappedShard: @unchecked Sendable {
         } else {
             for i in 0..<n { out[i] = Int32(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * (from + i), as: UInt32.self))) }
         }
+        release(from: TokenShard.headerBytes + from * width.bytes, to: TokenShard.headerBytes + (from + n) * width.bytes)
     }
 }

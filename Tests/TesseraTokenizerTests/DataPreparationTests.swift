@@ -22,8 +22,8 @@ import TesseraTokenizer
         for (i, line) in corpus.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             out += line + (i % 4 == 3 ? "\n\n" : "\n")
         }
-        FileManager.default.createFile(atPath: dir + "/a.txt", contents: Data(out.utf8))
-        FileManager.default.createFile(atPath: dir + "/b.txt", contents: Data(TokenizerFixtures.cases[0].text))
+        _ = FileManager.default.createFile(atPath: dir + "/a.txt", contents: Data(out.utf8))
+        _ = FileManager.default.createFile(atPath: dir + "/b.txt", contents: Data(TokenizerFixtures.cases[0].text))
         return dir
     }()
 
@@ -103,23 +103,23 @@ import TesseraTokenizer
         let shard = out + "/" + index.shards[1].file
         var bytes = [UInt8](FileManager.default.contents(atPath: shard)!)
         bytes[2000] ^= 1
-        FileManager.default.createFile(atPath: shard, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: shard, contents: Data(bytes))
         let corrupt = Self.message { _ = try PreparedData(dir: out) }
         #expect(corrupt.contains(index.shards[1].file) && corrupt.contains("corrupt") && corrupt.contains(index.shards[1].sha256))
         // Truncate it.
-        FileManager.default.createFile(atPath: shard, contents: Data(bytes.prefix(1500)))
+        _ = FileManager.default.createFile(atPath: shard, contents: Data(bytes.prefix(1500)))
         #expect(Self.message { _ = try PreparedData(dir: out) }.contains("truncated"))
 
         // A killed run: marker, no index.
         try FileManager.default.removeItem(atPath: out + "/index.json")
-        FileManager.default.createFile(atPath: out + "/" + ShardIndex.markerName, contents: Data())
+        _ = FileManager.default.createFile(atPath: out + "/" + ShardIndex.markerName, contents: Data())
         #expect(Self.message { _ = try PreparedData(dir: out) }.contains("unfinished preparation"))
         #expect(Self.message { _ = try Self.prepare(out) }.contains("unfinished preparation"))
 
         // A directory someone else made is not written into.
         let foreign = Self.tempDir("foreign")
         try FileManager.default.createDirectory(atPath: foreign, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: foreign + "/notes.txt", contents: Data("mine".utf8))
+        _ = FileManager.default.createFile(atPath: foreign + "/notes.txt", contents: Data("mine".utf8))
         defer { try? FileManager.default.removeItem(atPath: foreign) }
         #expect(Self.message { _ = try Self.prepare(foreign) }.contains("not empty"))
         #expect(FileManager.default.contents(atPath: foreign + "/notes.txt") == Data("mine".utf8))
@@ -133,7 +133,7 @@ import TesseraTokenizer
         defer { try? FileManager.default.removeItem(atPath: out) }
         var p = DataPreparation(tokenizerPath: TokenizerFixtures.path("gpt2_style.json"), data: [empty], out: out)
         #expect(Self.message { _ = try p.run() }.contains("empty dataset"))
-        FileManager.default.createFile(atPath: empty + "/a.txt", contents: Data())
+        _ = FileManager.default.createFile(atPath: empty + "/a.txt", contents: Data())
         #expect(Self.message { _ = try p.run() }.contains("empty dataset"))
         p.data = [empty + "/*.md"]
         #expect(Self.message { _ = try p.run() }.contains("matches no files"))

@@ -26,7 +26,7 @@ import TesseraTokenizer
         for k in 0..<12 {
             let doc = Array(corpus[(k * corpus.count / 12)..<((k + 1) * corpus.count / 12)])
             docs.append(doc)
-            FileManager.default.createFile(atPath: base + "/src/" + String(format: "doc%02d.txt", k), contents: Data(doc))
+            _ = FileManager.default.createFile(atPath: base + "/src/" + String(format: "doc%02d.txt", k), contents: Data(doc))
         }
         var prep = DataPreparation(tokenizerPath: tokenizerFixture("gpt2_style.json"), data: [base + "/src"], out: base + "/shards")
         prep.validationFraction = 0.2
