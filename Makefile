@@ -22,13 +22,16 @@ build: deps
 demo: build
 	$(RELEASE)/tessera train
 
-# Builds once in release and runs every test: the Swift suites, then the MPI
-# tests under mpirun with 2, 4 and 8 processes, then across an emulated cluster
-# of 2 nodes × 2 ranks (network namespaces; skipped with a line where not root), then
-# tessera serve end to end (curl and the openai client against a server on a free loopback port).
+# Builds once in release and runs every test: the Swift suites, the live
+# tokenizer check against Hugging Face's tokenizers (skipped when that Python
+# package is absent), then the MPI tests under mpirun with 2, 4 and 8
+# processes, then across an emulated cluster of 2 nodes × 2 ranks (network
+# namespaces; skipped with a line where not root), then tessera serve end to
+# end (curl and the openai client against a server on a free loopback port).
 test: deps
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build --disable-xctest
+	python3 scripts/check_tokenizer.py
 	scripts/test_mpi.sh
 	scripts/test_cluster.sh
 	scripts/test_serve.sh

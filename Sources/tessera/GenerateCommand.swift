@@ -75,6 +75,11 @@ struct GenerateCommand: ParsableCommand {
         try reportingErrors {
             let plan = try plan()
             let weights = try ModelWeights.load(checkpoint)
+            if let sha = weights.config.tokenizerSha256 {
+                // The generation engine's requests and events carry bytes; ids of a tokenizer do not fit them yet.
+                throw ConfigError("\(checkpoint) was trained through a tokenizer (sha256 \(sha.prefix(12))…); tessera generate "
+                                  + "continues byte-level models only. Export it with tessera export --hf and generate with transformers")
+            }
             try plan.validate(model: weights.config.model)
             if plan.worldSize == 1 { Compute.threads = ProcessInfo.processInfo.activeProcessorCount }
             // Under mpirun only world rank 0's events reach the printer; the other processes print nothing.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tessera
+import TesseraTokenizer
 
 @main
 struct TesseraCommand: ParsableCommand {
@@ -9,7 +10,8 @@ struct TesseraCommand: ParsableCommand {
         abstract: "Train GPT-style transformers in Swift, on one rank or many.",
         subcommands: [TrainCommand.self, VerifyCommand.self, GenerateCommand.self, ExportCommand.self, MeshCommand.self,
                       ScheduleCommand.self, PlanCommand.self, CheckCommand.self, BenchCommand.self, InfoCommand.self,
-                      TraceCommand.self, PlotCommand.self, ExplainCommand.self, ServeCommand.self])
+                      TraceCommand.self, PlotCommand.self, ExplainCommand.self, ServeCommand.self,
+                      TokenizerCommand.self, DataCommand.self])
 }
 
 /// Runs `body`, turning every Tessera error into one clear line on stderr
@@ -24,6 +26,8 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         fail(e.description, printed: Launcher.isLeaderProcess)
     } catch let e as any TesseraFailure {
         fail(e.description, status: e.kind.exitStatus)
+    } catch let e as TokenizerError {
+        fail(e.message)
     }
 }
 

@@ -30,19 +30,25 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (config, resumed, initial) = prepared!
+        let (given, resumed, initial) = prepared!
         try reportingErrors {
             let backend = Launcher.Backend.automatic
-            Compute.threads = config.kernelThreads
-            let data = try TokenDataset.of(config)
+            Compute.threads = given.kernelThreads
+            let data = try TokenDataset.of(given)
+            let config = {  // the checkpoint records the data's tokenizer
+                var c = given
+                c.tokenizerSha256 = data.tokenizerSHA256
+                return c
+            }()
             let outputLock = Launcher.isLeaderProcess ? try OutputPreflight.prepare(config) : nil
             defer { outputLock?.release() }
             let sample = config.sample
             try Launcher.run(config: config, backend: backend, timeout: Double(config.timeout)) { groups in
                 if groups.worldRank == 0 {
                     say("tessera train: \(config.model.summary), \(config.model.parameterCount) parameters")
-                    say("data: \(data.source), \(data.train.count) training bytes, \(data.validation.count) validation "
-                        + "bytes; batch \(config.batch) x \(config.model.seqLen) tokens, \(config.microBatches) "
+                    let unit = data.tokenizer == nil ? "bytes" : "tokens (tokenizer sha256 \(data.tokenizerSHA256!.prefix(12)), vocabulary \(data.vocabSize))"
+                    say("data: \(data.source), \(data.train.count) training and \(data.validation.count) validation "
+                        + "\(unit); batch \(config.batch) x \(config.model.seqLen) tokens, \(config.microBatches) "
                         + "micro-batch(es)")
                     say("layout: \(config.layoutName), \(config.worldSize) rank(s) on "
                         + (backend == .mpi ? "MPI processes" : "threads")
@@ -64,8 +70,14 @@ struct TrainCommand: ParsableCommand {
                 for p in model.parameters { p.value.load(whole[p.name]!) }
                 let prompt = Array("The ".utf8)
                 say("sample:")
-                let text = try Sampler(model: model, seed: config.seed).generate(prompt: prompt, count: sample)
-                say(TerminalText.printable(prompt + text))
+                if let tok = data.tokenizer {
+                    let ids = try Sampler(model: model, seed: config.seed).generateTokens(
+                        prompt: tok.encode(bytes: prompt, addSpecialTokens: false), count: sample, allowed: tok.vocabSize)
+                    say(TerminalText.printable(prompt + tok.decode(ids)))
+                } else {
+                    let text = try Sampler(model: model, seed: config.seed).generate(prompt: prompt, count: sample)
+                    say(TerminalText.printable(prompt + text))
+                }
             }
         }
     }

@@ -1,8 +1,10 @@
 import Foundation
+import TesseraTokenizer
 import TesseraSupport
 import TesseraModel
 
-/// Writes a model as a Hugging Face GPT-2 directory: `config.json` and
+/// Writes a model as a Hugging Face GPT-2 directory: `config.json`,
+/// `tokenizer.json` when the model was trained through a tokenizer, and
 /// `model.safetensors` (float32, GPT-2's names and Conv1D orientation,
 /// the head tied to wte and so not stored), which
 /// `transformers.GPT2LMHeadModel.from_pretrained(DIR)` loads and
@@ -14,7 +16,7 @@ public enum GPT2Export {
     /// Writes `weights` to `path`: a new or empty directory, or one holding
     /// only a previous Tessera export (whose two files are replaced);
     /// anything else is refused and kept.
-    public static func write(_ weights: Checkpoint, to path: String) throws {
+    public static func write(_ weights: Checkpoint, to path: String, tokenizer: Tokenizer? = nil) throws {
         let m = weights.config.model
         if m.hasExperts {
             throw ConfigError("a model with experts (\(m.experts) per MoE block) has no GPT-2 form to export to; "
@@ -41,7 +43,8 @@ public enum GPT2Export {
         ]
         let json = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        for file in ["config.json", "model.safetensors"] { try? FileManager.default.removeItem(atPath: path + "/" + file) }
+        for file in ["config.json", "model.safetensors", "tokenizer.json"] { try? FileManager.default.removeItem(atPath: path + "/" + file) }
+        if let tokenizer { try DurableFile.write(tokenizer.jsonData(), to: path + "/tokenizer.json") }
         try DurableFile.write(try SafeTensors.encode(file), to: path + "/model.safetensors")
         try DurableFile.write(json, to: path + "/config.json")
     }
@@ -57,7 +60,7 @@ public enum GPT2Export {
         guard isDirectory.boolValue else { throw refuse("a file") }
         let entries = (try? fm.contentsOfDirectory(atPath: path)) ?? []
         if entries.isEmpty { return }
-        guard Set(entries).isSubset(of: ["config.json", "model.safetensors"]),
+        guard Set(entries).isSubset(of: ["config.json", "model.safetensors", "tokenizer.json"]),
               let data = fm.contents(atPath: path + "/config.json"),
               let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               config[marker] as? Bool == true

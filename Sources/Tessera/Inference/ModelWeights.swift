@@ -1,4 +1,5 @@
 import Foundation
+import TesseraTokenizer
 import TesseraSupport
 import TesseraKernels
 import TesseraModel
@@ -12,7 +13,18 @@ public enum ModelWeights {
     public static func load(_ path: String) throws -> Checkpoint {
         let fm = FileManager.default
         let marker = path + "/" + CheckpointDirectory.markerName
-        if !fm.fileExists(atPath: marker) && fm.fileExists(atPath: path + "/config.json") { return try GPT2Import.read(path) }
+        if !fm.fileExists(atPath: marker) && fm.fileExists(atPath: path + "/config.json") {
+            var weights = try GPT2Import.read(path)
+            // A Hugging Face directory with a tokenizer.json: the model reads and writes its ids.
+            let tokPath = path + "/tokenizer.json"
+            if fm.fileExists(atPath: tokPath) {
+                let tok: Tokenizer
+                do { tok = try Tokenizer.load(path: tokPath) } catch let e as TokenizerError { throw CheckpointError(e.message) }
+                weights.config.tokenizer = tokPath
+                weights.config.tokenizerSha256 = tok.sha256
+            }
+            return weights
+        }
         do {
             // Also completes a save a crash interrupted (the checkpoint may sit in a temporary beside `path`).
             return try Checkpoint.load(from: path, withOptimizer: false)

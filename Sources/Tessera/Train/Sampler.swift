@@ -19,17 +19,24 @@ public struct Sampler {
 
     /// Continues `prompt` by `count` bytes, calling `emit` with each new byte.
     public func generate(prompt: [UInt8], count: Int, emit: (UInt8) -> Void = { _ in }) throws -> [UInt8] {
+        let start = prompt.isEmpty ? [Int32(UInt8(ascii: "\n"))] : prompt.map { Int32($0) }
+        return try generateTokens(prompt: start, count: count, allowed: 256) { emit(UInt8($0)) }.map { UInt8($0) }
+    }
+
+    /// Continues `prompt` (token ids) by `count` ids, each below `allowed`
+    /// (256 for byte models; a tokenizer's vocabulary, so unused padding ids
+    /// of the model's vocabulary are never emitted), calling `emit` with each.
+    public func generateTokens(prompt: [Int32], count: Int, allowed: Int, emit: (Int32) -> Void = { _ in }) throws -> [Int32] {
         let T = model.config.seqLen, V = model.config.vocab
         let rng = Philox(seed: seed, stream: "sample")
-        var tokens = prompt.isEmpty ? [UInt8(ascii: "\n")] : prompt
-        var out: [UInt8] = []
+        var tokens = prompt
+        var out: [Int32] = []
         for i in 0..<count {
-            let window = tokens.suffix(T).map { Int32($0) }
+            let window = Array(tokens.suffix(T))
             let ctx = ForwardContext(samples: 1, positions: window.count, sampleOffset: 0, step: 0, seed: seed, dropout: 0)
             let logits = try model.logits(window, ctx)
             let last = logits.data + (window.count - 1) * V
-            // Only byte tokens can be emitted; ids ≥ 256 (unused padding of the vocabulary) are excluded.
-            var scored = (0..<256).map { (token: $0, logit: last[$0] / temperature) }
+            var scored = (0..<min(allowed, V)).map { (token: $0, logit: last[$0] / temperature) }
             if topK > 0 && topK < scored.count {
                 scored.sort { $0.logit > $1.logit }
                 scored.removeLast(scored.count - topK)
@@ -39,10 +46,10 @@ public struct Sampler {
             let u = Double(Philox.unit(rng.block(UInt32(i), 0, 0, 0).0)) * weights.reduce(0, +)
             var acc = 0.0, pick = scored.last!.token
             for (s, w) in zip(scored, weights) { acc += w; if u < acc { pick = s.token; break } }
-            let byte = UInt8(pick)
-            tokens.append(byte)
-            out.append(byte)
-            emit(byte)
+            let id = Int32(pick)
+            tokens.append(id)
+            out.append(id)
+            emit(id)
         }
         return out
     }

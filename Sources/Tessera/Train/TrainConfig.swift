@@ -25,8 +25,12 @@ public struct TrainConfig: Sendable, Equatable {
     /// Global gradient-norm limit (0 disables clipping).
     public var gradClip: Float = 1.0
     public var seed: UInt64 = 1337
-    /// Training text; nil means the built-in corpus.
+    /// Training data: a text file, or a directory of `tessera data prepare`; nil means the built-in corpus.
     public var data: String?
+    /// A tokenizer.json to encode a text `data` file with (nil: bytes, or a prepared directory's own tokenizer).
+    public var tokenizer: String?
+    /// The SHA-256 of the tokenizer the run trains with (recorded in checkpoints; data of another tokenizer is refused).
+    public var tokenizerSha256: String?
     /// Validate every N steps (0: only at the end).
     public var evalEvery = 250
     /// Validation batches per evaluation.
