@@ -113,8 +113,9 @@ import TesseraServe
         #expect(message { $0.slots = 0 }.contains("--max-seqs must be in 1...4096, got 0"))
         #expect(message { $0.blockSize = 0 }.contains("--block-size must be in 1...4096, got 0"))
         #expect(message { $0.blocks = 0 }.contains("--kv-blocks must be at least 1, got 0"))
-        #expect(message { $0.tp = 3 }.contains("tp 3 does not divide the model's heads 4"))
-        #expect(message { $0.pp = 5 }.contains("pp 5 needs at least 5 layers"))
+        // The layout is checked by Topology.validate, as for train and generate.
+        #expect(message { $0.tp = 3 }.contains("tp 3 does not divide heads 4; valid tp for heads 4: 1, 2, 4"))
+        #expect(message { $0.pp = 5 }.contains("= 5 stages need at least 5 layers, the model has 4"))
         #expect(message { _ in } == "")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Tessera
 
 /// Helpers shared by the test suites.
@@ -12,6 +13,21 @@ enum TestSupport {
             let ckpt = try trainer.checkpoint()
             if groups.worldRank == 0 { try ckpt.save(to: dir) }
         }
+    }
+
+    /// Resumes `config` on thread ranks from `ckpt` (saved in `dir` after 3 steps), trains steps 4–6
+    /// and returns their losses and rank 0's whole parameters after them.
+    static func resumeThreeSteps(_ config: TrainConfig, data: TokenDataset, from ckpt: Checkpoint, dir: String) throws
+        -> (losses: [Double], params: [String: [Float]]) {
+        let resumed = Mutex<(losses: [Double], params: [String: [Float]])?>(nil)
+        try Launcher.run(config: config, backend: .threads) { groups in
+            let trainer = try Trainer(config: config, data: data, resume: (ckpt, dir), groups: groups)
+            let losses = try (3..<6).map { _ in try trainer.trainStep().loss }
+            let whole = try trainer.wholeParameters()
+            if groups.worldRank == 0 { resumed.withLock { $0 = (losses, whole) } }
+        }
+        guard let r = resumed.withLock({ $0 }) else { throw CheckpointError("the resumed run returned nothing") }
+        return r
     }
 
     /// Absolute path of a file in Tests/TesseraTests/Fixtures.

@@ -124,15 +124,7 @@ import Tessera
             var c = base
             c.dp = dp; c.tp = tp; c.pp = pp; c.layout.zero = stage
             if pp > 1 { c.microBatches = 2 }
-            let config = c
-            let resumed = Mutex<(losses: [Double], params: [String: [Float]])?>(nil)
-            try Launcher.run(config: config, backend: .threads) { groups in
-                let trainer = try Trainer(config: config, data: data, resume: (ckpt, dir), groups: groups)
-                let losses = try (3..<6).map { _ in try trainer.trainStep().loss }
-                let whole = try trainer.wholeParameters()
-                if groups.worldRank == 0 { resumed.withLock { $0 = (losses, whole) } }
-            }
-            let r = try #require(resumed.withLock { $0 })
+            let r = try TestSupport.resumeThreeSteps(c, data: data, from: ckpt, dir: dir)
             let name = c.layoutName
             for (a, b) in zip(r.losses, straight.losses[3...]) { #expect(abs(a - b) / b < 1e-5, "\(name) loss \(a) vs \(b)") }
             for (k, v) in straight.params {
