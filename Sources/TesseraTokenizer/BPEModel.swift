@@ -1,3 +1,5 @@
+import HeapModule
+
 /// A byte-level BPE model: a vocabulary of tokens (each a byte string,
 /// spelled in `ByteLevelAlphabet` in files) and an ordered list of merges.
 /// `encodeWord` turns one pre-tokenized piece (bytes) into token ids the way
@@ -146,11 +148,11 @@ public struct BPEModel: Sendable {
         var next = [Int](0..<n).map { $0 + 1 }
         var prev = [Int](0..<n).map { $0 - 1 }
         var alive = [Bool](repeating: true, count: n)
-        var heap = MinHeap()
+        var heap = Heap<UInt64>()
         for i in 0..<(n - 1) {
-            if let m = lookup(sym[i], sym[i + 1]) { heap.push((m >> 32) << 32 | UInt64(i)) }
+            if let m = lookup(sym[i], sym[i + 1]) { heap.insert((m >> 32) << 32 | UInt64(i)) }
         }
-        while let top = heap.pop() {
+        while let top = heap.popMin() {
             let i = Int(top & 0xFFFF_FFFF)
             let rank = top >> 32
             guard alive[i], next[i] < n else { continue }
@@ -161,10 +163,10 @@ public struct BPEModel: Sendable {
             next[i] = next[j]
             if next[j] < n { prev[next[j]] = i }
             if prev[i] >= 0, let pm = lookup(sym[prev[i]], sym[i]) {
-                heap.push((pm >> 32) << 32 | UInt64(prev[i]))
+                heap.insert((pm >> 32) << 32 | UInt64(prev[i]))
             }
             if next[i] < n, let nm = lookup(sym[i], sym[next[i]]) {
-                heap.push((nm >> 32) << 32 | UInt64(i))
+                heap.insert((nm >> 32) << 32 | UInt64(i))
             }
         }
         var out: [Int32] = []
@@ -172,39 +174,5 @@ public struct BPEModel: Sendable {
         var k = 0
         while k < n { out.append(sym[k]); k = next[k] }
         sym = out
-    }
-}
-
-/// A binary min-heap of 64-bit keys.
-struct MinHeap {
-    private var a: [UInt64] = []
-    var isEmpty: Bool { a.isEmpty }
-
-    mutating func push(_ x: UInt64) {
-        a.append(x)
-        var i = a.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            if a[p] <= a[i] { break }
-            a.swapAt(p, i); i = p
-        }
-    }
-
-    mutating func pop() -> UInt64? {
-        guard let first = a.first else { return nil }
-        let last = a.removeLast()
-        if !a.isEmpty {
-            a[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < a.count && a[l] < a[m] { m = l }
-                if r < a.count && a[r] < a[m] { m = r }
-                if m == i { break }
-                a.swapAt(i, m); i = m
-            }
-        }
-        return first
     }
 }

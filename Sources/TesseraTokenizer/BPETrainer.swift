@@ -1,4 +1,5 @@
 import Foundation
+import HeapModule
 
 /// Learns a byte-level BPE tokenizer from text files, as Hugging Face's
 /// `BpeTrainer` does with a `ByteLevel` pre-tokenizer and its full byte
@@ -125,12 +126,12 @@ public struct BPETrainer: Sendable {
                 if wordsWith[k]?.last != Int32(w) { wordsWith[k, default: []].append(Int32(w)) }
             }
         }
-        var heap = PairHeap()
-        for (k, c) in pairCount where c > 0 { heap.push(.init(count: c, pair: k)) }
+        var heap = Heap<PairCount>()
+        for (k, c) in pairCount where c > 0 { heap.insert(PairCount(count: c, pair: k)) }
 
         var merges: [(String, String)] = []
         var changed: [UInt64: Int] = [:]
-        while names.count < vocabSize, let top = heap.pop() {
+        while names.count < vocabSize, let top = heap.popMax() {
             guard pairCount[top.pair] == top.count else { continue }
             if top.count < max(1, minFrequency) { break }
             let a = Int32(truncatingIfNeeded: top.pair >> 32), b = Int32(truncatingIfNeeded: top.pair & 0xFFFF_FFFF)
@@ -167,7 +168,7 @@ public struct BPETrainer: Sendable {
             for (k, d) in changed where d != 0 {
                 let c = pairCount[k, default: 0] + d
                 pairCount[k] = c
-                if c > 0 { heap.push(.init(count: c, pair: k)) }
+                if c > 0 { heap.insert(PairCount(count: c, pair: k)) }
             }
         }
         let model = try BPEModel(vocab: vocab, merges: merges)
