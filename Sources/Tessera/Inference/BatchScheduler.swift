@@ -61,19 +61,7 @@ final class BatchScheduler: StepScheduler {
             slots[slot] = Sequence(request: waiting, context: prompts[waiting].map(Int32.init))
             waiting += 1
         }
-        let pending = groups[g].map { slots[$0].map { $0.context.count - $0.cached } ?? 0 }
-        var budget = stepTokens - pending.filter { $0 == 1 }.count
-        var batch = DecodeBatch()
-        for (slot, uncached) in zip(groups[g], pending) where uncached > 0 {
-            let n = uncached == 1 ? 1 : min(uncached, budget)
-            guard n > 0, var s = slots[slot] else { continue }
-            if uncached > 1 { budget -= n }
-            batch.append(slot: slot, start: s.cached, tokens: Array(s.context[s.cached..<(s.cached + n)]),
-                         samples: n == uncached)
-            s.cached += n
-            slots[slot] = s
-        }
-        return batch.isEmpty ? nil : batch
+        return DecodeBatch.chunkedPrefill(group: groups[g], slots: &slots, stepTokens: stepTokens)
     }
 
     var groupCount: Int { groups.count }
@@ -117,4 +105,8 @@ public enum GenerationEvent: Equatable, Sendable { case token(request: Int, byte
 extension Array where Element: Equatable {
     /// Whether the array's last elements are `suffix`.
     func ends(with suffix: [Element]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
+}
+
+extension BatchScheduler.Sequence: ScheduledSequence {
+    var kvBlocks: [Int]? { nil }
 }

@@ -95,19 +95,7 @@ final class ServingScheduler: StepScheduler {
             admissions += 1
             slots[slot] = s
         }
-        let pending = groups[g].map { slots[$0].map { $0.context.count - $0.cached } ?? 0 }
-        var budget = stepTokens - pending.filter { $0 == 1 }.count
-        var batch = DecodeBatch()
-        for (slot, uncached) in zip(groups[g], pending) where uncached > 0 {
-            let n = uncached == 1 ? 1 : min(uncached, budget)
-            guard n > 0, var s = slots[slot] else { continue }
-            if uncached > 1 { budget -= n }
-            batch.append(slot: slot, start: s.cached, tokens: Array(s.context[s.cached..<(s.cached + n)]),
-                         samples: n == uncached, blocks: s.blocks)
-            s.cached += n
-            slots[slot] = s
-        }
-        return batch.isEmpty ? nil : batch
+        return DecodeBatch.chunkedPrefill(group: groups[g], slots: &slots, stepTokens: stepTokens)
     }
 
     func sampleKeys(_ batch: DecodeBatch) -> [SampleKey] {
@@ -162,4 +150,8 @@ final class ServingScheduler: StepScheduler {
         if let s = slots[slot] { pool.release(s.blocks) }
         slots[slot] = nil
     }
+}
+
+extension ServingScheduler.Sequence: ScheduledSequence {
+    var kvBlocks: [Int]? { blocks }
 }
