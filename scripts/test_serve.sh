@@ -26,10 +26,9 @@ finish() { echo "serve: $passed passed, $failed failed"; [ "$failed" -eq 0 ]; ex
 if ! out=$("$BIN" train --layers 2 --d-model 64 --heads 4 --seq-len 1024 --batch 2 --steps 2 --sample 0 \
            --checkpoint "$work/model" 2>&1); then bad "train a tiny model" "$out"; finish; fi
 
-start() {  # extra flags; sets $server and $base
-  "$BIN" serve --checkpoint "$work/model" --port 0 --model-name tiny "$@" >"$work/log" 2>&1 &
-  server=$!
-  for _ in $(seq 1 300); do
+wait_port() {  # tenths of a second to wait; sets $port and $base from the server's "listening on" line in $work/log
+  port=""
+  for _ in $(seq 1 "$1"); do
     port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$work/log" 2>/dev/null | grep -o '[0-9]*$')
     [ -n "$port" ] && break
     kill -0 "$server" 2>/dev/null || break
@@ -37,6 +36,12 @@ start() {  # extra flags; sets $server and $base
   done
   base="http://127.0.0.1:$port"
   [ -n "$port" ]
+}
+
+start() {  # extra flags; sets $server and $base
+  "$BIN" serve --checkpoint "$work/model" --port 0 --model-name tiny "$@" >"$work/log" 2>&1 &
+  server=$!
+  wait_port 300
 }
 if start; then ok "server listens on a free port ($(grep -o 'http://[0-9.:]*' "$work/log"))"
 else bad "server start" "$(cat "$work/log")"; finish; fi
@@ -184,14 +189,7 @@ if command -v mpirun >/dev/null; then
   MPIRUN=(mpirun --oversubscribe); [ "$(id -u)" = 0 ] && MPIRUN+=(--allow-run-as-root)
   "${MPIRUN[@]}" -np 2 "$BIN" serve --checkpoint "$work/model" --port 0 --model-name tiny --tp 2 >"$work/log" 2>&1 &
   server=$!
-  port=""
-  for _ in $(seq 1 600); do
-    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$work/log" 2>/dev/null | grep -o '[0-9]*$')
-    [ -n "$port" ] && break
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.1
-  done
-  base="http://127.0.0.1:$port"
+  wait_port 600
   leader=$(grep -o '(pid [0-9]*' "$work/log" | grep -o '[0-9]*$')
   if [ -n "$port" ] && [ -n "$leader" ]; then
     post /v1/completions '{"prompt": "The cat", "max_tokens": 12, "temperature": 0}' >/dev/null
