@@ -3,6 +3,7 @@
 # they are missing, then build in release (numeric Swift is slow in debug).
 
 SWIFT ?= swift
+PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE := .build/release
 
@@ -23,15 +24,17 @@ demo: build
 	$(RELEASE)/tessera train
 
 # Builds once in release and runs every test: the Swift suites, the live
-# tokenizer check against Hugging Face's tokenizers (skipped when that Python
-# package is absent), then the MPI tests under mpirun with 2, 4 and 8
-# processes, then across an emulated cluster of 2 nodes × 2 ranks (network
+# tokenizer check against Hugging Face's tokenizers and the Hugging Face
+# checkpoint check against transformers (each skipped with a line when its
+# Python packages are absent; PYTHON=... picks the interpreter), then the MPI
+# tests under mpirun with 2, 4 and 8 processes, then across an emulated cluster of 2 nodes × 2 ranks (network
 # namespaces; skipped with a line where not root), then tessera serve end to
 # end (curl and the openai client against a server on a free loopback port).
 test: deps
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build --disable-xctest
-	python3 scripts/check_tokenizer.py
+	$(PYTHON) scripts/check_tokenizer.py
+	$(PYTHON) scripts/check_hf.py
 	scripts/test_mpi.sh
 	scripts/test_cluster.sh
 	scripts/test_serve.sh

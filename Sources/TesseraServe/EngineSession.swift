@@ -29,9 +29,9 @@ struct EngineSession: Sendable {
         for (choice, request) in requests.enumerated() {
             engine.submit(request) { event in
                 switch event {
-                case .token(_, let byte):
+                case .token(_, let token):  // a byte: serve runs byte-level models
                     clock.token(choice, metrics: metrics)
-                    continuation.yield(.token(choice: choice, byte: byte))
+                    continuation.yield(.token(choice: choice, byte: UInt8(truncatingIfNeeded: token)))
                 case .finished:
                     continuation.yield(.finished(choice: choice))
                 }

@@ -47,7 +47,7 @@ struct BenchGenerate: ParsableCommand {
             let batches = try Self.numbers(batches, "--batches"), lengths = try Self.numbers(promptLengths, "--prompt-lengths")
             let weights = try checkpoint.map(ModelWeights.load) ?? GenerateBenchmark.weights(seed: UInt64(max(0, seed)))
             if let exportModel {
-                try GPT2Export.write(weights, to: exportModel)
+                try HFExport.write(weights, to: exportModel)
                 return say("exported the benchmark model (\(weights.config.model.summary)) to \(exportModel)")
             }
             Compute.threads = threads

@@ -65,6 +65,11 @@ struct ServeCommand: ParsableCommand {
         try reportingErrors {
             var options = try options()
             let weights = try ModelWeights.load(checkpoint)
+            if let sha = weights.config.tokenizerSha256 {
+                // The server's requests and streams carry bytes; a tokenizer's ids do not fit them yet.
+                throw ConfigError("\(checkpoint) reads ids through a tokenizer (sha256 \(sha.prefix(12))…); tessera serve "
+                                  + "runs byte-level models only. Use tessera generate, which encodes through the tokenizer")
+            }
             options.chatTemplate = try ChatTemplate.load(directory: checkpoint)
             let engine = try ServingEngine(weights: weights, source: checkpoint, settings: settings())
             if tp * pp == 1 { Compute.threads = ProcessInfo.processInfo.activeProcessorCount }

@@ -14,7 +14,7 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var settings: SettingArguments
     @Option(name: .customLong("init-from"),
-            help: "Start from these weights (a Tessera checkpoint or a GPT-2 export): step 0, fresh optimizer.")
+            help: "Start from these weights (a Tessera checkpoint or a Hugging Face directory): step 0, fresh optimizer.")
     var initFrom: String?
     /// The run `validate()` read and checked (`PreparedRun`): its config, the checkpoint it resumes, the weights it starts from.
     var prepared: (config: TrainConfig, resume: (Checkpoint, String)?, initial: (Checkpoint, String)?)?

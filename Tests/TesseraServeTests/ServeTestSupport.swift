@@ -70,7 +70,7 @@ enum ServeTestSupport {
         var out: [UInt8] = []
         for await event in stream {
             switch event {
-            case .token(_, let byte): out.append(byte)
+            case .token(_, let token): out.append(UInt8(token))
             case .finished: return out
             }
         }

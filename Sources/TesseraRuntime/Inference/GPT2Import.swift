@@ -4,20 +4,30 @@ import TesseraKernels
 import TesseraTopology
 import TesseraModel
 
-/// Reads a Hugging Face GPT-2 directory (config.json, model.safetensors in
-/// float32) into whole tensors by Tessera name, trusting nothing: the
-/// config must be a GPT-2 whose activation and LayerNorm ε are Tessera's,
-/// with sizes in range, and every tensor must be present with the shape the
-/// config implies and finite values; extra tensors are refused (except the
+/// Reads a Hugging Face GPT-2 directory (`GPT2LMHeadModel`: config.json,
+/// weights in F32, F16 or BF16, whole or sharded; see `HFDirectory`) into
+/// whole float32 tensors by Tessera name, trusting nothing: the config must
+/// be a GPT-2 whose activation and LayerNorm ε are Tessera's, with sizes in
+/// range, and every tensor must be present with the shape the config
+/// implies and finite values; extra tensors are refused (except the
 /// attention-mask buffers older exports carry and an `lm_head.weight` equal to wte).
 public enum GPT2Import {
+    /// The architecture name in config.json.
+    static let architecture = "GPT2LMHeadModel"
+
+    /// Reads the GPT-2 checkpoint in `path` (config.json naming GPT2LMHeadModel).
     public static func read(_ path: String) throws -> Checkpoint {
-        let model = try config(path)
-        let file = try SafeTensors.read(path: path + "/model.safetensors")
-        let stPath = path + "/model.safetensors"
+        var dir = try HFDirectory(path, supported: [architecture])
+        return try read(directory: &dir)
+    }
+
+    static func read(directory dir: inout HFDirectory) throws -> Checkpoint {
+        let model = try config(dir)
+        let file = try dir.tensors()
+        let stPath = dir.weightsPath
         // Original GPT-2 files name tensors without the "transformer." prefix.
         var arrays: [String: SafeTensors.Array] = [:]
-        for (name, array) in file.arrays {
+        for (name, array) in file {
             arrays[name.hasPrefix("transformer.") || name == "lm_head.weight" ? name : "transformer." + name] = array
         }
         var weights: [String: (shape: [Int], values: [Float])] = [:]
@@ -26,15 +36,7 @@ public enum GPT2Import {
             let (hfName, transposed) = GPT2Layout.name(name)
             expected.insert(hfName)
             let stored = transposed ? [shape[1], shape[0]] : shape
-            guard case .f32(let s, let values)? = arrays[hfName] else {
-                throw CheckpointError("\(stPath) has no float32 tensor '\(hfName)', which a GPT-2 of this config needs")
-            }
-            guard s == stored else {
-                throw CheckpointError("\(stPath): tensor '\(hfName)' has shape \(s); config.json implies \(stored)")
-            }
-            if let i = values.firstIndex(where: { !$0.isFinite }) {
-                throw CheckpointError("\(stPath): tensor '\(hfName)' holds \(values[i]) at element \(i); values must be finite")
-            }
+            let values = try HFTensor.take(arrays[hfName], name: hfName, shape: stored, in: stPath, family: "GPT-2")
             weights[name] = (shape, transposed ? GPT2Layout.transpose(values, rows: shape[1], cols: shape[0]) : values)
         }
         for name in Set(arrays.keys).subtracting(expected).sorted() {
@@ -46,42 +48,31 @@ public enum GPT2Import {
     }
 
     /// The model shape config.json describes, or an error naming the key and what Tessera runs.
-    static func config(_ path: String) throws -> GPTConfig {
-        let configPath = path + "/config.json"
-        guard let data = FileManager.default.contents(atPath: configPath),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw CheckpointError("\(configPath) is missing, unreadable or not a JSON object")
-        }
-        func bad(_ what: String) -> CheckpointError { CheckpointError("\(configPath): \(what)") }
+    static func config(_ dir: HFDirectory) throws -> GPTConfig {
+        let json = dir.config
         guard json["model_type"] as? String == "gpt2" else {
-            throw bad("model_type is \(json["model_type"].map { "\($0)" } ?? "missing"); Tessera reads GPT-2 ('gpt2') exports")
+            throw dir.bad("model_type is \(json["model_type"].map { "\($0)" } ?? "missing"); a GPT2LMHeadModel has 'gpt2'")
         }
-        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int {
-            guard let n = json[key] as? Int, range.contains(n) else {
-                throw bad("'\(key)' is \(json[key].map { "\($0)" } ?? "missing"); it must be an integer in \(range)")
-            }
-            return n
-        }
-        let m = GPTConfig(vocab: try int("vocab_size", 256...1 << 20), seqLen: try int("n_positions", 1...1 << 20),
-                          layers: try int("n_layer", 1...1024), dModel: try int("n_embd", 1...1 << 16),
-                          heads: try int("n_head", 1...1024), dropout: 0)
-        if let ctx = json["n_ctx"] as? Int, ctx != m.seqLen { throw bad("n_ctx \(ctx) differs from n_positions \(m.seqLen)") }
+        let m = GPTConfig(vocab: try dir.int("vocab_size", 256...1 << 20), seqLen: try dir.int("n_positions", 1...1 << 20),
+                          layers: try dir.int("n_layer", 1...1024), dModel: try dir.int("n_embd", 1...1 << 16),
+                          heads: try dir.int("n_head", 1...1024), dropout: 0)
+        if let ctx = json["n_ctx"] as? Int, ctx != m.seqLen { throw dir.bad("n_ctx \(ctx) differs from n_positions \(m.seqLen)") }
         let activation = json["activation_function"] as? String ?? "gelu_new"
         guard GPT2Layout.activationAliases.contains(activation) else {
-            throw bad("activation_function is '\(activation)'; Tessera's GELU is the tanh form ('gelu_new' or 'gelu_pytorch_tanh')")
+            throw dir.bad("activation_function is '\(activation)'; Tessera's GELU is the tanh form ('gelu_new' or 'gelu_pytorch_tanh')")
         }
-        let eps = json["layer_norm_epsilon"] as? Double ?? 1e-5
+        let eps = try dir.double("layer_norm_epsilon", default: 1e-5)
         guard Float(eps) == LayerNormKernel.epsilon else {
-            throw bad("layer_norm_epsilon is \(eps); Tessera's LayerNorm uses \(GPT2Layout.layerNormEpsilon)")
+            throw dir.bad("layer_norm_epsilon is \(eps); Tessera's LayerNorm uses \(GPT2Layout.layerNormEpsilon)")
         }
         if let inner = json["n_inner"] as? Int, inner != 4 * m.dModel {
-            throw bad("n_inner is \(inner); Tessera's MLP is 4·n_embd = \(4 * m.dModel) wide")
+            throw dir.bad("n_inner is \(inner); Tessera's MLP is 4·n_embd = \(4 * m.dModel) wide")
         }
         for (key, wanted) in [("tie_word_embeddings", true), ("scale_attn_weights", true),
-                              ("scale_attn_by_inverse_layer_idx", false)] {
-            if let v = json[key] as? Bool, v != wanted { throw bad("'\(key)' is \(v); Tessera's GPT-2 has \(wanted)") }
+                              ("scale_attn_by_inverse_layer_idx", false), ("add_cross_attention", false)] {
+            try dir.require(key, wanted, because: "Tessera's GPT-2")
         }
-        do { try m.validate() } catch { throw bad("\(error)") }
+        do { try m.validate() } catch { throw dir.bad("\(error)") }
         return m
     }
 }

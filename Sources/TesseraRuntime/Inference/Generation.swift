@@ -18,13 +18,14 @@ public enum Generation {
         try plan.validate(model: model)
         let stages = try PipelinePartition.stages(plan.layout, model: model)
         let outputs = Mutex([Int: GenerationOutput]())
+        let promptIDs = plan.promptIDs, spellings = plan.spellings
         // Memory (weights and KV cache) was checked by `plan.validate`; generation holds no gradients or optimizer state.
         try Launcher.run(Topology(plan.layout), backend: backend) { groups in
             let stage = groups.pp.rank, last = plan.pp - 1
             let gpt = GPT(model, seed: 0, tp: groups.tp, layers: stages[stage], first: stage == 0, last: stage == last)
             try weights.restore(into: gpt.parameters, source: source)
             let inference = InferenceStage(model: gpt, slots: plan.slots, capacity: plan.capacity(model))
-            let scheduler = BatchScheduler(prompts: plan.prompts, tokens: plan.tokens, stop: plan.stop,
+            let scheduler = BatchScheduler(prompts: promptIDs, spellings: spellings, tokens: plan.tokens, stop: plan.stop,
                                            slots: plan.slots, groups: plan.groups, capacity: plan.capacity(model),
                                            stepTokens: plan.stepTokens, sampler: plan.sampler)
             let engine = GenerationEngine(stage: inference, pipeline: groups.pp, scheduler: scheduler,

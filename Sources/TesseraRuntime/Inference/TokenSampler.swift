@@ -10,7 +10,8 @@ import TesseraKernels
 /// The uniform draw comes from Philox keyed by (seed, request, position):
 /// a request's token at a given position gets the same draw whatever else
 /// is in the batch, which slot it sits in, and however the model is laid
-/// out over ranks. Only byte tokens (ids < 256) are ever chosen.
+/// out over ranks. Only ids below `choices` are ever chosen: the 256 bytes
+/// of a byte-level model, or the ids of the model's tokenizer.
 public struct TokenSampler: Sendable {
     /// 0: greedy (argmax); > 0: softmax temperature.
     public var temperature: Float
@@ -19,6 +20,8 @@ public struct TokenSampler: Sendable {
     /// Keep the smallest most-likely set with probability ≥ topP, in (0, 1].
     public var topP: Float
     public var seed: UInt64
+    /// Ids it may choose among (256: bytes; a tokenizer's vocabulary size).
+    public var choices = TokenSampler.byteTokens
     let rng: Philox
 
     public init(temperature: Float = 0.8, topK: Int = 40, topP: Float = 1, seed: UInt64 = 0) {
@@ -36,11 +39,11 @@ public struct TokenSampler: Sendable {
     }
 
     /// Bytes a sampler may choose among.
-    static let byteTokens = 256
+    public static let byteTokens = 256
 
-    /// The byte chosen from `logits` [≥ 256] for `request`'s token at `position`.
+    /// The id chosen from `logits` [≥ choices] for `request`'s token at `position`.
     public func pick(_ logits: UnsafePointer<Float>, request: Int, position: Int) -> Int32 {
-        let n = Self.byteTokens
+        let n = choices
         if temperature == 0 {
             var best = 0
             for j in 1..<n where logits[j] > logits[best] { best = j }

@@ -7,8 +7,9 @@ import TesseraTopology
 /// starts from, each loaded and checked.
 ///
 /// The policy: `--init-from` takes the model's shape from the weights
-/// (shape settings, if given, must agree) and starts at step 0 with a fresh
-/// optimizer; it excludes `--resume`. `--resume DIR` keeps the saved config,
+/// (shape settings, if given, must agree) and its tokenizer, if it has one
+/// (the data must be text it encodes, or prepared with it), and starts at
+/// step 0 with a fresh optimizer; it excludes `--resume`. `--resume DIR` keeps the saved config,
 /// and its layout unless layout settings are given (then exactly those),
 /// needs steps beyond the saved step, and saves back to DIR unless
 /// `--checkpoint` names another directory. Otherwise the settings on top of
@@ -20,7 +21,7 @@ public struct PreparedRun: @unchecked Sendable {
     /// The weights started from and where they came from.
     public var initial: (weights: Checkpoint, source: String)?
 
-    /// The run of `given` settings (and `initFrom`, a Tessera checkpoint or a GPT-2 export);
+    /// The run of `given` settings (and `initFrom`, a Tessera checkpoint or a Hugging Face directory);
     /// throws a `ConfigError` or `CheckpointError` naming what is wrong.
     public init(given: GivenSettings<TrainConfig>, initFrom: String?) throws {
         let fresh = try given.applied(to: TrainConfig())
@@ -31,6 +32,9 @@ public struct PreparedRun: @unchecked Sendable {
             var base = TrainConfig()
             base.model = weights.config.model
             base.model.dropout = TrainConfig().model.dropout
+            // A model that reads ids through a tokenizer fine-tunes on data encoded by that tokenizer.
+            base.tokenizer = weights.config.tokenizer
+            base.tokenizerSha256 = weights.config.tokenizerSha256
             let config = try given.applied(to: base)
             try config.validate()
             try Checkpoint.requireSameShape(saved: weights.config.model, requested: config.model, dir: source)

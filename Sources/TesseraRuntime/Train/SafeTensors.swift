@@ -4,9 +4,10 @@ import TesseraSupport
 /// Reader and writer for the safetensors format: an 8-byte little-endian
 /// header length, a JSON header mapping each name to its dtype, shape and
 /// byte range, optional string metadata under "__metadata__", then the raw
-/// little-endian data. Tessera writes F32 (and I32 for token arrays).
+/// little-endian data. Tessera writes F32 (and I32 for token arrays); it
+/// reads F32, F16 and BF16 (converted to float32, see `StoredType`) and I32.
 public enum SafeTensors {
-    /// One named array: float32 values or int32 values.
+    /// One named array: float32 values (read from F32, F16 or BF16) or int32 values.
     public enum Array: Equatable, Sendable {
         case f32(shape: [Int], values: [Float])
         case i32(shape: [Int], values: [Int32])
@@ -76,6 +77,7 @@ public enum SafeTensors {
             throw bad("header is not a JSON object")
         }
         var file = File()
+        var ranges: [(Int, Int, String)] = []
         for (name, entry) in header {
             if name == "__metadata__" {
                 guard let meta = entry as? [String: String] else { throw bad("__metadata__ is not a string map") }
@@ -85,24 +87,40 @@ public enum SafeTensors {
             guard let e = entry as? [String: Any], let dtype = e["dtype"] as? String,
                   let shape = e["shape"] as? [Int], let offs = e["data_offsets"] as? [Int], offs.count == 2
             else { throw bad("entry '\(name)' lacks dtype, shape or data_offsets") }
-            let count = shape.reduce(1, *)
-            guard shape.allSatisfy({ $0 >= 0 }), offs[0] >= 0, offs[1] - offs[0] == count * 4,
-                  body + offs[1] <= data.count
-            else { throw bad("entry '\(name)' has byte range \(offs) inconsistent with shape \(shape) or file size \(data.count)") }
+            guard let width = StoredType.width[dtype] else {
+                throw bad("entry '\(name)' has dtype \(dtype); Tessera reads \(StoredType.width.keys.sorted().joined(separator: ", "))")
+            }
+            guard shape.allSatisfy({ (0...(1 << 40)).contains($0) }) else { throw bad("entry '\(name)' has shape \(shape)") }
+            let (count, overflow) = shape.reduce((1, false)) { acc, n in
+                let (p, o) = acc.0.multipliedReportingOverflow(by: n)
+                return (p, acc.1 || o)
+            }
+            guard !overflow, count <= data.count, offs[0] >= 0, offs[0] <= offs[1], offs[1] <= data.count,
+                  offs[1] - offs[0] == count * width, body + offs[1] <= data.count
+            else {
+                throw bad("entry '\(name)' has byte range \(offs), inconsistent with \(dtype) shape \(shape) "
+                          + "(\(count) × \(width) bytes) or the file's \(data.count - body) data bytes")
+            }
+            ranges.append((offs[0], offs[1], name))
             let range = (body + offs[0])..<(body + offs[1])
             switch dtype {
-            case "F32":
-                var v = [Float](repeating: 0, count: count)
-                v.withUnsafeMutableBytes { _ = data.copyBytes(to: $0, from: range) }
-                file.arrays[name] = .f32(shape: shape, values: v)
             case "I32":
                 var v = [Int32](repeating: 0, count: count)
                 v.withUnsafeMutableBytes { _ = data.copyBytes(to: $0, from: range) }
                 file.arrays[name] = .i32(shape: shape, values: v)
             default:
-                throw bad("entry '\(name)' has dtype \(dtype); Tessera reads F32 and I32")
+                file.arrays[name] = .f32(shape: shape, values: StoredType.floats(data, range: range, dtype: dtype, count: count))
             }
         }
+        // The format indexes the whole data buffer: no two entries overlap and no byte is left over.
+        ranges.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        var end = 0
+        for (start, stop, name) in ranges {
+            guard start >= end else { throw bad("entry '\(name)' overlaps another at bytes \(start)..<\(end)") }
+            guard start == end else { throw bad("bytes \(end)..<\(start) of the data belong to no entry") }
+            end = stop
+        }
+        guard body + end == data.count else { throw bad("the last \(data.count - body - end) bytes belong to no entry") }
         return file
     }
 

@@ -117,7 +117,7 @@ final class ServingScheduler: StepScheduler {
             }
             let byte = UInt8(token)
             s.generated.append(byte)
-            events.append(.token(request: s.request.id, byte: byte))
+            events.append(.token(request: s.request.id, token: token))
             if s.generated.count >= s.request.maxTokens || s.request.stop.contains(where: { !$0.isEmpty && s.generated.ends(with: $0) }) {
                 events.append(.finished(request: s.request.id))
                 slots[seg.slot] = s
