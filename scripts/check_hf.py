@@ -6,18 +6,21 @@ exits 0 when torch, transformers or safetensors is not importable.
     ${PYTHON:-python3} scripts/check_hf.py [path/to/tessera]
 
 Checks, each printed with its figures:
-  1. in: small random models saved by transformers' save_pretrained (fp32
-     whole, fp32 sharded, fp16 and bf16 sharded): the logits of every token
+  1. in: small random GPT-2 and Llama (grouped-query, untied) models saved
+     by transformers' save_pretrained (fp32 whole, fp32 sharded, fp16 and bf16 sharded): the logits of every token
      `tessera generate --temperature 0` produces equal transformers' logits
      on the same ids (the directory loaded in float32, so half-precision
      weights are upcast exactly as Tessera upcasts them) within 1e-5 relative
      (max |a - b| / max |b|); and an architecture Tessera does not run, or an
-     unsupported config key, is a one-line error with exit status 2.
-  2. out, with the tokenizer: a BPE tokenizer trained by `tessera tokenizer
-     train` on a small text, a short `tessera train` through it, `tessera
+     unsupported config key (Llama: rope scaling, biases), is a one-line
+     error with exit status 2.
+  2. out, with the tokenizer, for each family: a BPE tokenizer trained by
+     `tessera tokenizer train` on a small text, a short `tessera train`
+     through it, `tessera
      export --hf`: AutoTokenizer and AutoModelForCausalLM load the directory,
      and transformers' greedy text equals `tessera generate`'s, token for
-     token, from the checkpoint and from the export.
+     token, from the checkpoint and from the export; `train --init-from`
+     the export encodes its text with the exported tokenizer.
 """
 import copy, json, os, subprocess, sys, tempfile
 
@@ -63,10 +66,13 @@ def relative(a, b):
 
 def random_models():
     """(name, config) of the small random models the import check saves."""
-    from transformers import GPT2Config
+    from transformers import GPT2Config, LlamaConfig
     gpt2 = GPT2Config(vocab_size=300, n_positions=64, n_embd=64, n_layer=2, n_head=4, activation_function="gelu_new",
                       resid_pdrop=0, embd_pdrop=0, attn_pdrop=0, bos_token_id=None, eos_token_id=None)
-    return [("gpt2", gpt2)]
+    llama = LlamaConfig(vocab_size=300, hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
+                        num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-6, tie_word_embeddings=False,
+                        bos_token_id=None, eos_token_id=None, pad_token_id=None)
+    return [("gpt2", gpt2), ("llama", llama)]
 
 
 def check_import(tmp):
@@ -105,8 +111,12 @@ def check_import(tmp):
                                 f"{len(prompts)}×{tokens} generated tokens, max relative difference {worst:.2e} (< 1e-5)")
         # What Tessera cannot run: a one-line error, exit status 2.
         d = os.path.join(tmp, f"{family}-fp32")
-        for key, value, named in [("architectures", ["BertForMaskedLM"], "BertForMaskedLM"),
-                                  ("add_cross_attention", True, "add_cross_attention")]:
+        refusals = [("architectures", ["BertForMaskedLM"], "BertForMaskedLM")]
+        refusals += ([("add_cross_attention", True, "add_cross_attention")] if family == "gpt2" else
+                     [("rope_scaling", {"rope_type": "linear", "factor": 2.0}, "linear"),
+                      ("rope_parameters", {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 2.0}, "yarn"),
+                      ("attention_bias", True, "attention_bias")])
+        for key, value, named in refusals:
             with open(os.path.join(d, "config.json")) as f:
                 original = f.read()
             edited = json.loads(original)
@@ -126,19 +136,23 @@ def generated_text(stdout):
     return stdout[:-1] if stdout.endswith("\n") else stdout
 
 
-def check_export(tmp):
+def check_export(tmp, family, arch_flags):
     tok = os.path.join(tmp, "tok.json")
-    tessera("tokenizer", "train", "--vocab", "512", "--data", CORPUS, "--out", tok)
+    if not os.path.exists(tok):
+        tessera("tokenizer", "train", "--vocab", "512", "--data", CORPUS, "--out", tok)
+    tmp = os.path.join(tmp, family)
+    os.makedirs(tmp)
     ckpt, hf = os.path.join(tmp, "ckpt"), os.path.join(tmp, "hf")
     tessera("train", "--data", CORPUS, "--tokenizer", tok, "--vocab", "512", "--layers", "2", "--d-model", "64",
             "--heads", "4", "--seq-len", "64", "--batch", "8", "--steps", "200", "--lr", "3e-3", "--eval-every", "0",
-            "--sample", "0", "--threads", "2", "--checkpoint", ckpt)
+            "--sample", "0", "--threads", "2", "--checkpoint", ckpt, *arch_flags)
     tessera("export", "--hf", hf, "--checkpoint", ckpt)
     check(sorted(os.listdir(hf)) == ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"],
-          f"out: export --hf wrote {sorted(os.listdir(hf))}")
+          f"out: {family}: export --hf wrote {sorted(os.listdir(hf))}")
     tokenizer = AutoTokenizer.from_pretrained(hf)
     model = AutoModelForCausalLM.from_pretrained(hf).eval()
-    check(type(model).__name__ == "GPT2LMHeadModel", f"out: AutoModelForCausalLM loads a {type(model).__name__}")
+    wanted = {"gpt2": "GPT2LMHeadModel", "llama": "LlamaForCausalLM"}[family]
+    check(type(model).__name__ == wanted, f"out: {family}: AutoModelForCausalLM loads a {type(model).__name__}")
     tokens = 24
     for prompt in ["The king", "What is", "And so"]:
         ids = tokenizer(prompt, return_tensors="pt").input_ids
@@ -149,14 +163,14 @@ def check_export(tmp):
         for source, where in [("checkpoint", ckpt), ("export", hf)]:
             r = tessera("generate", "--checkpoint", where, "--prompt", prompt, "--tokens", str(tokens), "--temperature", "0")
             ours = generated_text(r.stdout)
-            check(ours == theirs, f"out: greedy text from the {source} equals transformers' over {len(theirs_ids)} tokens: "
+            check(ours == theirs, f"out: {family}: greedy text from the {source} equals transformers' over {len(theirs_ids)} tokens: "
                                   f"{ours[:60]!r}" + ("" if ours == theirs else f" vs {theirs[:60]!r}"))
     # Fine-tuning from the export encodes the text with the tokenizer it carries, and records it.
     r = tessera("train", "--init-from", hf, "--data", CORPUS, "--steps", "2", "--batch", "4", "--eval-every", "0",
                 "--sample", "0", "--threads", "2", "--checkpoint", os.path.join(tmp, "ft"))
     line = next((l for l in r.stdout.splitlines() if l.startswith("data:")), "")
     check("tokens (tokenizer sha256" in line and "starting from the weights of" in r.stdout,
-          f"out: train --init-from the export encodes the text with its tokenizer: {line}")
+          f"out: {family}: train --init-from the export encodes the text with its tokenizer: {line}")
 
 
 def main():
@@ -166,7 +180,8 @@ def main():
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as tmp:
         check_import(tmp)
-        check_export(tmp)
+        check_export(tmp, "gpt2", [])
+        check_export(tmp, "llama", ["--arch", "llama", "--kv-heads", "2"])
     print(f"check_hf: {'PASSED' if failures == 0 else f'{failures} FAILED'}")
     sys.exit(1 if failures else 0)
 

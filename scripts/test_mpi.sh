@@ -41,7 +41,9 @@ else bad "diverged run under mpirun (exit $status, want 3)" "$out"; fi
 # over dp4×ep2 use the variable all-to-all and the expert-data-parallel all-reduce (at ZeRO-3 its reduce-scatter
 # and all-gathers), over dp2×cp2×ep2 the router's all-gather of logits over cp. ZeRO over dp × cp (the
 # reduce-scatter and gathers on the dp·cp group), ZeRO-3 under 1F1B, zero-bubble and interleaved pipelines
-# (whole chunks gathered around the schedule's actions), experts split over tp (--expert-tp 2, with ep and sp).
+# (whole chunks gathered around the schedule's actions), experts split over tp (--expert-tp 2, with ep and sp);
+# Llama with grouped-query attention: kv heads replicated over tp 4 (their gradient summed over the replicas),
+# dp × tp + sp at ZeRO-3, and rotary positions on context-parallel chunks inside a pipeline.
 for layout in "4:--dp 2 --tp 2 --sp" "4:--pp 2 --tp 2 --layers 4 --micro-batches 4" "4:--dp 2 --cp 2" \
               "4:--cp 2 --tp 2 --sp --cp-mode ulysses" "2:--dp 2 --zero 3" \
               "4:--dp 2 --pp 2 --layers 4 --micro-batches 4 --zero 1" \
@@ -53,7 +55,9 @@ for layout in "4:--dp 2 --tp 2 --sp" "4:--pp 2 --tp 2 --layers 4 --micro-batches
               "4:--dp 2 --pp 2 --layers 4 --micro-batches 4 --zero 3 --schedule zb-h1" \
               "4:--dp 2 --pp 2 --layers 4 --micro-batches 4 --zero 3 --schedule interleaved --pp-chunks 2" \
               "2:--tp 2 --experts 4 --top-k 2 --expert-tp 2" \
-              "4:--dp 2 --ep 2 --tp 2 --sp --experts 4 --top-k 2 --capacity-factor 1 --expert-tp 2"; do
+              "4:--dp 2 --ep 2 --tp 2 --sp --experts 4 --top-k 2 --capacity-factor 1 --expert-tp 2" \
+              "4:--arch llama --kv-heads 2 --tp 4" "4:--arch llama --kv-heads 2 --dp 2 --tp 2 --sp --zero 3" \
+              "4:--arch llama --kv-heads 2 --pp 2 --cp 2 --layers 4 --micro-batches 4"; do
   n=${layout%%:*}; flags=${layout#*:}
   out=$(timeout 300 "${MPIRUN[@]}" -np "$n" "$BIN" verify $flags 2>&1)
   if [ $? -eq 0 ] && grep -q "EQUIVALENT — worst loss diff" <<<"$out" && ! grep -q "NOT EQUIVALENT" <<<"$out"; then

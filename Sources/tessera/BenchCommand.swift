@@ -25,7 +25,8 @@ struct BenchTrain: ParsableCommand {
     var config: TrainConfig?
 
     /// The shape settings this benchmark takes (train's keys, the benchmark shape as defaults).
-    static let table = TrainConfig.table.only(["layers", "d-model", "heads", "seq-len", "batch", "precision", "recompute"])
+    static let table = TrainConfig.table.only(["layers", "d-model", "heads", "seq-len", "batch", "precision", "recompute",
+                                               "arch", "kv-heads", "ffn-hidden", "rope-theta"])
 
     enum CodingKeys: CodingKey { case threads, steps, trace, settings }
 

@@ -91,14 +91,15 @@ struct GenerateCommand: ParsableCommand {
             }
             if let logits { try writeLogits(outputs, to: logits, vocab: weights.config.model.vocab) }
             guard let first = outputs.first, Launcher.isLeaderProcess else { return }
-            let m = weights.config.model
+            let m = weights.config.model, cached = ModelShape(m).kvHeadsPerRank(tp: plan.tp)
             let unit = plan.tokenizer == nil ? "bytes" : "tokens"
             FileHandle.standardError.write(Data(String(
                 format: "generated %d %@ for %d requests in %.2f s (%.1f %@/s), tp %d × pp %d, batch %d; "
-                    + "KV cache on rank 0: %.2f MiB (%d bytes per token = 2·%d layers·%d heads·%d head dim·4)\n",
+                    + "KV cache on rank 0: %.2f MiB (%d bytes per token = 2·%d layers·%d %@·%d head dim·4)\n",
                 first.generatedTokens, unit, plan.prompts.count, first.seconds, Double(first.generatedTokens) / first.seconds, unit,
                 plan.tp, plan.pp, plan.slots, Double(first.cacheBytes) / 1_048_576, first.cacheBytesPerToken,
-                first.cacheBytesPerToken / (8 * m.headDim * m.heads / plan.tp), m.heads / plan.tp, m.headDim).utf8))
+                first.cacheBytesPerToken / (8 * m.headDim * cached), cached, m.isLlama ? "kv heads" : "heads",
+                m.headDim).utf8))
         }
     }
 }

@@ -50,7 +50,7 @@ public struct MemoryEstimate: Sendable {
                 return (sum.local + b.local, sum.expert + b.expert)
             }
         }.max { $0.local < $1.local } ?? (local: 0, expert: 0)
-        let params = embeddings + blocks.local + 2 * d
+        let params = embeddings + blocks.local + shape.headParameters(tp: config.tp)  // final norm, untied head
         let largestBlock = shape.largestBlocks(1, of: (1, blocks.expert > 0 ? 1 : 0), tp: config.tp,
                                                ep: config.layout.ep)
         let samples = max(1, config.batch / max(1, config.dp) / max(1, config.microBatches))

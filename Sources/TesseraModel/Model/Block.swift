@@ -20,7 +20,7 @@ public final class Block: Layer, @unchecked Sendable {
         let ln2: LayerNorm.Cache, mlp: any LayerCache
 
         /// Every saved tensor, each once.
-        var tensors: [Tensor] {
+        public var tensors: [Tensor] {
             let all = [ln1.x, ln1.mean, ln1.rstd, ln2.x, ln2.mean, ln2.rstd] + attn.tensors + mlp.tensors
             var seen = Set<ObjectIdentifier>()
             return all.filter { seen.insert(ObjectIdentifier($0)).inserted }

@@ -2,7 +2,7 @@ import TesseraSupport
 import TesseraKernels
 import TesseraTopology
 
-/// The GPT-2 model that Tests/TesseraTests/Fixtures/make_fixture.py computes
+/// The model of either family (`GPTConfig.arch`). GPT-2: the model that Tests/TesseraTests/Fixtures/make_fixture.py computes
 /// independently in PyTorch (the tests match it): token + learned position
 /// embeddings, `layers` pre-LN blocks, a final LayerNorm and an LM head tied
 /// to the token embedding. Forward and backward are explicit per layer; a
@@ -18,17 +18,29 @@ import TesseraTopology
 /// embeddings when it is the first stage and the final LayerNorm and the
 /// tied head when it is the last (both stages then hold wte; the pipeline
 /// sums its two gradients).
+///
+/// Llama (`arch = llama`, the model Tests/TesseraTests/Fixtures/make_llama_fixture.py
+/// computes with transformers' `LlamaForCausalLM`): token embedding
+/// "embed_tokens.weight" without positions, `LlamaBlock`s ("layers.i.…"),
+/// a final RMSNorm "norm.weight" and, unless `tie-embeddings`, its own
+/// vocabulary-parallel head "lm_head.weight" on the last stage (`lmHead`).
 public final class GPT: @unchecked Sendable {
     public let config: GPTConfig
     /// Token embedding [paddedVocab/tp, d]: this rank's vocabulary rows; also
-    /// the LM head's weight. Held by the first and the last stage.
+    /// the LM head's weight when tied. Held by the first stage, and by the last when tied.
     public let wte: Parameter?
+    /// The untied LM head [paddedVocab/tp, d] (Llama's "lm_head.weight"; last stage), nil when tied.
+    public let lmHead: Parameter?
     /// Position embedding [seqLen, d] (first stage).
     public let wpe: Parameter?
-    /// The blocks of this stage.
-    public let blocks: [Block]
-    /// Final LayerNorm (last stage).
-    public let lnf: LayerNorm?
+    /// The blocks of this stage (`Block`s for GPT-2, `LlamaBlock`s for Llama).
+    public let blocks: [any TransformerBlock]
+    /// Final norm (last stage): GPT-2's LayerNorm "lnf", Llama's RMSNorm "norm".
+    public let finalNorm: (any RowNormalization)?
+    /// GPT-2's final LayerNorm (last stage).
+    public var lnf: LayerNorm? { finalNorm as? LayerNorm }
+    /// GPT-2's blocks (empty for Llama).
+    public var gpt2Blocks: [Block] { blocks.compactMap { $0 as? Block } }
     /// The tensor-parallel group and mode.
     public let tp: TensorParallel
     /// Vocabulary ids whose wte rows this rank holds (may run past vocab into padding).
@@ -39,14 +51,15 @@ public final class GPT: @unchecked Sendable {
     /// The parameters by unit of residency: unit 0 the stage's embeddings,
     /// final LayerNorm and head (whichever it holds), unit i + 1 block i's.
     public var units: [[Parameter]] {
-        [[wte, wpe].compactMap { $0 } + (lnf.map { [$0.gain, $0.bias] } ?? [])] + blocks.map(\.parameters)
+        [[wte, wpe].compactMap { $0 } + (finalNorm?.parameters ?? []) + [lmHead].compactMap { $0 }]
+            + blocks.map(\.parameters)
     }
     /// Told around each unit's use (ZeRO-2/3); nil: parameters stay put.
     public weak var residency: (any ParameterResidency)?
 
     /// Token and position embedding (first stage).
     public let embedding: VocabParallelEmbedding?
-    /// The LM head tied to wte (last stage).
+    /// The LM head (last stage): tied to wte, or reading `lmHead`.
     public let tiedHead: TiedHead?
     /// The vocab-parallel cross-entropy of the head's logits (last stage).
     public let crossEntropy: VocabParallelCrossEntropy?
@@ -73,21 +86,21 @@ public final class GPT: @unchecked Sendable {
     public func boundaryShape(_ ctx: ForwardContext) -> [Int] { [tp.outerRows(ctx), config.dModel] }
 
     /// Whether this stage embeds tokens (the first) and computes the loss (the last).
-    public var isFirstStage: Bool { wpe != nil }
-    public var isLastStage: Bool { lnf != nil }
+    public var isFirstStage: Bool { embedding != nil }
+    public var isLastStage: Bool { finalNorm != nil }
 
     /// What the model keeps for backward and recomputes (`Recompute`); the model's owner sets it.
     public var recompute: Recompute = .none {
-        didSet { for b in blocks { b.attn.recomputeCore = recompute == .selective } }
+        didSet { for b in blocks { b.recomputesAttentionCore = recompute == .selective } }
     }
 
     /// What one block's forward left for its backward: its cache, or under
     /// full recomputation only its input.
     public enum BlockSaved {
-        case cache(Block.Cache), input(Tensor)
+        case cache(any LayerCache), input(Tensor)
         package var bytes: Int {
             switch self {
-            case .cache(let c): c.bytes
+            case .cache(let c): c.tensors.reduce(0) { $0 + $1.byteCount }
             case .input(let x): x.byteCount
             }
         }
@@ -96,19 +109,19 @@ public final class GPT: @unchecked Sendable {
     /// Saved state of one forward pass over a micro-batch.
     public struct Cache {
         package let tokens: [Int32], blocks: [BlockSaved]
-        /// Last stage: final LayerNorm cache, the gathered normed rows [rows, d]
+        /// Last stage: final norm's cache, the gathered normed rows [rows, d]
         /// and the logits' gradient [rows, paddedVocab/tp].
-        let lnf: LayerNorm.Cache?, normed: Tensor?, dlogits: Tensor?
+        let lnf: (any LayerCache)?, normed: Tensor?, dlogits: Tensor?
         /// Activation bytes held until backward (every saved tensor once).
         public var bytes: Int {
-            blocks.reduce(0) { $0 + $1.bytes } + [lnf?.x, lnf?.mean, lnf?.rstd, normed, dlogits]
-                .reduce(0) { $0 + ($1?.byteCount ?? 0) }
+            blocks.reduce(0) { $0 + $1.bytes } + ((lnf?.tensors ?? []) + [normed, dlogits].compactMap { $0 })
+                .reduce(0) { $0 + $1.byteCount }
         }
     }
 
 
     /// The mixture-of-experts blocks' feed-forward layers of this stage.
-    public var mixtures: [MixtureOfExperts] { blocks.compactMap { $0.mlp as? MixtureOfExperts } }
+    public var mixtures: [MixtureOfExperts] { blocks.compactMap { $0.feedForward as? MixtureOfExperts } }
 
     /// Builds this rank's shard of the model (or of the pipeline stage holding
     /// blocks `layers`, with the embeddings if `first`, the head if `last`)
@@ -122,22 +135,31 @@ public final class GPT: @unchecked Sendable {
         vocabRange = tp.part(ModelShape.paddedVocab(config.vocab, tp: tp.size))
         // A stage holding only one end of a pipeline shares wte with the other end; the first stage's copy counts.
         let vocabParallel = Placement.sharded(dim: 0, over: tp)
-        wte = first || last ? .shard(name: "wte", global: [config.vocab, d], rowRanges: [vocabRange], cols: 0..<d,
-                                     rule: .normal(0.02),
-                                     placement: first == last ? vocabParallel
-                                         : vocabParallel.tied(through: .embedding, primary: first)) : nil
-        wpe = first ? Parameter(name: "wpe", shape: [config.seqLen, d], rule: .normal(0.02),
-                                placement: .replicated(over: tp)) : nil
-        blocks = (layers ?? 0..<config.layers).map { i in
-            Block(index: i, config: config, tp: tp,
-                  feedForward: config.isExpertLayer(i) ? MixtureOfExperts(layer: i, config: config, tp: tp, ep: ep)
-                                                       : nil)
+        let llama = config.isLlama, tied = config.tiesEmbeddings
+        let holdsWTE = first || (last && tied)
+        wte = holdsWTE ? .shard(name: llama ? "embed_tokens.weight" : "wte", global: [config.vocab, d],
+                                rowRanges: [vocabRange], cols: 0..<d, rule: .normal(0.02),
+                                placement: first == last || !tied ? vocabParallel
+                                    : vocabParallel.tied(through: .embedding, primary: first)) : nil
+        lmHead = last && !tied ? .shard(name: "lm_head.weight", global: [config.vocab, d], rowRanges: [vocabRange],
+                                        cols: 0..<d, rule: .normal(0.02), placement: vocabParallel) : nil
+        wpe = first && !llama ? Parameter(name: "wpe", shape: [config.seqLen, d], rule: .normal(0.02),
+                                          placement: .replicated(over: tp)) : nil
+        blocks = (layers ?? 0..<config.layers).map { i -> any TransformerBlock in
+            let experts = config.isExpertLayer(i) ? MixtureOfExperts(layer: i, config: config, tp: tp, ep: ep) : nil
+            return llama ? LlamaBlock(index: i, config: config, tp: tp, feedForward: experts)
+                         : Block(index: i, config: config, tp: tp, feedForward: experts)
         }
-        lnf = last ? LayerNorm(name: "lnf", width: d, tp: tp) : nil
-        embedding = first ? VocabParallelEmbedding(wte: wte!, wpe: wpe!, vocabRange: vocabRange, tp: tp) : nil
-        tiedHead = last ? TiedHead(wte: wte!, tp: tp) : nil
+        if !last { finalNorm = nil } else if llama {
+            finalNorm = RMSNorm(name: "norm", width: d, eps: config.normEps, tp: tp)
+        } else {
+            finalNorm = LayerNorm(name: "lnf", width: d, tp: tp)
+        }
+        embedding = first ? VocabParallelEmbedding(wte: wte!, wpe: wpe, vocabRange: vocabRange, tp: tp) : nil
+        tiedHead = last ? TiedHead(wte: lmHead ?? wte!, tp: tp) : nil
         crossEntropy = last ? VocabParallelCrossEntropy(vocab: config.vocab, vocabRange: vocabRange, tp: tp) : nil
-        parameters = [wte, wpe].compactMap { $0 } + blocks.flatMap(\.parameters) + (lnf.map { [$0.gain, $0.bias] } ?? [])
+        parameters = [wte, wpe].compactMap { $0 } + blocks.flatMap(\.parameters) + (finalNorm?.parameters ?? [])
+            + [lmHead].compactMap { $0 }
         for p in parameters { p.initialize(seed: seed) }
     }
 
@@ -181,16 +203,16 @@ public final class GPT: @unchecked Sendable {
         caches.reserveCapacity(blocks.count)
         for (i, block) in blocks.enumerated() {
             try residency?.willUse(i + 1, backward: false, next: i + 1 < n ? i + 2 : after)
-            let (y, c) = try block.forward(h, ctx)
+            let (y, c) = try block.blockForward(h, ctx)
             try residency?.didUse(i + 1, backward: false)
             caches.append(recompute == .full ? .input(h) : .cache(c))
             h = y
         }
-        guard let lnf else {
+        guard let lnf = finalNorm else {
             try residency?.didUse(0, backward: false)
             return (h, 0, Cache(tokens: tokens, blocks: caches, lnf: nil, normed: nil, dlogits: nil))
         }
-        let (normed, cf) = lnf.forward(h)
+        let (normed, cf) = lnf.normalize(h)
         let (full, logits) = try head(normed)
         try residency?.didUse(0, backward: false)
         let (loss, dlogits) = try lossAndGradient(logits, targets, ctx, gradScale: gradScale)
@@ -209,21 +231,23 @@ public final class GPT: @unchecked Sendable {
         // Units in backward order 0 (head first, embeddings last), n, …, 1.
         try residency?.willUse(0, backward: true, next: n > 0 ? n : nil)
         var dh: Tensor
-        if let lnf, let dlogits = cache.dlogits, let full = cache.normed, let tiedHead, let wte {
+        if let lnf = finalNorm, let dlogits = cache.dlogits, let full = cache.normed, let tiedHead {
             let dnormed = try tiedHead.backward(dlogits, TiedHead.Cache(normed: full), ctx, backward)
-            dh = lnf.backward(dnormed, cache.lnf!)
-            backward.finished([lnf.gain, lnf.bias] + (isFirstStage ? [] : [wte]))
+            dh = lnf.normalizeBackward(dnormed, cache.lnf!)
+            // The head's weight is finished here unless the embedding below still adds to it (tied, one stage).
+            let headWeight = lmHead ?? (isFirstStage ? nil : wte)
+            backward.finished(lnf.parameters + [headWeight].compactMap { $0 })
         } else {
             dh = dOutput!
         }
         for (i, (block, c)) in zip(blocks, cache.blocks).enumerated().reversed() {
             try residency?.willUse(i + 1, backward: true, next: i > 0 ? i : nil)
-            let saved: Block.Cache
+            let saved: any LayerCache
             switch c {
             case .cache(let kept): saved = kept
-            case .input(let x): saved = try block.forward(x, ctx).1  // full recomputation
+            case .input(let x): saved = try block.blockForward(x, ctx).1  // full recomputation
             }
-            dh = try block.backward(dh, saved, ctx, backward)
+            dh = try block.blockBackward(dh, saved, ctx, backward)
             try residency?.didUse(i + 1, backward: true)
         }
         try embedding?.backward(dh, VocabParallelEmbedding.Cache(tokens: cache.tokens), ctx, backward)
@@ -235,8 +259,8 @@ public final class GPT: @unchecked Sendable {
     public func logits(_ tokens: [Int32], _ ctx: ForwardContext) throws -> Tensor {
         precondition(tp.size == 1 && isFirstStage && isLastStage, "full logits exist on a one-rank model only")
         var h = try embed(tokens, ctx)
-        for block in blocks { h = try block.forward(h, ctx).0 }
-        return try head(lnf!.forward(h).0).1
+        for block in blocks { h = try block.blockForward(h, ctx).0 }
+        return try head(finalNorm!.normalize(h).0).1
     }
 
     /// Summed cross-entropy of `targets` given `tokens` (no gradient), the

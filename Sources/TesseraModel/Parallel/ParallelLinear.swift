@@ -50,21 +50,23 @@ public final class RowParallelLinear: @unchecked Sendable {
     public let linear: Linear
     let tp: TensorParallel
 
-    /// Global weight [out, in] ~ N(0, std²), this rank's columns tp.part(in); bias [out] of zeros.
-    public init(name: String, inFeatures: Int, outFeatures: Int, std: Float, tp: TensorParallel) {
+    /// Global weight [out, in] ~ N(0, std²), this rank's columns tp.part(in); bias [out] of zeros (none
+    /// without `bias`, as in Llama).
+    public init(name: String, inFeatures: Int, outFeatures: Int, std: Float, tp: TensorParallel, bias: Bool = true) {
         linear = Linear(weight: .shard(name: name + ".weight", global: [outFeatures, inFeatures],
                                        rowRanges: [0..<outFeatures], cols: tp.part(inFeatures), rule: .normal(std),
                                        placement: .sharded(dim: 1, over: tp)),
-                        bias: Parameter(name: name + ".bias", shape: [outFeatures], rule: .zeros,
-                                        placement: .replicated(over: tp)))
+                        bias: bias ? Parameter(name: name + ".bias", shape: [outFeatures], rule: .zeros,
+                                               placement: .replicated(over: tp)) : nil)
         self.tp = tp
     }
 
     /// x [rows, in/tp] → y [outer rows, out] = reduce(x·W_rᵀ) + b.
     public func forward(_ x: Tensor) throws -> Tensor {
         let y = try tp.reduce(linear.forward(x, includeBias: false))
-        let bias = linear.bias!
-        Elementwise.addBias(y.data, bias.value.data, rows: y.count / linear.outFeatures, c: linear.outFeatures)
+        if let bias = linear.bias {
+            Elementwise.addBias(y.data, bias.value.data, rows: y.count / linear.outFeatures, c: linear.outFeatures)
+        }
         return y
     }
 
@@ -72,8 +74,10 @@ public final class RowParallelLinear: @unchecked Sendable {
     /// db sums this rank's rows only (a partial sum under SP, reduced with
     /// the other sequence-parallel gradients).
     public func backward(_ dy: Tensor, input x: Tensor, _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
-        let bias = linear.bias!, linear = self.linear
-        Elementwise.sumRows(into: bias.grad.data, dy.data, rows: dy.count / linear.outFeatures, c: linear.outFeatures)
+        let linear = self.linear
+        if let bias = linear.bias {
+            Elementwise.sumRows(into: bias.grad.data, dy.data, rows: dy.count / linear.outFeatures, c: linear.outFeatures)
+        }
         let full = try tp.gather(dy)
         backward.weightGradient { linear.backwardWeight(full, input: x, includeBias: false) }
         return linear.backwardInput(full)

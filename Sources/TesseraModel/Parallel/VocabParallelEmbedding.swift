@@ -13,8 +13,8 @@ public final class VocabParallelEmbedding: Layer, @unchecked Sendable {
 
     /// Token embedding [paddedVocab/tp, d] (tied to the head on a one-stage model).
     public let wte: Parameter
-    /// Position embedding [seqLen, d], held whole by every tp rank.
-    public let wpe: Parameter
+    /// Position embedding [seqLen, d], held whole by every tp rank (GPT-2; nil for Llama's rotary positions).
+    public let wpe: Parameter?
     /// Vocabulary ids whose wte rows this rank holds (may run past vocab into padding).
     public let vocabRange: Range<Int>
     let tp: TensorParallel
@@ -22,15 +22,15 @@ public final class VocabParallelEmbedding: Layer, @unchecked Sendable {
     /// What backward needs: the token ids.
     public struct Cache { public let tokens: [Int32] }
 
-    public init(wte: Parameter, wpe: Parameter, vocabRange: Range<Int>, tp: TensorParallel) {
+    public init(wte: Parameter, wpe: Parameter?, vocabRange: Range<Int>, tp: TensorParallel) {
         self.wte = wte; self.wpe = wpe; self.vocabRange = vocabRange; self.tp = tp
     }
 
-    public var parameters: [Parameter] { [wte, wpe] }
+    public var parameters: [Parameter] { [wte] + (wpe.map { [$0] } ?? []) }
     /// A lookup runs no products.
     public var workingWeights: [WorkingWeight] { [] }
 
-    var dModel: Int { wpe.shape[1] }
+    var dModel: Int { wte.shape[1] }
 
     /// tokens [rows] → x [outer rows, d].
     public func forward(_ tokens: [Int32], _ ctx: ForwardContext) throws -> (Tensor, Cache) {
@@ -43,7 +43,7 @@ public final class VocabParallelEmbedding: Layer, @unchecked Sendable {
         }
         let x = try tp.reduce(full)
         let rows = tp.outerRows(ctx), coords = tp.outerCoords(ctx)
-        EmbeddingKernel.addPositions(x: x.data, wpe: wpe.value.data, rows: rows, d: d, coords: coords)
+        if let wpe { EmbeddingKernel.addPositions(x: x.data, wpe: wpe.value.data, rows: rows, d: d, coords: coords) }
         if let site = ctx.site("embed") {
             DropoutKernel.apply(x.data, rows: rows, c: d, featureBase: 0, coords: coords, site: site)
         }
@@ -58,12 +58,12 @@ public final class VocabParallelEmbedding: Layer, @unchecked Sendable {
         if let site = ctx.site("embed") {
             DropoutKernel.apply(dh.data, rows: rows, c: d, featureBase: 0, coords: coords, site: site)
         }
-        EmbeddingKernel.backwardPositions(dwpe: wpe.grad.data, dx: dh.data, rows: rows, d: d, coords: coords)
+        if let wpe { EmbeddingKernel.backwardPositions(dwpe: wpe.grad.data, dx: dh.data, rows: rows, d: d, coords: coords) }
         let dx = try tp.gather(dh)
         cache.tokens.withUnsafeBufferPointer { tok in
             EmbeddingKernel.backwardTokens(dwte: wte.grad.data, dx: dx.data, tokens: tok.baseAddress!, rows: ctx.rows,
                                            d: d, vocab: vocabRange)
         }
-        backward.finished([wte, wpe])
+        backward.finished(parameters)
     }
 }

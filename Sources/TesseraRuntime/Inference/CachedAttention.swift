@@ -26,9 +26,14 @@ import TesseraKernels
 enum CachedAttention {
     /// y [rows, width] ← attention of qkv's Q columns (qkv [rows, 3·width])
     /// over `cache` for every segment of `batch`, `heads` heads of `headDim`.
+    ///
+    /// Grouped-query attention (Llama): `queryStride` is the row stride of the
+    /// queries at `qkv` (q alone, [rows, heads·hd]) and query head h reads
+    /// the cache's head `kvHead(h)`; by default the fused GPT-2 rows and head h.
     static func forward(y: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, cache: KVCache,
-                        batch: DecodeBatch, heads: Int, headDim hd: Int) {
-        let width = cache.width, ld = 3 * width
+                        batch: DecodeBatch, heads: Int, headDim hd: Int, queryStride: Int? = nil,
+                        kvHead: (Int) -> Int = { $0 }) {
+        let width = heads * hd, ld = queryStride ?? 3 * width
         let head = BlockwiseAttention.Head(scale: 1 / Float(hd).squareRoot(), causal: true, dropout: nil,
                                            featureBase: 0, sample: 0, precision: .fp32)
         let segments = batch.segments, pairs = segments.count * heads
@@ -41,8 +46,8 @@ enum CachedAttention {
         Compute.parallelParts(pairs) { part, parts in
             let s = scratch.data + part * perPart
             for pair in (pairs * part / parts)..<(pairs * (part + 1) / parts) {
-                let seg = segments[pair / heads], h = pair % heads
-                let q = qkv + seg.row * ld + h * hd, o = y + seg.row * width + h * hd
+                let seg = segments[pair / heads], qh = pair % heads, h = kvHead(qh)
+                let q = qkv + seg.row * ld + qh * hd, o = y + seg.row * width + qh * hd
                 if seg.count == 1 && seg.blocks.count > 1 {
                     DecodeAttention.pagedRow(q: q, table: seg.blocks, blockSize: cache.blockSize,
                                              keys: { UnsafePointer(cache.keys(block: $0, head: h)) },

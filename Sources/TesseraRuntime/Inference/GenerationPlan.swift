@@ -112,8 +112,12 @@ public struct GenerationPlan: Sendable {
     }
 
     /// KV cache bytes per token over all ranks: 2 · layers · heads · head dim · 4
-    /// (each rank holds its stage's layers and heads/tp of them).
-    public func cacheBytesPerToken(_ model: GPTConfig) -> Int { 2 * model.layers * model.dModel * 4 }
+    /// (each rank holds its stage's layers and heads/tp of them). Llama caches
+    /// its kv heads only, each on tp / kv-heads ranks when tp exceeds kv-heads.
+    public func cacheBytesPerToken(_ model: GPTConfig) -> Int {
+        let kv = model.kvHeadCount, replicas = kv % tp == 0 ? 1 : tp / kv
+        return 2 * model.layers * kv * replicas * model.headDim * 4
+    }
 
     /// The layout the ranks run: tp × pp, the pipeline's micro-batch groups
     /// in GPipe order (all forwards; generation has no backward).

@@ -5,7 +5,7 @@ import TesseraSupport
 /// Writes a model as a Hugging Face directory that
 /// `AutoModelForCausalLM.from_pretrained(DIR)` loads and `HFImport` reads
 /// back: `config.json` and `model.safetensors` in the model's family form
-/// (`GPT2Export`), and, when the model reads and writes ids through a
+/// (`GPT2Export`, `LlamaExport`), and, when the model reads and writes ids through a
 /// tokenizer, `tokenizer.json` with the `tokenizer_config.json` that lets
 /// `AutoTokenizer.from_pretrained(DIR)` load it as a fast tokenizer.
 ///
@@ -31,7 +31,7 @@ public enum HFExport {
             throw ConfigError("the tokenizer has \(tokenizer.vocabSize) ids but the model's vocabulary is \(m.vocab)")
         }
         let replacing = try requireReplaceable(path)
-        let (familyConfig, tensors) = GPT2Export.files(weights)
+        let (familyConfig, tensors) = m.isLlama ? LlamaExport.files(weights) : GPT2Export.files(weights)
         var config = familyConfig
         config[marker] = true
         config["torch_dtype"] = "float32"

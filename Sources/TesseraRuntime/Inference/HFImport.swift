@@ -9,12 +9,13 @@ import TesseraSupport
 /// tokenizer (recorded by path and SHA-256, as a trained run records its own).
 public enum HFImport {
     /// The architectures Tessera reads (config.json's `architectures`).
-    static let architectures = [GPT2Import.architecture]
+    static let architectures = [GPT2Import.architecture, LlamaImport.architecture]
 
     /// The weights of `dir` by its family's reader.
     static func weights(_ dir: inout HFDirectory) throws -> Checkpoint {
         switch dir.architecture {
         case GPT2Import.architecture: return try GPT2Import.read(directory: &dir)
+        case LlamaImport.architecture: return try LlamaImport.read(directory: &dir)
         default: throw dir.bad("architecture \(dir.architecture) has no reader")  // HFDirectory admits only `architectures`
         }
     }

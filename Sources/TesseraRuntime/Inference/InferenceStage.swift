@@ -21,7 +21,10 @@ public final class InferenceStage: @unchecked Sendable {
     public init(model: GPT, slots: Int, capacity: Int) {
         precondition(capacity <= model.config.seqLen, "cache capacity \(capacity) exceeds the context \(model.config.seqLen)")
         self.model = model
-        caches = model.blocks.map { KVCache(slots: slots, capacity: capacity, heads: $0.attn.heads, headDim: $0.attn.headDim) }
+        caches = model.blocks.map { b -> KVCache in
+            let (heads, hd) = Self.cachedHeads(b)
+            return KVCache(slots: slots, capacity: capacity, heads: heads, headDim: hd)
+        }
     }
 
     /// Paged caches: a pool of `blocks` blocks of `blockSize` positions per
@@ -29,7 +32,10 @@ public final class InferenceStage: @unchecked Sendable {
     /// block ids in every layer), each sequence up to the model's context.
     public init(model: GPT, blocks: Int, blockSize: Int) {
         self.model = model
-        caches = model.blocks.map { KVCache(blocks: blocks, blockSize: blockSize, heads: $0.attn.heads, headDim: $0.attn.headDim) }
+        caches = model.blocks.map { b -> KVCache in
+            let (heads, hd) = Self.cachedHeads(b)
+            return KVCache(blocks: blocks, blockSize: blockSize, heads: heads, headDim: hd)
+        }
         pagedCapacity = model.config.seqLen
     }
 
@@ -50,13 +56,14 @@ public final class InferenceStage: @unchecked Sendable {
     /// First stage: the step's tokens → x [rows, d] = wte[token] + wpe[position]
     /// (the vocabulary-parallel lookup summed over tp before positions are added).
     public func embed(_ batch: DecodeBatch) throws -> Tensor {
-        let d = model.config.dModel, wte = model.wte!.value, wpe = model.wpe!.value
+        let d = model.config.dModel, wte = model.wte!.value
         let x = Tensor(uninitialized: [batch.rows, d])
         batch.tokens.withUnsafeBufferPointer { tok in
             EmbeddingKernel.lookup(x: x.data, tokens: tok.baseAddress!, wte: wte.data, rows: batch.rows, d: d,
                                    vocab: model.vocabRange)
         }
         let summed = try tp.reduce(x)
+        guard let wpe = model.wpe?.value else { return summed }  // Llama: positions rotate q and k instead
         for (i, p) in batch.positions.enumerated() {
             Elementwise.accumulate(summed.data + i * d, wpe.data + p * d, n: d)
         }
@@ -69,8 +76,9 @@ public final class InferenceStage: @unchecked Sendable {
     /// (each sampling segment's last row) → [sampling segments, d]: the other
     /// rows' attention output and MLP there would feed nothing.
     public func blocks(_ x: Tensor, _ batch: DecodeBatch) throws -> Tensor {
+        if model.config.isLlama { return try llamaBlocks(x, batch) }
         var h = x
-        for (index, (block, cache)) in zip(model.blocks, caches).enumerated() {
+        for (index, (block, cache)) in zip(model.gpt2Blocks, caches).enumerated() {
             var qkv = try block.attn.qkv.forward(block.ln1.forward(h).0)
             for s in batch.segments {
                 cache.store(qkv: qkv.data + s.row * 3 * cache.width, rows: s.count, table: s.blocks, start: s.start)
@@ -102,7 +110,7 @@ public final class InferenceStage: @unchecked Sendable {
     /// the tensor-parallel group, padding dropped.
     public func logits(_ h: Tensor) throws -> Tensor {
         let vocab = model.config.vocab, n = h.shape[0]
-        let local = try model.head(model.lnf!.forward(h).0).1
+        let local = try model.head(model.finalNorm!.normalize(h).0).1
         let vLocal = model.vocabRange.count
         let shards = Tensor(uninitialized: [tp.size, n, vLocal])
         try tp.group.allGather(local.data, count: local.count, into: shards.data)

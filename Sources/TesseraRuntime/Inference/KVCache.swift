@@ -60,6 +60,14 @@ public final class KVCache: @unchecked Sendable {
     /// `qkv` [rows, 3·width] (columns [Q | K | V], each head by head) into
     /// positions start ..< start + rows of the sequence held in `table`.
     func store(qkv: UnsafePointer<Float>, rows: Int, table: [Int], start: Int) {
+        store(keys: qkv + width, values: qkv + 2 * width, ld: 3 * width, rows: rows, table: table, start: start)
+    }
+
+    /// Copies `rows` rows of keys and values (row stride `ld`, this rank's
+    /// heads head by head from each row's start) into positions start ..<
+    /// start + rows of the sequence held in `table` (Llama's separate K and V).
+    func store(keys kIn: UnsafePointer<Float>, values vIn: UnsafePointer<Float>, ld: Int, rows: Int, table: [Int],
+               start: Int) {
         precondition(start >= 0 && start + rows <= table.count * blockSize,
                      "KV cache blocks \(table): positions \(start)..<\(start + rows) exceed \(table.count * blockSize)")
         var i = 0
@@ -69,9 +77,9 @@ public final class KVCache: @unchecked Sendable {
             for h in 0..<heads {
                 let k = keys(block: block, head: h) + offset * headDim, v = values(block: block, head: h) + offset * headDim
                 for r in 0..<run {
-                    let row = qkv + (i + r) * 3 * width + h * headDim
-                    (k + r * headDim).update(from: row + width, count: headDim)
-                    (v + r * headDim).update(from: row + 2 * width, count: headDim)
+                    let row = (i + r) * ld + h * headDim
+                    (k + r * headDim).update(from: kIn + row, count: headDim)
+                    (v + r * headDim).update(from: vIn + row, count: headDim)
                 }
             }
             i += run

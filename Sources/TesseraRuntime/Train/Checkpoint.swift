@@ -163,6 +163,10 @@ public struct Checkpoint: Sendable {
         var a = saved, b = requested
         a.dropout = 0; b.dropout = 0
         guard a != b else { return }
+        if saved.arch != requested.arch {
+            throw CheckpointError("checkpoint '\(dir)' holds a \(saved.arch.rawValue) model (\(saved.summary)); this run "
+                                  + "asks for arch \(requested.arch.rawValue). Drop --arch to resume it, or train a new run")
+        }
         throw CheckpointError("checkpoint '\(dir)' holds a model with \(saved.summary); this run asks for "
                               + "\(requested.summary). Drop the model-shape flags to resume it, or train a new run")
     }
@@ -171,6 +175,6 @@ public struct Checkpoint: Sendable {
 extension GPTConfig {
     /// "layers=L d-model=d heads=h seq-len=T vocab=V dropout=p" for messages.
     public var summary: String {
-        "layers=\(layers) d-model=\(dModel) heads=\(heads) seq-len=\(seqLen) vocab=\(vocab) dropout=\(dropout)" + expertSummary
+        "layers=\(layers) d-model=\(dModel) heads=\(heads) seq-len=\(seqLen) vocab=\(vocab) dropout=\(dropout)" + familySummary + expertSummary
     }
 }

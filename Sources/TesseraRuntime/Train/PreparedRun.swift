@@ -52,6 +52,7 @@ public struct PreparedRun: @unchecked Sendable {
         if (given.file + given.flags).contains(where: { Layout.table.setting($0.key) != nil }) { base.layout = Layout() }
         var config = try given.applied(to: base)
         try config.validate()
+        try Checkpoint.requireSameShape(saved: ckpt.config.model, requested: config.model, dir: dir)
         try config.requireSteps(after: ckpt.step, resuming: dir)
         if config.checkpoint == nil { config.checkpoint = dir }  // a resumed run saves where it came from
         self.config = config; resume = (ckpt, dir); initial = nil

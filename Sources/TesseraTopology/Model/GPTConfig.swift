@@ -1,6 +1,11 @@
 import TesseraSupport
 
-/// The shape of a GPT-2 style model.
+/// The shape of a decoder-only model of either family (`arch`): GPT-2
+/// (LayerNorm, learned positions, GELU MLP, biases, tied head) or Llama
+/// (RMSNorm, rotary positions, SwiGLU, grouped-query attention, no biases,
+/// untied head by default). The Llama fields are read through
+/// `GPTConfig+Family.swift` (`kvHeadCount`, `ffnWidth`, `tiesEmbeddings`), and
+/// the planner's `ModelShape(_:)` counts this same spec.
 public struct GPTConfig: Codable, Sendable, Equatable {
     /// Vocabulary size (≥ 256: tokens are bytes; extra ids are never produced by the data).
     public var vocab: Int
@@ -14,6 +19,21 @@ public struct GPTConfig: Codable, Sendable, Equatable {
     public var heads: Int
     /// Dropout probability for embeddings, attention probabilities and residuals.
     public var dropout: Float
+    /// Model family: gpt2 or llama.
+    public var arch = ModelArch.gpt2
+    /// Key/value heads of grouped-query attention (nil: heads, multi-head attention); Llama only.
+    public var kvHeads: Int?
+    /// Hidden width of the feed-forward block (nil: 4·d for GPT-2; for Llama
+    /// 2/3 of 4·d rounded up to a multiple of `ffnMultipleOf`).
+    public var ffnHidden: Int?
+    /// Llama's rounding of the default feed-forward width (Meta's `multiple_of`).
+    public var ffnMultipleOf = 256
+    /// Rotary embedding base θ (Llama).
+    public var ropeTheta: Float = 10_000
+    /// RMSNorm ε (Llama; GPT-2's LayerNorm uses `LayerNormKernel.epsilon`, 1e-5).
+    public var normEps: Float = 1e-5
+    /// Whether the LM head shares the token embedding (nil: the family's default, tied for GPT-2, untied for Llama).
+    public var tieEmbeddings: Bool?
     /// Mixture of experts (`GPTConfig+Experts.swift`): experts per MoE block (0: every block dense).
     public var experts = 0
     /// Experts each token is routed to.
@@ -41,11 +61,16 @@ public struct GPTConfig: Codable, Sendable, Equatable {
     /// Parameter count: tied embedding V·d, positions T·d, per dense block
     /// 12d² + 13d, final LayerNorm 2d; a mixture-of-experts block replaces
     /// its MLP's 8d² + 5d by the router and every expert (`expertBlockParameters`).
-    public var parameterCount: Int { parameterCount(experts: experts) }
+    public var parameterCount: Int {
+        arch == .llama ? Int(ModelShape(self).parameterCount) : parameterCount(experts: experts)
+    }
 
     /// Parameters one token's forward pass reads: as `parameterCount`, but
     /// with top-k experts per MoE block (the dense count without experts).
-    public var activeParameterCount: Int { parameterCount(experts: min(topK, experts)) }
+    public var activeParameterCount: Int {
+        guard arch == .llama else { return parameterCount(experts: min(topK, experts)) }
+        return parameterCount - expertLayerCount * (experts - min(topK, experts)) * expertParameters
+    }
 
     func parameterCount(experts counted: Int) -> Int {
         let d = dModel, dense = 12 * d * d + 13 * d
@@ -71,6 +96,7 @@ public struct GPTConfig: Codable, Sendable, Equatable {
         try positive("heads", heads)
         try positive("seq-len", seqLen)
         if vocab < 256 { throw ConfigError("vocab must be at least 256 (byte tokens), got \(vocab)") }
+        try validateFamily()
         if dModel % heads != 0 {
             let valid = (1...dModel).filter { dModel % $0 == 0 && $0 <= 64 }.map(String.init).joined(separator: ", ")
             throw ConfigError("d-model \(dModel) is not divisible by heads \(heads); heads dividing \(dModel): \(valid)")

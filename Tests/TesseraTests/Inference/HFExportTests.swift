@@ -41,4 +41,24 @@ import TesseraTokenizer
         #expect(TestSupport.message { try HFExport.write(weights, to: parent + "/other", tokenizer: big) }.contains("vocabulary is 320"))
         #expect(!FileManager.default.fileExists(atPath: parent + "/other"))
     }
+
+    @Test func aLlamaExportsInHuggingFacesNamesAndReadsBackWhole() throws {
+        let dir = TestSupport.temporaryPath("hf-llama")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var shape = GPTConfig(vocab: 256, seqLen: 32, layers: 2, dModel: 32, heads: 4, dropout: 0)
+        shape.arch = .llama
+        shape.kvHeads = 2
+        shape.ffnHidden = 48
+        let weights = try GenerationTests.weights(shape)
+        try HFExport.write(weights, to: dir)
+        let file = try SafeTensors.read(path: dir + "/model.safetensors")
+        #expect(file.arrays["model.layers.1.self_attn.k_proj.weight"]?.shape == [16, 32])
+        #expect(file.arrays["lm_head.weight"]?.shape == [256, 32] && file.arrays["model.norm.weight"]?.shape == [32])
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
+        #expect(config["architectures"] as? [String] == ["LlamaForCausalLM"] && config["num_key_value_heads"] as? Int == 2)
+        #expect(config["intermediate_size"] as? Int == 48 && config["tie_word_embeddings"] as? Bool == false)
+        let back = try ModelWeights.load(dir)
+        #expect(back.config.model == weights.config.model)
+        for (name, p) in weights.parameters { #expect(back.parameters[name]?.values == p.values, "\(name)") }
+    }
 }

@@ -4,7 +4,8 @@ import Tessera
 import TesseraTokenizer
 
 /// Reading Hugging Face directories that transformers itself saved
-/// (Fixtures/HF/make_hf_fixtures.py: bf16 sharded, fp16 whole), against the
+/// (Fixtures/HF/make_hf_fixtures.py: GPT-2 bf16 sharded and fp16 whole, a
+/// grouped-query untied Llama in bf16), against the
 /// logits transformers computed on the same weights upcast to float32; and
 /// the one-line errors for what Tessera cannot read.
 @Suite struct HFImportTests {
@@ -22,7 +23,7 @@ import TesseraTokenizer
         return (Array(UnsafeBufferPointer(start: out.data, count: out.count)), try expected.floats("logits", in: dir).values)
     }
 
-    @Test(arguments: ["gpt2_bf16_sharded", "gpt2_fp16"])
+    @Test(arguments: ["gpt2_bf16_sharded", "gpt2_fp16", "llama_bf16"])
     func logitsEqualTransformersOnTheUpcastWeights(name: String) throws {
         let (ours, theirs) = try Self.logits(Self.fixture(name))
         #expect(ours.count == 24 * 260)
@@ -90,6 +91,13 @@ import TesseraTokenizer
             try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
         }
         #expect(index.contains("transformer.h.0.attn.c_attn.weight"), "\(index)")
+        // Llama: a rope scaling Tessera does not implement, and a tensor of the wrong shape.
+        let rope = try loadingEdited("llama_bf16") {
+            try editConfig($0) { $0["rope_parameters"] = ["rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0] }
+        }
+        #expect(rope.contains("rope_parameters.rope_type is 'llama3'; Tessera implements only 'default'"), "\(rope)")
+        let ffn = try loadingEdited("llama_bf16") { try editConfig($0) { $0["intermediate_size"] = 96 } }
+        #expect(ffn.contains("'model.layers.0.mlp.gate_proj.weight' has shape [80, 32]; config.json implies [96, 32]"), "\(ffn)")
     }
 
     @Test func aTokenizerBesideTheWeightsBecomesTheModelsTokenizer() throws {

@@ -43,23 +43,26 @@ public final class MixtureOfExperts: FeedForward, @unchecked Sendable {
         /// The expert outputs back on this rank, in expert order [M, d].
         let outputs: Tensor
         var tensors: [Tensor] {
-            [x, outputs] + experts.flatMap { $0.map { [$0.x, $0.pre, $0.act] } ?? [] }
+            [x, outputs] + experts.flatMap { $0?.tensors ?? [] }
         }
     }
 
     /// Block `layer`'s mixture of experts: router "h.layer.mlp.router",
-    /// experts "h.layer.mlp.experts.e"; this rank's experts under `ep`.
+    /// experts "h.layer.mlp.experts.e"; this rank's experts under `ep`. For
+    /// Llama, Mixtral's SwiGLU experts and names: router
+    /// "layers.layer.block_sparse_moe.gate", experts "….block_sparse_moe.experts.e.w1/w2/w3".
     public init(layer: Int, config: GPTConfig, tp: TensorParallel, ep: ExpertParallel) {
         self.config = config; self.tp = tp; self.ep = ep; self.layer = layer
-        let name = "h.\(layer).mlp"
-        router = Router(name: name + ".router", dModel: config.dModel, experts: config.experts, topK: config.topK,
+        let llama = config.isLlama
+        let name = llama ? "layers.\(layer).block_sparse_moe" : "h.\(layer).mlp"
+        router = Router(name: name + (llama ? ".gate" : ".router"), dModel: config.dModel, experts: config.experts, topK: config.topK,
                         placement: .wholeOnEveryRank(of: tp))
         let mine = ep.localExperts(config.experts)
         firstExpert = mine.lowerBound
         experts = mine.map { e in
             ExpertMLP(name: "\(name).experts.\(e)", dModel: config.dModel, hidden: config.expertWidth,
                       layers: config.layers, placement: .wholeOnEveryRank(of: tp, replicatedOver: .expertData),
-                      tp: ep.splitsOverTP ? tp : nil)
+                      tp: ep.splitsOverTP ? tp : nil, swiglu: llama)
         }
         statistics = ExpertStatistics(experts: config.experts)
     }
@@ -68,7 +71,7 @@ public final class MixtureOfExperts: FeedForward, @unchecked Sendable {
     public var parameters: [Parameter] { [router.weight] + experts.flatMap(\.parameters) }
 
     /// The experts' linear layers (the router stays float32).
-    public var linears: [Linear] { experts.flatMap { [$0.fc, $0.out] } }
+    public var linears: [Linear] { experts.flatMap(\.linears) }
 
     /// x [outer rows, d] → y [outer rows, d].
     public func forward(_ x: Tensor, _ ctx: ForwardContext) throws -> (Tensor, any LayerCache) {

@@ -24,6 +24,10 @@ public enum ModelPresets {
                    seqLen: 8192, swiglu: true),
         ModelShape(name: "llama3-405b", layers: 126, dModel: 16384, heads: 128, kvHeads: 8, ffn: 53248,
                    vocab: 128_256, seqLen: 8192, swiglu: true),
+        // Mixtral 8x7B (Jiang et al. 2024; HF config.json): Llama blocks of d 4096, 8 KV heads, every
+        // feed-forward 8 SwiGLU experts of width 14336, top-2; context 32768.
+        ModelShape(name: "mixtral-8x7b", layers: 32, dModel: 4096, heads: 32, kvHeads: 8, ffn: 14336, vocab: 32000,
+                   seqLen: 32768, swiglu: true, experts: 8, topK: 2),
         // PaLM 540B (Chowdhery et al. 2022, Table 1): 118 layers, d 18432, 48 heads (multi-query: 1 KV head),
         // SwiGLU ffn 4d, vocab 256k, context 2048, no biases, shared input/output embedding.
         ModelShape(name: "palm-540b", layers: 118, dModel: 18432, heads: 48, kvHeads: 1, ffn: 73728, vocab: 256_000,

@@ -13,11 +13,14 @@ extension GPTConfig {
     /// Blocks that are mixtures of experts.
     public var expertLayerCount: Int { hasExperts ? layers / moeEvery : 0 }
 
-    /// Hidden width of one expert: `expertHidden`, or 4·d.
-    public var expertWidth: Int { expertHidden > 0 ? expertHidden : 4 * dModel }
+    /// Hidden width of one expert: `expertHidden`, or the dense feed-forward's width (4·d for GPT-2).
+    public var expertWidth: Int { expertHidden > 0 ? expertHidden : ffnWidth }
 
-    /// Parameters of one expert MLP d → H → d with biases: 2·H·d + H + d.
-    public var expertParameters: Int { 2 * expertWidth * dModel + expertWidth + dModel }
+    /// Parameters of one expert: GPT-2's MLP d → H → d with biases, 2·H·d + H + d;
+    /// Llama's SwiGLU (gate, up, down) without biases, 3·H·d.
+    public var expertParameters: Int {
+        arch == .llama ? 3 * expertWidth * dModel : 2 * expertWidth * dModel + expertWidth + dModel
+    }
 
     /// Throws a `ConfigError` for settings of the experts that cannot work
     /// together: top-k above the experts, moe-every above the layers, expert

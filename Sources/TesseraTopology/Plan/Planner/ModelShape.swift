@@ -52,11 +52,19 @@ public struct ModelShape: Sendable, Equatable, Codable {
     /// Tessera's own model (GPT-2: tied head, GELU MLP of 4d, biases, LayerNorm, learned positions), with its
     /// mixture-of-experts blocks (GELU experts of `expertWidth` with biases, a bias-free router, experts whole on
     /// every tensor-parallel rank). A config with one expert routes through it, which the planner counts as dense.
+    ///
+    /// A Llama config (`arch = "llama"`) maps to a Llama-style shape: its kv-heads, feed-forward width,
+    /// SwiGLU (experts too), no biases, RMSNorm and rotary positions, tied only with `tie-embeddings`.
     public init(_ c: GPTConfig, name: String = "tessera") {
-        self.init(name: name, layers: c.layers, dModel: c.dModel, heads: c.heads, vocab: c.vocab, seqLen: c.seqLen,
-                  tied: true, gptStyle: true, experts: max(1, c.experts), topK: c.hasExperts ? c.topK : 1,
+        self.init(name: name, layers: c.layers, dModel: c.dModel, heads: c.heads, kvHeads: c.kvHeadCount,
+                  ffn: c.ffnWidth, vocab: c.vocab, seqLen: c.seqLen, tied: c.tiesEmbeddings, swiglu: c.isLlama,
+                  gptStyle: !c.isLlama, experts: max(1, c.experts), topK: c.hasExperts ? c.topK : 1,
                   moeEvery: c.moeEvery, expertFFN: c.expertWidth, expertsWholeOverTP: true)
     }
+
+    /// Key/value heads one of `tp` ranks holds: kv-heads / tp, or one (replicated over
+    /// tp / kv-heads ranks) when tp exceeds kv-heads.
+    public func kvHeadsPerRank(tp: Int) -> Int { kvHeads % tp == 0 ? kvHeads / tp : 1 }
 
     /// Width of one head, h / a.
     public var headDim: Int { dModel / heads }
@@ -85,7 +93,11 @@ public struct ModelShape: Sendable, Equatable, Codable {
     public func blockParameters(tp: Int, ep: Int = 1, expert: Bool = false) -> (local: Double, expert: Double) {
         let h = Double(dModel), kv = Double(kvWidth), t = Double(tp)
         let b = gptStyle ? 1.0 : 0
-        let attention = (h * (h + 2 * kv) + b * (h + 2 * kv)) / t + h * h / t + b * h
+        // With more tp ranks than kv heads each rank holds the one kv head its query heads share (Megatron's
+        // replication, `kvHeadsPerRank`); otherwise K and V split over tp like Q.
+        let attention = kvHeads % tp == 0
+            ? (h * (h + 2 * kv) + b * (h + 2 * kv)) / t + h * h / t + b * h
+            : (h * h + b * h) / t + 2 * (h + b) * Double(headDim) + h * h / t + b * h
         func mlp(_ f: Double, _ t: Double) -> Double {
             (swiglu ? 3 : 2) * h * f / t + b * (swiglu ? 2 : 1) * f / t + b * h
         }
