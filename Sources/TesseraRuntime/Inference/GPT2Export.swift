@@ -18,6 +18,9 @@ public enum GPT2Export {
     /// anything else is refused and kept.
     public static func write(_ weights: Checkpoint, to path: String, tokenizer: Tokenizer? = nil) throws {
         let m = weights.config.model
+        if m.isLlama {
+            throw ConfigError("export --hf writes GPT-2 models (GPT2LMHeadModel); this checkpoint is arch llama")
+        }
         if m.hasExperts {
             throw ConfigError("a model with experts (\(m.experts) per MoE block) has no GPT-2 form to export to; "
                               + "export --hf takes dense models (experts 0)")
