@@ -57,7 +57,8 @@ for layout in "4:--dp 2 --tp 2 --sp" "4:--pp 2 --tp 2 --layers 4 --micro-batches
               "2:--tp 2 --experts 4 --top-k 2 --expert-tp 2" \
               "4:--dp 2 --ep 2 --tp 2 --sp --experts 4 --top-k 2 --capacity-factor 1 --expert-tp 2" \
               "4:--arch llama --kv-heads 2 --tp 4" "4:--arch llama --kv-heads 2 --dp 2 --tp 2 --sp --zero 3" \
-              "4:--arch llama --kv-heads 2 --pp 2 --cp 2 --layers 4 --micro-batches 4"; do
+              "4:--arch llama --kv-heads 2 --pp 2 --cp 2 --layers 4 --micro-batches 4" \
+              "4:--arch llama --kv-heads 2 --dp 4 --ep 2 --experts 4 --top-k 2 --capacity-factor 1"; do
   n=${layout%%:*}; flags=${layout#*:}
   out=$(timeout 300 "${MPIRUN[@]}" -np "$n" "$BIN" verify $flags 2>&1)
   if [ $? -eq 0 ] && grep -q "EQUIVALENT — worst loss diff" <<<"$out" && ! grep -q "NOT EQUIVALENT" <<<"$out"; then

@@ -45,6 +45,17 @@ import Tessera
         #expect(ModelShape(c).parameterCount == (try Self.planned.parameterCount))
     }
 
+    /// With Mixtral's SwiGLU experts: the router and E experts of 3·H·d per mixture block, as the planner counts.
+    @Test func expertParameterCountIsThePlannersCount() throws {
+        var c = Self.config.model
+        c.experts = 4; c.topK = 2; c.moeEvery = 2
+        let held = GPT.parameterLayout(c).reduce(0) { $0 + $1.shape.reduce(1, *) }
+        #expect(GPT.parameterLayout(c).contains { $0.name == "layers.1.block_sparse_moe.experts.3.w2.weight" })
+        let dense = Self.config.model.parameterCount, d = 64, f = 256
+        #expect(held == dense + 2 * (4 * d + 3 * 3 * d * f))  // 2 mixture blocks: router + 3 more experts each
+        #expect(c.parameterCount == held && Int(ModelShape(c).parameterCount) == held)
+    }
+
     /// Every rank of tp 1, 2, 4 (kv heads replicated on 2 ranks) and pp 2 × tp 2 holds the parameters and
     /// float32 weight bytes the planner's memory model gives its pipeline rank.
     @Test(arguments: [(1, 1), (2, 1), (4, 1), (2, 2)])

@@ -24,6 +24,8 @@ import Tessera
         llama { $0.layout.cp = 2 }, llama { $0.layout.cp = 2; $0.layout.cpMode = .ulysses },
         llama { $0.dp = 2; $0.layout.zero = 1 }, llama { $0.dp = 2; $0.layout.zero = 2 },
         llama { $0.dp = 2; $0.layout.zero = 3 },
+        // Mixtral-style SwiGLU experts over dp 2 × ep 2, dropless (scripts/test_mpi.sh also runs capacity 1).
+        llama { $0.dp = 2; $0.layout.ep = 2; $0.model.experts = 4; $0.model.topK = 2 },
     ])
     func layoutMatchesOneRank(_ config: TrainConfig) throws {
         Compute.threads = 1
