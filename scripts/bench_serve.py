@@ -55,6 +55,17 @@ def one(url, model, prompt, max_tokens, timeout):
     return start, arrivals
 
 
+def greedy_text(url, model, prompt, max_tokens, timeout):
+    """The whole (non-streamed) greedy completion of `prompt`."""
+    u = urllib.parse.urlparse(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    body = json.dumps({"model": model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0})
+    conn.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
+    text = json.loads(conn.getresponse().read())["choices"][0]["text"]
+    conn.close()
+    return text
+
+
 def percentile(values, p):
     if not values:
         return float("nan")
@@ -103,6 +114,11 @@ def main():
     work = workload(a.requests, a.seed, tuple(map(int, a.prompt_lengths.split(","))),
                     tuple(map(int, a.output_lengths.split(","))))
     print(f"{a.requests} requests per level, prompts {a.prompt_lengths} bytes, outputs {a.output_lengths} tokens, seed {a.seed}")
+    texts = [greedy_text(url, model, work[0][0], 64, a.timeout) for (_, url), model in zip(servers, names)]
+    if len(servers) > 1:
+        same = all(t == texts[0] for t in texts)
+        print(f"greedy text of the first prompt (64 tokens) {'equal on every server' if same else 'DIFFERS between servers'}: "
+              + " | ".join(f"{n}: {t!r}" for (n, _), t in zip(servers, texts)))
     print(f"{'server':<12} {'conc':>4} {'tok/s':>9} {'TTFT p50':>9} {'TTFT p99':>9} {'ITL p50':>9} {'ITL p99':>9}  (ms)")
     for c in map(int, a.concurrency.split(",")):
         for (name, url), model in zip(servers, names):

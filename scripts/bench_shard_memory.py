@@ -66,6 +66,8 @@ def main():
     ap.add_argument("--small-mb", type=float, default=20.0)
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--dir", default=tempfile.gettempdir())
+    ap.add_argument("--tolerance-mib", type=float, default=8.0,
+                    help="fail (exit 1) when the big corpus's peak RSS exceeds the small one's by more")
     a = ap.parse_args()
     rng = np.random.default_rng(25)
     base = tempfile.mkdtemp(prefix="tessera-rss-", dir=a.dir)
@@ -75,12 +77,20 @@ def main():
             os.makedirs(os.path.join(base, name))
             n = make(os.path.join(base, name, "data"), size, rng)
             print(f"{name}: {n} ids, {n * 2 / 1e6:.0f} MB of shards")
+        peaks = {"small": [], "big": []}
         for rep in range(2):
             for name in ["small", "big"]:
                 rss, secs = train(os.path.join(base, name, "data"), a.steps)
+                peaks[name].append(rss / 1024)
                 print(f"run {rep + 1} {name}: peak RSS {rss / 1024:.1f} MiB, {secs:.1f} s wall (checksums + {a.steps} steps)")
     finally:
         shutil.rmtree(base, ignore_errors=True)
+    growth = max(peaks["big"]) - min(peaks["small"])
+    verdict = "PASS" if growth <= a.tolerance_mib else "FAIL"
+    print(f"{verdict}: the big corpus's highest peak RSS is {growth:+.1f} MiB over the small one's lowest "
+          f"(tolerance {a.tolerance_mib:g} MiB)")
+    if verdict == "FAIL":
+        sys.exit(1)
 
 if __name__ == "__main__":
     main()

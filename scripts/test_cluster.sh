@@ -65,9 +65,10 @@ done
 # Losing a node: SIGKILL every process of node 1 once the run has saved step 40. The job ends (no hang), and
 # scripts/elastic_train.sh resumes from the last complete checkpoint on node 0 alone with the layout given for 2 ranks.
 EL=$(mktemp -d)
-timeout 300 scripts/elastic_train.sh --dir "$CLUSTER" --checkpoint "$EL/ckpt" --layout "4:--dp 4" --layout "2:--dp 2" -- \
-  --layers 1 --d-model 32 --heads 2 --seq-len 16 --batch 4 --steps 600 --sample 0 --timeout 10 --checkpoint-every 20 \
-  --eval-every 0 --quiet >"$EL/out" 2>&1 &
+ELASTIC=(--layers 1 --d-model 32 --heads 2 --seq-len 16 --batch 4 --steps 600 --sample 0 --timeout 10 --checkpoint-every 20
+         --eval-every 0 --log-every 1 --quiet)
+timeout 300 scripts/elastic_train.sh --dir "$CLUSTER" --checkpoint "$EL/ckpt" --layout "4:--dp 4" --layout "2:--dp 2" \
+  --keep-restart-points -- "${ELASTIC[@]}" --metrics "$EL/m.jsonl" >"$EL/out" 2>&1 &
 el=$!
 for _ in $(seq 1 1500); do grep -q "saved checkpoint .* at step 40$" "$EL/out" && break; sleep 0.2; done
 scripts/cluster.sh kill-node --dir "$CLUSTER" 1 >/dev/null
@@ -78,6 +79,18 @@ if [ $status -eq 0 ] && grep -q "restart 1 of 3 on the nodes still alive" "$EL/o
    && grep -q "saved checkpoint .* at step 600$" "$EL/out" && grep -q "training finished after 1 restart(s)" "$EL/out"; then
   ok "losing node 1 mid-run: elastic_train.sh resumed dp2 on node 0 at step $resumed and finished step 600"
 else bad "losing a node (elastic_train.sh exit $status)" "$(grep -v '^step' "$EL/out" | tail -20)"; fi
+lostline=$(grep "job failed" "$EL/out" | head -1)
+if grep -q "lost: node 1 (ranks 2-3 of 4); last complete checkpoint: step $resumed$" <<<"$lostline"; then
+  ok "the supervisor names the lost node and its ranks: ${lostline#elastic_train.sh: }"
+else bad "the supervisor's message on losing node 1" "$(grep -v '^step' "$EL/out" | tail -20)"; fi
+# The restart equals an uninterrupted dp2 run on node 0 from the checkpoint it resumed (kept by --keep-restart-points).
+head -1 "$CLUSTER/hostfile" >"$EL/hostfile.node0"
+timeout 300 scripts/cluster.sh run --dir "$CLUSTER" --hostfile "$EL/hostfile.node0" -- "$BIN" train --dp 2 \
+  --resume "$EL/ckpt.restart-1" --checkpoint "$EL/ref" "${ELASTIC[@]}" --metrics "$EL/ref.jsonl" >"$EL/ref.out" 2>&1
+if [ $? -eq 0 ] && [ -n "$resumed" ] && [ "$(wc -l <"$EL/ref.jsonl")" -eq $((600 - resumed)) ] \
+   && cmp -s <(grep -o '"loss":[^,]*' "$EL/m.jsonl") <(grep -o '"loss":[^,]*' "$EL/ref.jsonl"); then
+  ok "the restarted run's $((600 - resumed)) losses equal an uninterrupted dp2 run's from step $resumed (bitwise, as printed)"
+else bad "restart vs uninterrupted dp2 run from the same checkpoint" "$(tail -5 "$EL/ref.out"; diff <(grep -o '"loss":[^,]*' "$EL/m.jsonl") <(grep -o '"loss":[^,]*' "$EL/ref.jsonl") | head -6)"; fi
 rm -rf "$EL"
 
 # down removes every namespace and interface it made (the EXIT trap then finds nothing to do).
