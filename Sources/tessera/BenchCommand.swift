@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench", abstract: "Benchmarks that print figures for BENCHMARKS.md.",
         subcommands: [BenchTrain.self, BenchParallel.self, BenchPipeline.self, BenchActivations.self, BenchComm.self,
                       BenchProfile.self, BenchGenerate.self, BenchTrace.self, BenchMemory.self, BenchZeRO.self,
-                      BenchExperts.self])
+                      BenchExperts.self, BenchWeights.self])
 }
 
 struct BenchTrain: ParsableCommand {

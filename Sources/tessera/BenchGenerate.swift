@@ -20,6 +20,7 @@ struct BenchGenerate: ParsableCommand {
     @Option(parsing: .unconditional, help: "Bytes generated per prompt.") var tokens = 32
     @Option(parsing: .unconditional, help: "Kernel threads of a one-rank layout (ranks as threads use one each).") var threads = 1
     @Option(parsing: .unconditional, help: "Seed of the benchmark model's weights.") var seed = 1
+    @Option(help: "Comma-separated weight formats the products read: fp32, bf16, int8.") var weights = "fp32"
     @Flag(help: "Also time today's full-recompute sampler (batch 1) at each prompt length.") var recompute = false
 
     static func numbers(_ text: String, _ flag: String) throws -> [Int] {
@@ -51,14 +52,15 @@ struct BenchGenerate: ParsableCommand {
                 return say("exported the benchmark model (\(weights.config.model.summary)) to \(exportModel)")
             }
             Compute.threads = threads
-            for (tp, pp) in layouts { for batch in batches { for length in lengths {
+            let formats: [WeightFormat] = try parseNames(self.weights, flag: "--weights")
+            for (tp, pp) in layouts { for batch in batches { for length in lengths { for format in formats {
                 let r = try GenerateBenchmark.run(weights, tp: tp, pp: pp, batch: batch, promptLength: length,
-                                                  tokens: tokens)
-                say(String(format: "tessera layout=tp%dxpp%d batch=%d prompt=%d tokens=%d tok/s=%.1f p50=%.2fms "
+                                                  tokens: tokens, weightFormat: format)
+                say(String(format: "tessera layout=tp%dxpp%d weights=%@ batch=%d prompt=%d tokens=%d tok/s=%.1f p50=%.2fms "
                            + "p99=%.2fms cache-rank0=%.1fMiB (%d B/token) stage-wait=%.1f%%",
-                           tp, pp, batch, length, tokens, r.tokensPerSecond, r.p50 * 1e3, r.p99 * 1e3,
+                           tp, pp, format.rawValue, batch, length, tokens, r.tokensPerSecond, r.p50 * 1e3, r.p99 * 1e3,
                            Double(r.cacheBytes) / 1_048_576, r.cacheBytesPerToken, 100 * r.waitShare))
-            } } }
+            } } } }
             for length in lengths where recompute {
                 let s = try GenerateBenchmark.recomputeSecondsPerToken(weights, promptLength: length, tokens: tokens)
                 say(String(format: "full-recompute batch=1 prompt=%d tokens=%d tok/s=%.1f per-token=%.2fms",

@@ -34,6 +34,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("step-tokens"), parsing: .unconditional,
             help: "Most token rows per step; longer prompts are prefilled in chunks over several steps.")
     var stepTokens = GenerationPlan(prompts: []).stepTokens
+    @Option(help: "Weights the products read: fp32, bf16 (bf16 products) or int8 (Q8_0 blocks of 32, one scale each).")
+    var weights = "fp32"
     @Option(help: "Also write each request's logits per generated token to this safetensors file (threads only).")
     var logits: String?
 
@@ -73,6 +75,7 @@ struct GenerateCommand: ParsableCommand {
         plan.pp = pp
         plan.microBatches = microBatches
         plan.stepTokens = stepTokens
+        plan.weights = try WeightFormat.parse(weights)
         return plan
     }
 

@@ -41,9 +41,12 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("drain-timeout"), parsing: .unconditional,
             help: "Seconds SIGTERM waits for requests in flight before cancelling them.")
     var drainTimeout = ServeOptions().drainTimeout
+    @Option(help: "Weights the products read: fp32, bf16 (bf16 products) or int8 (Q8_0 blocks of 32, one scale each).")
+    var weights = "fp32"
 
-    func settings() -> ServingSettings {
+    func settings() throws -> ServingSettings {
         var s = ServingSettings()
+        s.weights = try WeightFormat.parse(weights)
         s.slots = maxSeqs; s.blockSize = blockSize; s.blocks = kvBlocks; s.stepTokens = stepTokens
         s.tp = tp; s.pp = pp; s.microBatches = microBatches
         return s
@@ -58,7 +61,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     func validate() throws {
-        try reportingErrors { try options().validate() }
+        try reportingErrors { try options().validate(); _ = try settings() }
     }
 
     func run() throws {
@@ -71,7 +74,7 @@ struct ServeCommand: ParsableCommand {
                                   + "runs byte-level models only. Use tessera generate, which encodes through the tokenizer")
             }
             options.chatTemplate = try ChatTemplate.load(directory: checkpoint)
-            let engine = try ServingEngine(weights: weights, source: checkpoint, settings: settings())
+            let engine = try ServingEngine(weights: weights, source: checkpoint, settings: try settings())
             if tp * pp == 1 { Compute.threads = ProcessInfo.processInfo.activeProcessorCount }
             try TesseraServer.serve(engine: engine, options: options, log: say)
         }

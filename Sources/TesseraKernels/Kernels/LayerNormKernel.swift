@@ -11,21 +11,27 @@ public enum LayerNormKernel {
                                rstd: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
                                gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, n: Int, c: Int) {
         Compute.parallelRanges(n) { rows in
-            for i in rows {
-                let xi = x + i * c, yi = y + i * c
-                let m = Vector.sum(xi, c) / Float(c)
-                var acc = Float16x(), j = 0
-                while j + 16 <= c { let d = load(xi + j) - m; acc += d * d; j += 16 }
-                var v = lanesSum(acc)
-                while j < c { let d = xi[j] - m; v += d * d; j += 1 }
-                let r = 1 / (v / Float(c) + epsilon).squareRoot()
-                j = 0
-                while j + 16 <= c { store((load(xi + j) - m) * r * load(gamma + j) + load(beta + j), yi + j); j += 16 }
-                while j < c { yi[j] = (xi[j] - m) * r * gamma[j] + beta[j]; j += 1 }
-                mean[i] = m
-                rstd[i] = r
-            }
+            for i in rows { normalizeRow(i, y: y, mean: mean, rstd: rstd, x: x, gamma: gamma, beta: beta, c: c) }
         }
+    }
+
+    /// Row i of `forward` (also the second half of `forward(addingResidual:)`).
+    @inline(__always)
+    static func normalizeRow(_ i: Int, y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+                             rstd: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                             gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, c: Int) {
+        let xi = x + i * c, yi = y + i * c
+        let m = Vector.sum(xi, c) / Float(c)
+        var acc = Float16x(), j = 0
+        while j + 16 <= c { let d = load(xi + j) - m; acc += d * d; j += 16 }
+        var v = lanesSum(acc)
+        while j < c { let d = xi[j] - m; v += d * d; j += 1 }
+        let r = 1 / (v / Float(c) + epsilon).squareRoot()
+        j = 0
+        while j + 16 <= c { store((load(xi + j) - m) * r * load(gamma + j) + load(beta + j), yi + j); j += 16 }
+        while j < c { yi[j] = (xi[j] - m) * r * gamma[j] + beta[j]; j += 1 }
+        mean[i] = m
+        rstd[i] = r
     }
 
     /// Writes dx [n, c] and accumulates dgamma, dbeta [c] from dy [n, c].

@@ -75,8 +75,7 @@ public final class Block: Layer, @unchecked Sendable {
         let (a, c1) = ln1.forward(x)
         let (o, ca) = try attn.forward(a, ctx)
         residualDropout(o, ".attn.resid", ctx)
-        Elementwise.add(o.data, o.data, x.data, n: o.count)  // o becomes x₁
-        let (m, c2) = ln2.forward(o)
+        let (m, c2) = ln2.forward(o, addingResidual: x)  // o becomes x₁, normed in the same pass
         let (f, cm) = try mlp.forward(m, ctx)
         residualDropout(f, ".mlp.resid", ctx)
         Elementwise.add(f.data, f.data, o.data, n: f.count)

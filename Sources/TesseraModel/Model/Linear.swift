@@ -44,9 +44,7 @@ public final class Linear: @unchecked Sendable {
         if let bias {
             for i in 0..<n { (y.data + i * outFeatures).update(from: bias.value.data, count: outFeatures) }
         }
-        BLAS.gemm(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures,
-                  a: precision.operand(x), lda: inFeatures, b: workingWeight.operand, ldb: inFeatures,
-                  beta: bias == nil ? 0 : 1, c: y.data, ldc: outFeatures)
+        workingWeight.multiplyTransposed(x, rows: n, accumulate: bias != nil, into: y.data)
         return y
     }
 

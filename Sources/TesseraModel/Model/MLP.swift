@@ -52,7 +52,10 @@ public final class MLP: FeedForward, @unchecked Sendable {
     public func backward(_ dy: Tensor, _ cache: Cache, _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
         let span = Trace.begin(.mlpBackward); defer { span.end() }
         let dact = try out.backward(dy, input: cache.act, backward)
-        GELUKernel.backward(dx: dact.data, dy: dact.data, x: cache.pre.data, n: dact.count)
-        return try fc.backward(dact, input: cache.x, backward)
+        // GELU's derivative and fc's bias gradient in one pass over dact (bitwise the two passes).
+        let fcBias = fc.linear.bias!, width = fcBias.shape[0]
+        GELUKernel.backward(dx: dact.data, dy: dact.data, x: cache.pre.data, rows: dact.count / width, c: width,
+                            addingColumnSumsTo: fcBias.grad.data)
+        return try fc.backward(dact, input: cache.x, backward, includeBias: false)
     }
 }

@@ -10,6 +10,9 @@ public final class WorkingWeight: @unchecked Sendable {
     /// The precision the products run at; changing it drops the copy.
     public var precision: Precision = .fp32 { didSet { copy = nil } }
     private var copy: ProductOperand?
+    /// The weight quantized to int8 blocks for generation (`WeightFormat.int8`);
+    /// when present, `multiplyTransposed` reads it instead of `operand`.
+    public internal(set) var quantized: Q8Matrix?
 
     public init(_ parameter: Parameter) { self.parameter = parameter }
 

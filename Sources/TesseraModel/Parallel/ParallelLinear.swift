@@ -33,10 +33,12 @@ public final class ColumnParallelLinear: @unchecked Sendable {
     /// dy [rows, out/tp], x the forward's input [outer rows, in] → dx
     /// [outer rows, in]; accumulates dW, db. Under SP the input is gathered
     /// again here (Megatron's choice: memory over one more all-gather).
-    /// `backward` runs dW now or records it (zero-bubble W).
-    public func backward(_ dy: Tensor, input x: Tensor, _ backward: BackwardContext = BackwardContext()) throws -> Tensor {
+    /// `backward` runs dW now or records it (zero-bubble W). With
+    /// `includeBias: false` db is left to the caller (a fused pass made it).
+    public func backward(_ dy: Tensor, input x: Tensor, _ backward: BackwardContext = BackwardContext(),
+                         includeBias: Bool = true) throws -> Tensor {
         let full = try tp.gather(x), linear = self.linear
-        backward.weightGradient { linear.backwardWeight(dy, input: full) }
+        backward.weightGradient { linear.backwardWeight(dy, input: full, includeBias: includeBias) }
         return try tp.reduce(linear.backwardInput(dy))
     }
 }

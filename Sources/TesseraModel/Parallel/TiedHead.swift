@@ -35,8 +35,7 @@ public final class TiedHead: Layer, @unchecked Sendable {
         let full = try tp.gather(normed), d = wte.shape[1]
         let rows = full.count / d, v = wte.shape[0]
         let logits = Tensor(uninitialized: [rows, v])
-        BLAS.gemm(transA: false, transB: true, m: rows, n: v, k: d, a: precision.operand(full), lda: d,
-                  b: weight.operand, ldb: d, c: logits.data, ldc: v)
+        weight.multiplyTransposed(full, rows: rows, accumulate: false, into: logits.data)
         return (logits, Cache(normed: full))
     }
 

@@ -24,6 +24,7 @@ public enum Generation {
             let stage = groups.pp.rank, last = plan.pp - 1
             let gpt = GPT(model, seed: 0, tp: groups.tp, layers: stages[stage], first: stage == 0, last: stage == last)
             try weights.restore(into: gpt.parameters, source: source)
+            gpt.useWeights(plan.weights)
             let inference = InferenceStage(model: gpt, slots: plan.slots, capacity: plan.capacity(model))
             let scheduler = BatchScheduler(prompts: promptIDs, spellings: spellings, tokens: plan.tokens, stop: plan.stop,
                                            slots: plan.slots, groups: plan.groups, capacity: plan.capacity(model),

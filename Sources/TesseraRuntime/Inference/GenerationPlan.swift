@@ -3,6 +3,7 @@ import TesseraTokenizer
 import TesseraSupport
 import TesseraTopology
 import TesseraCost
+import TesseraKernels
 
 /// Everything one `tessera generate` run is asked to do, checked against
 /// the model before any rank starts: the prompts, how many tokens to add to
@@ -36,6 +37,8 @@ public struct GenerationPlan: Sendable {
     /// in cache and are reused step after step; it changes no result beyond
     /// float32 rounding of the products' blocking.
     public var stepTokens = 512
+    /// The form the products read weights in (`--weights`): fp32, bf16 or int8 blocks.
+    public var weights = WeightFormat.fp32
 
     public init(prompts: [[UInt8]]) { self.prompts = prompts }
 
@@ -103,12 +106,18 @@ public struct GenerationPlan: Sendable {
         }
         try Topology.validate(layout, model: ModelShape(model), batch: groups)
         let cache = Double(cacheBytesPerToken(model)) * Double(capacity(model)) * Double(slots)
-        let weights = 4 * Double(model.parameterCount)
+        let weights = Double(weightBytes(model))
         if let available = MemoryEstimate.availableBytes, cache + weights > available {
             throw ConfigError(String(format: "the KV cache (%.1f GiB for batch %d × %d positions) and weights need more "
                                      + "than the %.1f GiB available; use a smaller --batch or --tokens",
                                      cache / 1_073_741_824, slots, capacity(model), available / 1_073_741_824))
         }
+    }
+
+    /// Bytes of the weights over all ranks: the float32 values, plus the
+    /// bf16 or int8 copies the products read under `weights`.
+    public func weightBytes(_ model: GPTConfig) -> Int {
+        4 * model.parameterCount + (weights == .fp32 ? 0 : weights.bytes(weights: model.parameterCount))
     }
 
     /// KV cache bytes per token over all ranks: 2 · layers · heads · head dim · 4

@@ -94,10 +94,10 @@ public final class InferenceStage: @unchecked Sendable {
             CachedAttention.forward(y: y.data, qkv: qkv.data, cache: cache, batch: step, heads: block.attn.heads,
                                     headDim: block.attn.headDim)
             let o = try block.attn.proj.forward(y)
-            Elementwise.add(o.data, o.data, h.data, n: o.count)
+            let normed = block.ln2.forward(o, addingResidual: h).0  // o becomes the residual stream
             var ctx = ForwardContext(samples: 1, positions: step.rows, sampleOffset: 0, step: 0, seed: 0, dropout: 0)
             ctx.expertCapacity = false  // generation routes every token (dropless)
-            let f = try block.mlp.forward(block.ln2.forward(o).0, ctx).0
+            let f = try block.mlp.forward(normed, ctx).0
             Elementwise.add(f.data, f.data, o.data, n: f.count)
             h = f
         }

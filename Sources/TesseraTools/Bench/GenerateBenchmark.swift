@@ -2,6 +2,7 @@ import Foundation
 import TesseraTopology
 import TesseraModel
 import TesseraRuntime
+import TesseraKernels
 
 /// Generation throughput and per-token latency on the benchmark width
 /// (6 layers, d 512, 8 heads, vocab 256) with a context long enough for
@@ -39,13 +40,14 @@ public enum GenerateBenchmark {
 
     /// One greedy run of `batch` prompts of `promptLength` bytes, `tokens` bytes each, on `tp` × `pp` thread ranks.
     public static func run(_ weights: Checkpoint, tp: Int, pp: Int, batch: Int, promptLength: Int,
-                           tokens: Int) throws -> Result {
+                           tokens: Int, weightFormat: WeightFormat = .fp32) throws -> Result {
         var plan = GenerationPlan(prompts: prompts(batch: batch, length: promptLength))
         plan.tokens = tokens
         plan.batch = batch
         plan.sampler = TokenSampler(temperature: 0)
         plan.tp = tp
         plan.pp = pp
+        plan.weights = weightFormat
         let outputs = try Generation.run(plan, weights: weights, source: "benchmark", backend: .threads)
         let first = outputs[0], intervals = first.tokenIntervals.sorted()
         func percentile(_ p: Double) -> Double {

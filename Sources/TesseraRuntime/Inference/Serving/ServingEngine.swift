@@ -97,6 +97,7 @@ public final class ServingEngine: @unchecked Sendable {
             let stage = groups.pp.rank, last = settings.pp - 1
             let gpt = GPT(model, seed: 0, tp: groups.tp, layers: stages[stage], first: stage == 0, last: stage == last)
             try weights.restore(into: gpt.parameters, source: source)
+            gpt.useWeights(settings.weights)
             let inference = InferenceStage(model: gpt, blocks: settings.blockCount(model), blockSize: settings.blockSize)
             let scheduler = ServingScheduler(slots: settings.slots, groups: settings.groups,
                                              pool: BlockPool(blocks: settings.blockCount(model), blockSize: settings.blockSize),

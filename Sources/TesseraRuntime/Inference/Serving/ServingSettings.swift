@@ -2,6 +2,7 @@ import Foundation
 import TesseraSupport
 import TesseraTopology
 import TesseraCost
+import TesseraKernels
 
 /// How `tessera serve` runs its engine, checked against the model before
 /// any rank starts: sequences at once, the paged KV cache's pool, the step
@@ -18,6 +19,8 @@ public struct ServingSettings: Sendable {
     /// Tensor- and pipeline-parallel ranks, and the pipeline's micro-batch groups (nil: pp).
     public var tp = 1, pp = 1
     public var microBatches: Int?
+    /// The form the products read weights in (`--weights`): fp32, bf16 or int8 blocks.
+    public var weights = WeightFormat.fp32
 
     public init() {}
 
@@ -38,13 +41,13 @@ public struct ServingSettings: Sendable {
         }
         if let blocks, blocks < 1 { throw ConfigError("--kv-blocks must be at least 1, got \(blocks)") }
         var layout = GenerationPlan(prompts: [[0]])
-        layout.tp = tp; layout.pp = pp; layout.batch = slots; layout.tokens = 1
+        layout.tp = tp; layout.pp = pp; layout.batch = slots; layout.tokens = 1; layout.weights = weights
         if let m = microBatches, !(1...slots).contains(m) {
             throw ConfigError("--micro-batches \(m) must be in 1...\(slots) (--max-seqs)")
         }
         try layout.validate(model: model)
         let cache = Double(layout.cacheBytesPerToken(model)) * Double(blockCount(model) * blockSize)
-        let weights = 4 * Double(model.parameterCount)
+        let weights = Double(layout.weightBytes(model))
         if let available = MemoryEstimate.availableBytes, cache + weights > available {
             throw ConfigError(String(format: "the KV cache (%.1f GiB: %d blocks of %d positions) and weights need more "
                                      + "than the %.1f GiB available; use a smaller --kv-blocks or --max-seqs",
