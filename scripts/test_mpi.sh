@@ -142,6 +142,16 @@ for layout in "2:--tp 2" "4:--tp 2 --pp 2"; do
   if [ $? -eq 0 ] && [ -n "$ref" ] && [ "$(cat "$GEN/out")" = "$ref" ]; then ok "generate $flags under mpirun -np $n equals one rank (3 prompts, greedy)"
   else bad "generate $flags under mpirun -np $n" "$out$(printf '\n--- got:\n'; cat "$GEN/out"; printf '\n--- one rank:\n%s' "$ref")"; fi
 done
+# The same for a Llama with 2 kv heads: split over tp 2, replicated over tp 4, and inside a pipeline.
+"$BIN" train --arch llama --kv-heads 2 --dp 2 --layers 2 --d-model 32 --heads 4 --seq-len 32 --batch 4 --steps 3 \
+  --threads 1 --eval-every 0 --sample 0 --checkpoint "$GEN/llama" >/dev/null 2>&1
+ref=$("$BIN" generate --checkpoint "$GEN/llama" "${PROMPTS[@]}" 2>/dev/null)
+for layout in "2:--tp 2" "4:--tp 4" "4:--tp 2 --pp 2"; do
+  n=${layout%%:*}; flags=${layout#*:}
+  out=$(timeout 120 "${MPIRUN[@]}" -np "$n" "$BIN" generate --checkpoint "$GEN/llama" "${PROMPTS[@]}" $flags 2>&1 >"$GEN/out")
+  if [ $? -eq 0 ] && [ -n "$ref" ] && [ "$(cat "$GEN/out")" = "$ref" ]; then ok "llama generate $flags under mpirun -np $n equals one rank (3 prompts, greedy)"
+  else bad "llama generate $flags under mpirun -np $n" "$out$(printf '\n--- got:\n'; cat "$GEN/out"; printf '\n--- one rank:\n%s' "$ref")"; fi
+done
 rm -rf "$GEN"
 
 echo "mpi tests: $passed passed, $failed failed"

@@ -26,6 +26,8 @@ import Tessera
         llama { $0.dp = 2; $0.layout.zero = 3 },
         // Mixtral-style SwiGLU experts over dp 2 × ep 2, dropless (scripts/test_mpi.sh also runs capacity 1).
         llama { $0.dp = 2; $0.layout.ep = 2; $0.model.experts = 4; $0.model.topK = 2 },
+        // A tied head (tie-embeddings) whose two copies sit on the first and the last pipeline stage.
+        llama { $0.model.tieEmbeddings = true; $0.model.layers = 4; $0.pp = 2; $0.microBatches = 2 },
     ])
     func layoutMatchesOneRank(_ config: TrainConfig) throws {
         Compute.threads = 1
