@@ -42,11 +42,19 @@ public enum GPT2Export {
             "bos_token_id": NSNull(), "eos_token_id": NSNull(), "torch_dtype": "float32", marker: true,
         ]
         let json = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        for file in ["config.json", "model.safetensors", "tokenizer.json"] { try? FileManager.default.removeItem(atPath: path + "/" + file) }
-        if let tokenizer { try DurableFile.write(tokenizer.jsonData(), to: path + "/tokenizer.json") }
-        try DurableFile.write(try SafeTensors.encode(file), to: path + "/model.safetensors")
-        try DurableFile.write(json, to: path + "/config.json")
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw OutputError("cannot export to '\(path)': " + (FileCause.directoryProblem(FilePathParts(path).directory)
+                                                               ?? "cannot create the directory"))
+        }
+        if let problem = FileCause.directoryProblem(path) { throw OutputError("cannot export to '\(path)': \(problem)") }
+        // Each file is replaced whole (AtomicFile); config.json, which marks the export, goes last, and an
+        // earlier export's tokenizer.json is removed only once the new export is complete.
+        try AtomicFile.write(try SafeTensors.encode(file), to: path + "/model.safetensors")
+        if let tokenizer { try AtomicFile.write(tokenizer.jsonData(), to: path + "/tokenizer.json") }
+        try AtomicFile.write(json, to: path + "/config.json")
+        if tokenizer == nil { unlink(path + "/tokenizer.json") }
     }
 
     static func requireWritable(_ path: String) throws {

@@ -27,17 +27,23 @@ public struct PreparedRun: @unchecked Sendable {
         if let source = initFrom {
             guard fresh.resume == nil else { throw ConfigError("--init-from and --resume exclude each other") }
             // The model's shape comes from the weights; shape flags, if given, must agree with it.
+            if let target = fresh.checkpoint, (try? CheckpointDirectory(target))?.path == (try? CheckpointDirectory(source))?.path {
+                throw ConfigError("--init-from and --checkpoint name the same directory '\(source)'; the run would replace "
+                                  + "the weights it starts from. Give --checkpoint a new directory")
+            }
             let weights = try ModelWeights.load(source)
             var base = TrainConfig()
             base.model = weights.config.model
             base.model.dropout = TrainConfig().model.dropout
             let config = try given.applied(to: base)
+            try given.requireMeaningful(config, TrainConfig.requirements)
             try config.validate()
             try Checkpoint.requireSameShape(saved: weights.config.model, requested: config.model, dir: source)
             self.config = config; resume = nil; initial = (weights, source)
             return
         }
         guard let dir = fresh.resume else {
+            try given.requireMeaningful(fresh, TrainConfig.requirements)
             try fresh.validate()
             config = fresh; resume = nil; initial = nil
             return
@@ -47,6 +53,7 @@ public struct PreparedRun: @unchecked Sendable {
         var base = ckpt.config
         if (given.file + given.flags).contains(where: { Layout.table.setting($0.key) != nil }) { base.layout = Layout() }
         var config = try given.applied(to: base)
+        try given.requireMeaningful(config, TrainConfig.requirements)
         try config.validate()
         try config.requireSteps(after: ckpt.step, resuming: dir)
         if config.checkpoint == nil { config.checkpoint = dir }  // a resumed run saves where it came from
