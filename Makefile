@@ -29,7 +29,9 @@ demo: build
 # Python packages are absent; PYTHON=... picks the interpreter), then the MPI
 # tests under mpirun with 2, 4 and 8 processes, then across an emulated cluster of 2 nodes × 2 ranks (network
 # namespaces; skipped with a line where not root), then tessera serve end to
-# end (curl and the openai client against a server on a free loopback port).
+# end (curl and the openai client against a server on a free loopback port),
+# then the hostile-input catalogue (bad flags, values, paths and files, each
+# refused in one line or accepted without losing anything).
 test: deps
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build --disable-xctest
@@ -38,6 +40,7 @@ test: deps
 	scripts/test_mpi.sh
 	scripts/test_cluster.sh
 	scripts/test_serve.sh
+	scripts/test_hostile.sh
 
 # Side-by-side benchmarks against the PyTorch peers (needs ../shared/peers and a torch venv).
 bench: build

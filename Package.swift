@@ -33,8 +33,8 @@ let package = Package(
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         // Byte-level BPE tokenizers (Hugging Face tokenizer.json) and token shards:
-        // Foundation and swift-collections' Heap only, so the runtime's data loader can depend on it.
-        .target(name: "TesseraTokenizer", dependencies: [.product(name: "HeapModule", package: "swift-collections")],
+        // Foundation, TesseraSupport (errors, whole-file writes) and swift-collections' Heap only, so the runtime's data loader can depend on it.
+        .target(name: "TesseraTokenizer", dependencies: ["TesseraSupport", .product(name: "HeapModule", package: "swift-collections")],
                 swiftSettings: kernelSettings),
         .target(name: "TesseraSupport", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: kernelSettings),
         .target(name: "TesseraKernels", dependencies: ["TesseraSupport", "CDNNL"], swiftSettings: kernelSettings),

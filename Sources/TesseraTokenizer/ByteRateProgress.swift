@@ -1,4 +1,5 @@
 import Foundation
+import TesseraSupport
 
 /// Progress of a long job on standard error: a line redrawn in place
 /// (bytes/s and ETA) when stderr is a terminal, otherwise a plain line at
@@ -7,7 +8,7 @@ public final class ByteRateProgress: @unchecked Sendable {
     private let total: Int
     private let label: String
     private let start = Date()
-    private let terminal = isatty(2) != 0
+    private let terminal = LiveTerminal.isLive
     private var lastDraw = Date.distantPast
     private var lastTenth = 0
 

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraSupport
 
 /// `tessera data prepare`: tokenizes text files into checksummed token
 /// shards plus `index.json`, in parallel, with a held-out validation split
@@ -60,9 +61,7 @@ public struct DataPreparation: Sendable {
         let fm = FileManager.default
         let tokJSON = tok.jsonData()
         let tokOut = (out as NSString).appendingPathComponent("tokenizer.json")
-        guard fm.createFile(atPath: tokOut + ".tmp", contents: tokJSON), rename(tokOut + ".tmp", tokOut) == 0 else {
-            throw TokenizerError("cannot write \(tokOut)")
-        }
+        try AtomicFile.write(tokJSON, to: tokOut)
         let width = TokenWidth.fitting(tok.vocabSize)
         let train = ShardWriter(dir: out, split: "train", width: width, shardTokens: shardTokens)
         let validation = ShardWriter(dir: out, split: "validation", width: width, shardTokens: shardTokens)
@@ -125,9 +124,7 @@ public struct DataPreparation: Sendable {
             validationFraction: validationFraction, seed: seed, sourceFiles: files.count, sourceBytes: totalBytes,
             shards: train.entries + validation.entries)
         let indexPath = (out as NSString).appendingPathComponent(ShardIndex.fileName)
-        guard fm.createFile(atPath: indexPath + ".tmp", contents: try index.encoded()), rename(indexPath + ".tmp", indexPath) == 0 else {
-            throw TokenizerError("cannot write \(indexPath)")
-        }
+        try AtomicFile.write(try index.encoded(), to: indexPath)
         try? fm.removeItem(atPath: (out as NSString).appendingPathComponent(ShardIndex.markerName))
         return index
     }

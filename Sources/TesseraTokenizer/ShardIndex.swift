@@ -1,4 +1,5 @@
 import Foundation
+import TesseraSupport
 
 /// `index.json` of a prepared token directory (written last, so a directory
 /// without it is an unfinished preparation and is never read): what
@@ -62,6 +63,9 @@ public struct ShardIndex: Codable, Sendable, Equatable {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { throw TokenizerError("data directory \(dir) does not exist") }
         guard isDir.boolValue else { throw TokenizerError("\(dir) is not a directory of prepared shards") }
+        if let kind = FileCause.kind(of: path), kind != "a regular file" {
+            throw TokenizerError("shard index \(path) is \(kind), not a regular file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             if FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(markerName)) {
                 throw TokenizerError("data directory \(dir) holds an unfinished preparation (a killed `tessera data prepare`: \(markerName) and no \(fileName)); its shards are not trusted: remove it and prepare again")

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraSupport
 
 /// How token ids are stored in a shard: 2 bytes when every id fits, else 4.
 public enum TokenWidth: String, Codable, Sendable {
@@ -33,11 +34,7 @@ public enum TokenShard {
                 for t in tokens { raw.storeBytes(of: UInt32(truncatingIfNeeded: t).littleEndian, toByteOffset: o, as: UInt32.self); o += 4 }
             }
         }
-        let tmp = path + ".tmp"
-        guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes)) else {
-            throw TokenizerError("cannot write shard \(tmp) (disk full or directory not writable?)")
-        }
-        guard rename(tmp, path) == 0 else { throw TokenizerError("cannot rename \(tmp) to \(path)") }
+        try AtomicFile.write(Data(bytes), to: path)
         return SHA256.hex(bytes)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraSupport
 
 /// Reading a Hugging Face `tokenizer.json` into a `Tokenizer`. Supported:
 /// model `BPE` (merges as "a b" strings or [a, b] pairs, `ignore_merges`,
@@ -16,6 +17,7 @@ extension Tokenizer {
             throw TokenizerError("tokenizer file \(path) does not exist")
         }
         guard !isDir.boolValue else { throw TokenizerError("tokenizer \(path) is a directory; give its tokenizer.json") }
+        if let kind = FileCause.kind(of: path), kind != "a regular file" { throw TokenizerError("tokenizer file \(path) is \(kind), not a regular file") }
         guard let data = FileManager.default.contents(atPath: path) else { throw TokenizerError("tokenizer file \(path) cannot be read") }
         return try parse(data, name: path)
     }

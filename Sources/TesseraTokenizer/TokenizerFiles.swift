@@ -1,4 +1,5 @@
 import Foundation
+import TesseraSupport
 
 /// Reading corpus files and id lists, and writing new tokenizer files, with
 /// the checks the command line needs (one-line errors naming the path).
@@ -14,6 +15,7 @@ public enum TokenizerFiles {
             guard size > 0 else { throw TokenizerError("data file \(p) is empty") }
         }
         return try paths.map { p in
+            if let kind = FileCause.kind(of: p), kind != "a regular file" { throw TokenizerError("data file \(p) is \(kind), not a regular file") }
             guard let d = FileManager.default.contents(atPath: p) else { throw TokenizerError("data file \(p) cannot be read") }
             return [UInt8](d)
         }

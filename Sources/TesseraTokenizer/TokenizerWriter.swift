@@ -1,4 +1,5 @@
 import Foundation
+import TesseraSupport
 
 /// Writing a `Tokenizer` as a Hugging Face `tokenizer.json` that
 /// `tokenizers.Tokenizer.from_file` loads and that encodes identically.
@@ -77,16 +78,9 @@ extension Tokenizer {
         }
     }
 
-    /// Writes the `tokenizer.json` to `path` through a temporary file renamed into place.
+    /// Writes the `tokenizer.json` to `path` whole or not at all (`AtomicFile`).
     public func write(to path: String) throws {
-        let tmp = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: tmp, contents: jsonData()) else {
-            throw TokenizerError("cannot write tokenizer file \(path) (is its directory writable?)")
-        }
-        guard rename(tmp, path) == 0 else {
-            try? FileManager.default.removeItem(atPath: tmp)
-            throw TokenizerError("cannot rename \(tmp) to \(path)")
-        }
+        try AtomicFile.write(jsonData(), to: path)
     }
 }
 

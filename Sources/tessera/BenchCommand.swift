@@ -85,6 +85,7 @@ struct BenchParallel: ParsableCommand {
             base.batch = batch
             if let seqLen { base.model.seqLen = seqLen }
             let names = layouts.split(separator: ",").map(String.init)
+            guard !names.isEmpty else { throw ConfigError("--layouts names no layout; give comma-separated names such as dp2,tp2") }
             return try names.map { name in
                 var c = try ParallelBenchmark.layout(name, base: base)
                 c.trace = tracePath(trace, label: c.layoutName, many: names.count > 1)
@@ -153,6 +154,10 @@ struct BenchPipeline: ParsableCommand {
                 var c = c
                 c.trace = tracePath(trace, label: c.schedule.rawValue, many: true)
                 if let path = c.trace { try OutputPreflight.checkTrace(path) }
+                if let svg {
+                    try OutputFile.check("\(svg)-\(c.schedule.rawValue).svg", what: "timeline", example: "bench.svg",
+                                         replaceable: TimelineRenderer.drewSVG)
+                }
                 return c
             })
         }
@@ -171,8 +176,8 @@ struct BenchPipeline: ParsableCommand {
                            100 * r.measuredBubble, 100 * r.predictedBubble,
                            100 * abs(r.measuredBubble - r.predictedBubble) / max(r.predictedBubble, 1e-12)))
                 if let svg {
-                    try TimelineRenderer.svg(r.timeline, title: "measured \(r.layout) m=\(microbatches)")
-                        .write(toFile: "\(svg)-\(name).svg", atomically: true, encoding: .utf8)
+                    try AtomicFile.write(TimelineRenderer.svg(r.timeline, title: "measured \(r.layout) m=\(microbatches)"),
+                                         to: "\(svg)-\(name).svg")
                 }
             }
         }

@@ -20,6 +20,10 @@ struct BenchProfile: ParsableCommand {
     func validate() throws {
         try reportingErrors {
             if let ranks, !(2...64).contains(ranks) { throw ConfigError("--ranks must be in 2...64, got \(ranks)") }
+            // Checked before measuring (a profile takes a while): a new file or an earlier profile.
+            try OutputFile.check(out, what: "hardware profile", example: "profile.json") {
+                Launcher.Backend.automatic == .mpi || (try? HardwareProfile.read(path: $0)) != nil
+            }
         }
     }
 
@@ -63,9 +67,7 @@ struct BenchProfile: ParsableCommand {
     func write(_ profile: HardwareProfile) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do { try encoder.encode(profile).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
-            throw OutputError("cannot write hardware profile '\(out)': \((error as NSError).localizedDescription)")
-        }
+        try AtomicFile.write(try encoder.encode(profile), to: out)
         say("wrote \(out)")
     }
 }

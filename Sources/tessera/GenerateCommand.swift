@@ -55,6 +55,9 @@ struct GenerateCommand: ParsableCommand {
     func plan() throws -> GenerationPlan {
         var texts = prompt.map { Array($0.utf8) }
         if let prompts {
+            if let kind = FileCause.kind(of: prompts), kind != "a regular file" {
+                throw ConfigError("cannot read --prompts file '\(prompts)': it is \(kind), not a regular file")
+            }
             guard let data = FileManager.default.contents(atPath: prompts) else {
                 throw ConfigError("cannot read --prompts file '\(prompts)': it does not exist or is not readable")
             }
@@ -82,6 +85,7 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var plan = try plan()
+            if let logits { try OutputFile.check(logits, what: "--logits file", example: "logits.safetensors", replaceable: { (try? SafeTensors.read(path: $0)) != nil }) }
             let weights = try ModelWeights.load(checkpoint)
             plan.tokenizer = try RunTokenizer.resolve(weights.config, given: tokenizer)
             try plan.validate(model: weights.config.model)
@@ -114,9 +118,7 @@ func writeLogits(_ outputs: [GenerationOutput], to path: String, vocab: Int) thr
     for (r, rows) in recorded.logits.enumerated() {
         file.arrays["request.\(r)"] = .f32(shape: [rows.count, vocab], values: rows.flatMap { $0 })
     }
-    guard FileManager.default.createFile(atPath: path, contents: try SafeTensors.encode(file)) else {
-        throw OutputError("cannot write --logits file '\(path)'")
-    }
+    try AtomicFile.write(try SafeTensors.encode(file), to: path)
 }
 
 /// Streams the requests' text in request order: the first unfinished

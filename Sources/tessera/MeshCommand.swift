@@ -21,6 +21,7 @@ struct MeshCommand: ParsableCommand {
         topology = try reportingErrors {
             let layout = try settings.given(Self.table).applied(to: Layout())
             try layout.validateMesh()
+            try MeshTable.requireDrawable(layout.worldSize, layout: layout.name)
             if let r = ranksPerNode, r < 1 || layout.worldSize % r != 0 {
                 let valid = (1...layout.worldSize).filter { layout.worldSize % $0 == 0 }.map(String.init)
                 throw ConfigError("--ranks-per-node \(r) does not divide the \(layout.worldSize) ranks of \(layout.name); "

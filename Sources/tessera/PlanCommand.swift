@@ -105,10 +105,10 @@ struct PlanCommand: ParsableCommand {
     func show(_ plans: [LayoutPlan], inputs: PlanInputs, searched: (evaluated: Int, fitting: Int)?) throws {
         let (m, hw) = (inputs.shape, inputs.hardware)
         if json { return say(try PlanReport.json(plans, shape: m, hardware: hw, gpus: inputs.gpus)) }
-        say(String(format: "model %@: %.4g parameters (L %d, d %d, heads %d/%d kv, ffn %d, vocab %d, seq %d%@%@)",
+        say(String(format: "model %@: %.4g parameters (L %ld, d %ld, heads %ld/%ld kv, ffn %ld, vocab %ld, seq %ld%@%@)",
                    m.name, m.parameterCount, m.layers, m.dModel, m.heads, m.kvHeads, m.ffn, m.vocab, m.seqLen,
                    m.tied ? ", tied" : "", m.experts > 1 ? ", \(m.experts) experts top-\(m.topK) width \(m.expertFFN) every \(m.moeEvery)" : ""))
-        say(String(format: "hardware %@: %d devices, %d per node, %@ each, %.4g TFLOP/s %@ peak; global batch %d, %@, "
+        say(String(format: "hardware %@: %ld devices, %ld per node, %@ each, %.4g TFLOP/s %@ peak; global batch %ld, %@, "
                    + "grads %@", hw.name, inputs.gpus, min(hw.gpusPerNode, inputs.gpus),
                    MemoryBreakdown.format(hw.memoryPerDevice(gpus: inputs.gpus)), hw.peak(inputs.setup.precision) / 1e12,
                    inputs.setup.precision.rawValue, inputs.setup.globalBatch, inputs.setup.precision.rawValue,

@@ -15,10 +15,8 @@ struct PlotCommand: ParsableCommand {
         try reportingErrors {
             guard !files.isEmpty else { throw ConfigError("give at least one metrics log (tessera train --metrics FILE)") }
             guard svg.hasSuffix(".svg") else { throw ConfigError("--svg names the picture to write and must end in .svg, got '\(svg)'") }
-            if FileManager.default.fileExists(atPath: svg),
-               let head = FileManager.default.contents(atPath: svg)?.prefix(200),
-               !String(decoding: head, as: UTF8.self).contains(MetricsPlot.marker) {
-                throw ConfigError("--svg '\(svg)' exists and is not a plot Tessera drew; choose a new file or move it away")
+            try OutputFile.check(svg, what: "plot", example: "loss.svg") { path in
+                FileManager.default.contents(atPath: path).map { String(decoding: $0.prefix(200), as: UTF8.self).contains(MetricsPlot.marker) } ?? false
             }
         }
     }
@@ -30,11 +28,7 @@ struct PlotCommand: ParsableCommand {
                 guard !steps.isEmpty else { throw ConfigError("metrics file '\(path)' holds no steps") }
                 return (name: FilePathParts(path).name, steps: steps)
             }
-            do {
-                try MetricsPlot.svg(runs).write(toFile: svg, atomically: true, encoding: .utf8)
-            } catch {
-                throw CheckpointError("cannot write '\(svg)': \((error as NSError).localizedDescription)")
-            }
+            try AtomicFile.write(MetricsPlot.svg(runs), to: svg)
             for r in runs {
                 let last = r.steps.last!
                 say(String(format: "%@: %d logged steps, last step %d loss %.4f", r.name, r.steps.count, last.step, last.loss)

@@ -27,15 +27,14 @@ struct ScheduleCommand: ParsableCommand {
 
     mutating func validate() throws {
         layout = try reportingErrors {
-            guard [costF, costB, costW].allSatisfy({ $0 > 0 && $0.isFinite }) else {
-                throw ConfigError("--cost-f, --cost-b and --cost-w must be positive numbers, got \(costF), \(costB), \(costW)")
-            }
+            try SizeLimits.requireScheduleCosts([("--cost-f", costF), ("--cost-b", costB), ("--cost-w", costW)])
             let layout = try settings.given(Self.table).applied(to: Self.defaults)
             try layout.validateMesh()
             _ = try SizeLimits.product([("--pp", layout.pp), ("--micro-batches", layout.microBatches),
                                         ("--pp-chunks", layout.ppChunks)], times: 3,
                                        atMost: SizeLimits.scheduleActions, of: "schedule actions")
             try layout.validateSchedule()
+            if let svg { try OutputFile.check(svg, what: "timeline", example: "schedule.svg", replaceable: TimelineRenderer.drewSVG) }
             if fromTrace != nil && !settings.words.isEmpty {
                 throw ConfigError("--from-trace draws a recorded run; drop \(settings.words[0]) (the trace holds its own schedule)")
             }
@@ -52,7 +51,7 @@ struct ScheduleCommand: ParsableCommand {
                 for line in TimelineRenderer.text(t) { say(line) }
                 say(String(format: "step time %.4f s, bubble %.1f%%", t.stepTime, 100 * t.bubbleFraction))
                 if let svg {
-                    try TimelineRenderer.svg(t, title: "trace \(fromTrace)").write(toFile: svg, atomically: true, encoding: .utf8)
+                    try AtomicFile.write(TimelineRenderer.svg(t, title: "trace \(fromTrace)"), to: svg)
                     say("wrote \(svg)")
                 }
                 return
@@ -68,7 +67,7 @@ struct ScheduleCommand: ParsableCommand {
             say(String(format: "step time %.2f, bubble %.1f%% (idle %.2f per rank)", t.stepTime,
                        100 * t.bubbleFraction, t.bubbleTime))
             if let svg {
-                try TimelineRenderer.svg(t, title: title, chunksOf: s.chunks > 1 ? s.ranks : nil).write(toFile: svg, atomically: true, encoding: .utf8)
+                try AtomicFile.write(TimelineRenderer.svg(t, title: title, chunksOf: s.chunks > 1 ? s.ranks : nil), to: svg)
                 say("wrote \(svg)")
             }
         }

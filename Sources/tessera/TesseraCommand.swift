@@ -12,6 +12,27 @@ struct TesseraCommand: ParsableCommand {
                       ScheduleCommand.self, PlanCommand.self, CheckCommand.self, BenchCommand.self, InfoCommand.self,
                       TraceCommand.self, PlotCommand.self, ExplainCommand.self, ServeCommand.self,
                       TokenizerCommand.self, DataCommand.self])
+
+    /// Parses and runs the command like ArgumentParser's own `main`, but
+    /// every error it reports — an unknown flag, a bad value, a missing
+    /// argument — is one line "tessera: error: ..." with status 2, as every
+    /// other bad input is (not a usage dump with status 64). Help and
+    /// `ExitCode`s a command throws on purpose pass through unchanged.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let status = exitCode(for: error)
+            if error is ExitCode { Foundation.exit(status.rawValue) }
+            if status == .success {  // --help, --version
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            fail(ParserMessage.oneLine(message(for: error), command: CommandLine.arguments.dropFirst().first),
+                 printed: Launcher.isLeaderProcess)
+        }
+    }
 }
 
 /// Runs `body`, turning every Tessera error into one clear line on stderr
@@ -60,7 +81,10 @@ let unprintedGrace: Double = 30
 /// Parses a comma-separated list of names (`dp,tp`, `all_reduce,all_gather`)
 /// into enum cases; an unknown name is a `ConfigError` naming the flag and the valid names.
 func parseNames<E: RawRepresentable & CaseIterable>(_ text: String, flag: String) throws -> [E] where E.RawValue == String {
-    try text.split(separator: ",").map { name in
+    guard text.contains(where: { $0 != "," && $0 != " " }) else {
+        throw ConfigError("\(flag) names nothing; valid: a comma-separated list of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return try text.split(separator: ",").map { name in
         guard let value = E(rawValue: String(name)) else {
             throw ConfigError("unknown value '\(name)' for \(flag); valid: \(E.allCases.map(\.rawValue).joined(separator: ", "))")
         }

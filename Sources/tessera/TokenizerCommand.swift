@@ -38,6 +38,7 @@ struct TokenizerTrainCommand: ParsableCommand {
             let trainer = BPETrainer(vocabSize: vocab, specialTokens: special.split(separator: ",").map(String.init),
                                      pattern: p, minFrequency: minFrequency, threads: threads)
             try trainer.validate()
+            try OutputFile.check(out, what: "tokenizer file", example: "tokenizer.json") { _ in false }
             try TokenizerFiles.checkNewOutput(out)
             let texts = try TokenizerFiles.readCorpus(data)
             let start = Date()

@@ -18,7 +18,7 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
     let meeting: Rendezvous
     private var seq = 0
     /// Runs started collectives in order, off the rank's own thread.
-    private let worker: DispatchQueue
+    private let worker: RankWorker
     /// Started and not yet drained requests (touched by the rank's thread only).
     private var pending: [CollectiveRequest] = []
 
@@ -32,7 +32,7 @@ public final class ThreadGroup: ProcessGroup, @unchecked Sendable {
         self.size = members.count
         self.name = name
         meeting = world.rendezvous(for: members, name: name)
-        worker = DispatchQueue(label: "tessera.\(name).rank\(worldRank)")
+        worker = RankWorker()
     }
 
     /// Waits for every started request, so a blocking collective runs after them (as MPI orders them).

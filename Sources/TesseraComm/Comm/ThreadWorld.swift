@@ -85,7 +85,7 @@ public final class ThreadWorld: @unchecked Sendable {
         let done = DispatchGroup()
         for r in 0..<size {
             done.enter()
-            let thread = Thread {
+            let started = RankThread.start(stackBytes: 64 << 20) {
                 do {
                     try Compute.withThreads(kernelThreads) { try body(world.worldGroup(rank: r)) }
                 } catch {
@@ -93,8 +93,13 @@ public final class ThreadWorld: @unchecked Sendable {
                 }
                 done.leave()
             }
-            thread.stackSize = 64 << 20
-            thread.start()
+            if let refusal = started {
+                // The ranks already started wake from their first collective with this error.
+                world.abort(CommError("cannot start rank thread \(r) of \(size): the system refused a thread "
+                                      + "(\(refusal)); run fewer thread ranks or use mpirun"))
+                done.leave()  // rank r entered but never ran; later ranks were never entered
+                break
+            }
         }
         done.wait()
         if let e = world.lock.withLock({ world.rootCause }) { throw e }

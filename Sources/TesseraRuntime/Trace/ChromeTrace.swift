@@ -91,9 +91,7 @@ public struct ChromeTrace: Codable, Sendable {
 
     /// Reads a trace Tessera wrote; anything else is a `ConfigError` naming the file and what is wrong.
     public static func read(path: String) throws -> ChromeTrace {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError("trace file '\(path)' does not exist or cannot be read (write one with --trace FILE)")
-        }
+        let data = try InputFile.contents(path, what: "trace file", hint: "write one with --trace FILE")
         let trace: ChromeTrace
         do { trace = try JSONDecoder().decode(ChromeTrace.self, from: data) } catch {
             throw ConfigError("trace file '\(path)' is not a Tessera trace (Chrome trace-event JSON with "
@@ -105,6 +103,7 @@ public struct ChromeTrace: Codable, Sendable {
         guard !trace.otherData.ranks.isEmpty, trace.slices.allSatisfy({ ($0.ts ?? -1) >= 0 && ($0.dur ?? -1) >= 0 }) else {
             throw ConfigError("trace file '\(path)' lists no ranks or holds a slice without a start and a duration")
         }
+        try trace.requirePlausible(path: path)
         return trace
     }
 }

@@ -69,13 +69,14 @@ public final class MetricsLog {
 
     /// Every line of a metrics log; a line that is not one is a `ConfigError` naming the file and line.
     public static func read(path: String) throws -> [StepMetrics] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError("metrics file '\(path)' does not exist or cannot be read (write one with --metrics FILE)")
-        }
+        let data = try InputFile.contents(path, what: "metrics file", hint: "write one with --metrics FILE")
         var out: [StepMetrics] = []
         for (n, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
             guard let m = try? JSONDecoder().decode(StepMetrics.self, from: Data(line)) else {
                 throw ConfigError("metrics file '\(path)' line \(n + 1) is not a step's metrics (a JSON object with step, loss, lr, ...)")
+            }
+            if let problem = m.implausibility(after: out.last) {
+                throw ConfigError("metrics file '\(path)' line \(n + 1): \(problem)")
             }
             out.append(m)
         }

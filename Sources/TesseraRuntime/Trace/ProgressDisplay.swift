@@ -1,5 +1,7 @@
 import Foundation
 
+import TesseraSupport
+
 /// Where a run's progress goes: on a terminal, one status line rewritten in
 /// place every step (with ETA and live MFU) above which permanent lines
 /// scroll; elsewhere (a pipe, a file, CI) plain lines only, at the logged
@@ -11,8 +13,9 @@ public final class ProgressDisplay: @unchecked Sendable {
     private let print: (String) -> Void
     private var statusShown = false
 
-    /// Progress through `print` (whole lines); `live` defaults to whether stdout is a terminal.
-    public init(quiet: Bool, live: Bool = isatty(STDOUT_FILENO) != 0, print: @escaping (String) -> Void) {
+    /// Progress through `print` (whole lines); `live` defaults to `LiveTerminal.isLive`
+    /// (standard output and error both terminals, not under mpirun).
+    public init(quiet: Bool, live: Bool = LiveTerminal.isLive, print: @escaping (String) -> Void) {
         self.quiet = quiet
         self.live = live && !quiet
         self.print = print

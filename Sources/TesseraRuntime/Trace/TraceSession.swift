@@ -36,11 +36,7 @@ public enum TraceSession {
         let parts = try gather(part, over: world)
         guard let parts else { return }
         let trace = TraceMerger.merge(parts, layout: layout.name, clock: alignClocks ? "barrier" : "one clock")
-        do {
-            try trace.encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw CheckpointError("cannot write trace '\(path)': \((error as NSError).localizedDescription)")
-        }
+        try AtomicFile.write(try trace.encoded(), to: path)
         let summary = CommSummary(trace)
         log("wrote trace \(path): \(parts.count) rank(s), \(trace.slices.count) slices"
             + (trace.otherData.dropped > 0 ? " (\(trace.otherData.dropped) events dropped: buffer full)" : "")

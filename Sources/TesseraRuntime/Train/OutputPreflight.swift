@@ -13,6 +13,14 @@ public enum OutputPreflight {
     /// them; returns the checkpoint lock, held until released (or the
     /// process ends). Errors are one line naming the path and what is wrong.
     public static func prepare(_ config: TrainConfig) throws -> CheckpointLock? {
+        try OutputFile.requireDistinct([("--trace", config.trace), ("--metrics", config.metrics), ("--moe-stats", config.moeStats)])
+        if let checkpoint = config.checkpoint.flatMap({ try? CheckpointDirectory($0) }) {
+            for (flag, path) in [("--trace", config.trace), ("--metrics", config.metrics), ("--moe-stats", config.moeStats)] {
+                guard let path, AtomicFile.resolved(FilePathParts(path).directory) == checkpoint.path else { continue }
+                throw ConfigError("\(flag) '\(path)' lies inside the checkpoint directory '\(checkpoint.path)', which holds "
+                                  + "only the checkpoint's own files (each save replaces it whole); write it beside the checkpoint")
+            }
+        }
         if let trace = config.trace { try checkTrace(trace) }
         if let metrics = config.metrics { try MetricsLog.check(metrics) }
         if let stats = config.moeStats { try ExpertStatsLog.check(stats) }
@@ -23,6 +31,7 @@ public enum OutputPreflight {
         do {
             try dir.recover()
             try dir.requireReplaceable()
+            try requireAsked(config, toReplace: dir)
             let probe = dir.stagingPath()
             guard mkdir(probe, 0o755) == 0 || errno == EEXIST else {
                 throw CheckpointError("cannot write checkpoint '\(dir.path)': cannot create \(probe): "
@@ -35,6 +44,15 @@ public enum OutputPreflight {
             throw error
         }
         return lock
+    }
+
+    /// Throws unless `config` may replace the checkpoint already at `dir`:
+    /// only the run resumed from it, or a run given `--overwrite`, may.
+    static func requireAsked(_ config: TrainConfig, toReplace dir: CheckpointDirectory) throws {
+        guard !config.overwrite, let step = CheckpointDirectory.completeStep(at: dir.path) else { return }
+        if let resumed = config.resume, (try? CheckpointDirectory(resumed))?.path == dir.path { return }
+        throw CheckpointError("'\(dir.path)' already holds a checkpoint (step \(step)); continue it with --resume "
+                              + "\(dir.path), replace it with --overwrite, or choose another --checkpoint")
     }
 
     /// Bytes of one checkpoint of `config`'s model: weights and two AdamW moments, float32, plus headers.
@@ -67,24 +85,9 @@ public enum OutputPreflight {
     }
 
     /// An output file of kind `what`: a new file in a writable directory, or
-    /// one Tessera wrote before (`isOurs`), which is replaced; anything else is refused.
+    /// one Tessera wrote before (`isOurs`), which is replaced; anything else is refused (`OutputFile.check`).
     public static func checkOutputFile(_ path: String, what: String, example: String,
                                        isOurs: (String) -> Bool) throws {
-        func refuse(_ why: String) -> ConfigError { ConfigError("cannot write \(what) '\(path)': \(why)") }
-        guard !path.isEmpty, !path.hasSuffix("/") else { throw refuse("give a file name, e.g. \(example)") }
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-            guard !isDir.boolValue else { throw refuse("it is a directory") }
-            guard isOurs(path) else {
-                throw refuse("it exists and is not a \(what) Tessera wrote; choose a new file or move it away")
-            }
-        }
-        let parent = FilePathParts(path).directory
-        do { try requireDirectory(parent, for: "\(what) '\(path)'") } catch { throw refuse("'\(parent)' is not a directory") }
-        let probe = path + ".probe-\(getpid())"
-        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw refuse("cannot create a file in '\(parent)': " + String(cString: strerror(errno))) }
-        close(fd)
-        unlink(probe)
+        try OutputFile.check(path, what: what, example: example, replaceable: isOurs)
     }
 }

@@ -28,6 +28,10 @@ public struct PreparedRun: @unchecked Sendable {
         if let source = initFrom {
             guard fresh.resume == nil else { throw ConfigError("--init-from and --resume exclude each other") }
             // The model's shape comes from the weights; shape flags, if given, must agree with it.
+            if let target = fresh.checkpoint, (try? CheckpointDirectory(target))?.path == (try? CheckpointDirectory(source))?.path {
+                throw ConfigError("--init-from and --checkpoint name the same directory '\(source)'; the run would replace "
+                                  + "the weights it starts from. Give --checkpoint a new directory")
+            }
             let weights = try ModelWeights.load(source)
             var base = TrainConfig()
             base.model = weights.config.model
@@ -36,12 +40,14 @@ public struct PreparedRun: @unchecked Sendable {
             base.tokenizer = weights.config.tokenizer
             base.tokenizerSha256 = weights.config.tokenizerSha256
             let config = try given.applied(to: base)
+            try given.requireMeaningful(config, TrainConfig.requirements)
             try config.validate()
             try Checkpoint.requireSameShape(saved: weights.config.model, requested: config.model, dir: source)
             self.config = config; resume = nil; initial = (weights, source)
             return
         }
         guard let dir = fresh.resume else {
+            try given.requireMeaningful(fresh, TrainConfig.requirements)
             try fresh.validate()
             config = fresh; resume = nil; initial = nil
             return
@@ -51,6 +57,7 @@ public struct PreparedRun: @unchecked Sendable {
         var base = ckpt.config
         if (given.file + given.flags).contains(where: { Layout.table.setting($0.key) != nil }) { base.layout = Layout() }
         var config = try given.applied(to: base)
+        try given.requireMeaningful(config, TrainConfig.requirements)
         try config.validate()
         try Checkpoint.requireSameShape(saved: ckpt.config.model, requested: config.model, dir: dir)
         try config.requireSteps(after: ckpt.step, resuming: dir)

@@ -126,6 +126,9 @@ public enum SafeTensors {
 
     /// Reads and parses a file.
     public static func read(path: String) throws -> File {
+        if let kind = FileCause.kind(of: path), kind != "a regular file" {
+            throw CheckpointError("cannot read \(path): it is \(kind), not a regular file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CheckpointError("cannot read \(path): it does not exist or is not readable")
         }

@@ -66,6 +66,9 @@ public struct TokenDataset: Sendable {
             throw DataError("data file '\(path)' does not exist; give --data a readable text file, or omit it to use the built-in corpus")
         }
         if isDir.boolValue { throw DataError("data path '\(path)' is a directory; --data needs a file") }
+        if let kind = FileCause.kind(of: path), kind != "a regular file" {
+            throw DataError("data file '\(path)' is \(kind), not a regular file; give --data a text file or a `data prepare` directory")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DataError("data file '\(path)' cannot be read (check its permissions)")
         }

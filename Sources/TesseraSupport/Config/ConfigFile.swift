@@ -10,13 +10,7 @@ import TOMLKit
 public enum ConfigFile {
     /// The entries of the config file at `path`, in file order.
     public static func read(_ path: String) throws -> [ConfigEntry] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw ConfigError("config file '\(path)' does not exist (or is a directory)")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError("config file '\(path)' cannot be read (permissions?)")
-        }
+        let data = try InputFile.contents(path, what: "config file", limit: 1 << 20)
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError("config file '\(path)' is not UTF-8 text")
         }
@@ -41,21 +35,27 @@ public enum ConfigFile {
                 for (k, v) in inner {
                     let line = lines.key(k, in: key)
                     out.append((line, ConfigEntry(k, try tomlValue(v, key: k, file: file, line: line),
-                                                  source: "\(file) line \(line)", section: section)))
+                                                  source: at(file, line, key: "\(key).\(k)"), section: section)))
                 }
             } else {
                 let line = lines.key(key, in: nil)
                 out.append((line, ConfigEntry(key, try tomlValue(value, key: key, file: file, line: line),
-                                              source: "\(file) line \(line)")))
+                                              source: at(file, line, key: key))))
             }
         }
         return out.sorted { $0.line < $1.line }.map(\.entry)
     }
 
+    /// "config file 'x' line 3", or "config file 'x' (key 'model.layers')" where the line is not known
+    /// (a quoted or inline-table key), never "line 0".
+    static func at(_ file: String, _ line: Int, key: String) -> String {
+        line > 0 ? "\(file) line \(line)" : "\(file) (key '\(key)')"
+    }
+
     /// The section named `name`, or an error naming the valid ones.
     static func section(_ name: String, file: String, line: Int) throws -> ConfigSection {
         guard let s = ConfigSection(rawValue: name) else {
-            throw ConfigError("\(file) line \(line): [\(name)] is not a section; sections are "
+            throw ConfigError("\(at(file, line, key: name)): [\(name)] is not a section; sections are "
                               + ConfigSection.allCases.map { "[\($0.rawValue)]" }.joined(separator: ", ")
                               + " (or write keys at the top level)")
         }
@@ -73,7 +73,7 @@ public enum ConfigFile {
             if !items.isEmpty, items.allSatisfy({ $0 != nil }) { return .string(items.map { "\($0!)" }.joined(separator: ",")) }
             fallthrough
         default:
-            throw ConfigError("\(file) line \(line): key '\(key)' has a \(v.type) value; use a number, true/false, "
+            throw ConfigError("\(at(file, line, key: key)): key '\(key)' has a \(v.type) value; use a number, true/false, "
                               + "a \"quoted string\" or a list of integers")
         }
     }

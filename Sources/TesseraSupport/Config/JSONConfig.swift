@@ -35,7 +35,10 @@ enum JSONConfig {
         return try keys.compactMap { k -> ConfigEntry? in
             let source = "\(file) line \(k.line)"
             if k.path.count == 1 {
-                switch values[k.path[0]]! {
+                guard let node = values[k.path[0]] else {
+                    throw ConfigError("\(source): key '\(k.path[0])' could not be read back; write it in plain characters")
+                }
+                switch node {
                 case .value(let v): return ConfigEntry(k.path[0], v, source: source)
                 case .object: _ = try ConfigFile.section(k.path[0], file: file, line: k.line); return nil
                 }
@@ -83,7 +86,8 @@ enum JSONConfig {
             case "\"":
                 var s = ""
                 while let d = chars.popFirst(), d != "\"" {
-                    if d == "\\", let e = chars.popFirst() { s.unicodeScalars.append(e) } else { s.unicodeScalars.append(d) }
+                    if d == "\\", let e = chars.popFirst() { s.unicodeScalars.append(contentsOf: JSONEscape.decode(e, &chars)) }
+                    else { s.unicodeScalars.append(d) }
                 }
                 lastString = (s, line)
                 continue

@@ -21,6 +21,8 @@ public struct Setting<Root>: Sendable {
     public let valid: String
     /// A boolean flag: `--sp` alone means true, `--no-sp` false.
     public let isSwitch: Bool
+    /// A number stored as float32 (so a value may round out of its range).
+    var isFloat32 = false
     let read: @Sendable (Root) -> ConfigValue?
     let write: @Sendable (inout Root, ConfigValue) -> Bool
     let holdsValidValue: @Sendable (Root) -> Bool
@@ -51,15 +53,24 @@ public struct Setting<Root>: Sendable {
     /// The same setting on a value that holds a `Root` at `path` (a `Layout` inside a `TrainConfig`).
     public func lifted<Outer>(_ path: WritableKeyPath<Outer, Root> & Sendable) -> Setting<Outer> {
         let (read, write, holds) = (self.read, self.write, self.holdsValidValue)
-        return Setting<Outer>(key: key, aliases: aliases, section: section, help: help, valid: valid, isSwitch: isSwitch,
-                              read: { read($0[keyPath: path]) },
-                              write: { outer, value in write(&outer[keyPath: path], value) },
-                              holdsValidValue: { holds($0[keyPath: path]) })
+        var outer = Setting<Outer>(key: key, aliases: aliases, section: section, help: help, valid: valid, isSwitch: isSwitch,
+                                   read: { read($0[keyPath: path]) },
+                                   write: { outer, value in write(&outer[keyPath: path], value) },
+                                   holdsValidValue: { holds($0[keyPath: path]) })
+        outer.isFloat32 = isFloat32
+        return outer
     }
 
-    /// Stores `value`, or throws "KEY must be VALID, got VALUE" prefixed by `source`.
+    /// Stores `value`, or throws "KEY must be VALID, got VALUE" prefixed by
+    /// `source` (and, for a number float32 cannot hold, what it rounds to).
     public func set(_ value: ConfigValue, in root: inout Root, source: String?) throws {
-        guard write(&root, value) else { throw ConfigError((source.map { "\($0): " } ?? "") + problem(value)) }
+        guard write(&root, value) else {
+            var message = problem(value)
+            if isFloat32, let d = value.asDouble, d.isFinite, Double(Float(d)) != d {
+                message += " (stored as float32, \(value.text) rounds to \(Float(d)))"
+            }
+            throw ConfigError((source.map { "\($0): " } ?? "") + message)
+        }
     }
 
     /// The current value (nil when unset, e.g. no data file).
@@ -85,9 +96,11 @@ extension Setting {
     /// A number setting whose accepted values `accepts` describes as `valid`.
     public static func number(_ key: String, _ field: WritableKeyPath<Root, Float> & Sendable, _ section: ConfigSection,
                               valid: String, help: String, accepts: @escaping @Sendable (Float) -> Bool) -> Setting {
-        Setting(key, field, section: section, valid: valid, help: help,
-                decode: { $0.asDouble.map(Float.init) }, encode: { .float(Double("\($0)") ?? Double($0)) },
-                accepts: { $0.isFinite && accepts($0) })
+        var s = Setting(key, field, section: section, valid: valid, help: help,
+                        decode: { $0.asDouble.map(Float.init) }, encode: { .float(Double("\($0)") ?? Double($0)) },
+                        accepts: { $0.isFinite && accepts($0) })
+        s.isFloat32 = true
+        return s
     }
 
     /// A boolean switch: `--KEY` / `--no-KEY`, `KEY = true` in files.

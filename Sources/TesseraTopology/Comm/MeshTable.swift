@@ -30,6 +30,4 @@ public enum MeshTable {
         }
         return lines.joined(separator: "\n")
     }
-
-    static func list(_ ranks: [Int]) -> String { "[" + ranks.map(String.init).joined(separator: ",") + "]" }
 }

@@ -75,6 +75,7 @@ extension TrainConfig {
             .int("checkpoint-every", \.checkpointEvery, 0...1_000_000_000, .train,
                  help: "Also save every N steps (0: only at the end)."),
             .string("resume", \.resume, .train, help: "Continue the run saved in this checkpoint directory."),
+            .bool("overwrite", \.overwrite, .train, help: "Let a fresh run replace the checkpoint in --checkpoint."),
             .int("sample", \.sample, 0...1_048_576, .train,
                  help: "Bytes to sample after training (0: none)."),
             .int("threads", \.threads, 0...4096, .train, help: "Kernel threads of a one-rank run (0: all cores)."),
@@ -102,7 +103,7 @@ extension TrainConfig: Codable {
     /// Settings of one invocation rather than of the run: a resumed run
     /// traces, resumes or waits only as asked again, and saves to its own
     /// directory (a checkpoint records no path of the machine that wrote it).
-    static let notStored: Set<String> = ["resume", "trace", "metrics", "moe-stats", "quiet", "checkpoint", "timeout"]
+    static let notStored: Set<String> = ["resume", "trace", "metrics", "moe-stats", "quiet", "checkpoint", "timeout", "overwrite"]
 
     /// Keys a stored config must hold: the model's shape, which no default may stand in for.
     static let requiredStored = ["vocab", "seq-len", "layers", "d-model", "heads"]

@@ -43,6 +43,8 @@ public struct TrainConfig: Sendable, Equatable {
     public var checkpointEvery = 0
     /// Continue the run saved in this checkpoint directory (read by `tessera train`; nil: a fresh run).
     public var resume: String?
+    /// Let a fresh run replace the checkpoint already in `checkpoint` (otherwise refused).
+    public var overwrite = false
     /// Bytes `tessera train` samples from the model after training (0: none).
     public var sample = 240
     /// Kernel threads of a one-rank run (0: all cores).

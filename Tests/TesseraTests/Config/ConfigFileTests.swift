@@ -74,7 +74,7 @@ import Tessera
     @Test func missingUnreadableAndBinaryFilesAreNamed() throws {
         var c = TrainConfig()
         #expect(TestSupport.message { try c.apply(file: "/nonexistent/run.toml") }
-                    == "config file '/nonexistent/run.toml' does not exist (or is a directory)")
+                    == "config file '/nonexistent/run.toml': it does not exist")
         let binary = TestSupport.temporaryPath("binary.toml")
         try Data([0xff, 0xfe, 0x00, 0x41]).write(to: URL(fileURLWithPath: binary))
         defer { try? FileManager.default.removeItem(atPath: binary) }

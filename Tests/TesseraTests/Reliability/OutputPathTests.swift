@@ -69,7 +69,7 @@ struct OutputPathTests {
         try FileManager.default.createDirectory(atPath: cli.path("adir"), withIntermediateDirectories: false)
         var pipeline = TesseraCLI.tiny + ["--pp", "2", "--micro-batches", "2"]
         pipeline[pipeline.firstIndex(of: "--layers")! + 1] = "2"  // one block per stage
-        for (trace, expected) in [("missing/t.txt", "is not a directory"), ("adir", "it is a directory"),
+        for (trace, expected) in [("missing/t.txt", "the directory 'missing' does not exist"), ("adir", "it is a directory"),
                                   ("notes.txt", "not a trace Tessera wrote"), ("/proc/t.txt", "cannot create a file")] {
             let r = try cli.run(["train", "--steps", "2", "--trace", trace] + pipeline)
             #expect(r.status == 2 && r.output.contains("trace '\(trace)'") && r.output.contains(expected)

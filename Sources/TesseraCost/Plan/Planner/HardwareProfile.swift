@@ -41,19 +41,21 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
 
     /// Reads and checks a profile file; a `ConfigError` naming the file and the problem otherwise.
     public static func read(path: String) throws -> HardwareProfile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError("cannot read hardware profile '\(path)'; write one with tessera bench profile --out \(path)")
-        }
+        let data = try InputFile.contents(path, what: "hardware profile", limit: 1 << 20,
+                                          hint: "write one with tessera bench profile --out \(path)")
         let p: HardwareProfile
         do { p = try JSONDecoder().decode(HardwareProfile.self, from: data) } catch {
             throw ConfigError("hardware profile '\(path)' is not a profile written by tessera bench profile: \(error)")
         }
         let numbers = [p.memoryBytes, p.memoryBandwidth] + p.matmul.values.flatMap { [$0.peakFlops, $0.halfSize] }
             + p.collectives.values.flatMap { [$0.bandwidth, $0.latency] }
-        guard p.version == 1, p.cores >= 1, p.matmul[.fp32] != nil, !p.collectives.isEmpty,
-              numbers.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
-            throw ConfigError("hardware profile '\(path)' has a missing or invalid field (version 1, cores ≥ 1, "
-                              + "an fp32 matmul fit, a collective backend, finite non-negative numbers)")
+        guard p.version == 1, (1...1_048_576).contains(p.cores), p.matmul[.fp32] != nil, !p.collectives.isEmpty,
+              numbers.allSatisfy({ $0.isFinite && $0 >= 0 && $0 < 1e20 }),
+              p.matmul.values.allSatisfy({ $0.peakFlops > 0 }), p.memoryBandwidth > 0, p.memoryBytes > 0,
+              p.collectives.values.allSatisfy({ $0.bandwidth > 0 }) else {
+            throw ConfigError("hardware profile '\(path)' has a missing or invalid field (version 1, cores in "
+                              + "1...1048576, an fp32 matmul fit, a collective backend, finite non-negative numbers "
+                              + "below 1e20, positive rates and memory)")
         }
         return p
     }

@@ -29,6 +29,8 @@ public struct CheckpointDirectory: Sendable {
     public init(_ path: String) throws {
         var p = path
         while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        // A symbolic link is followed: its target is the checkpoint (a save renames over the target, never the link).
+        if FileCause.isSymbolicLink(p) { p = AtomicFile.resolved(p) }
         let parts = FilePathParts(p), last = parts.name
         guard !p.isEmpty, p != "/", last != ".", last != ".." else {
             let named = p.isEmpty ? "nothing" : "a directory that holds other things"

@@ -9,7 +9,8 @@ import Foundation
 /// - `full-disk:NAME` — writing a file whose name ends in NAME fails with
 ///   ENOSPC (No space left on device);
 /// - `rank-error:R:S` — world rank R throws an error in the middle of step S
-///   (1-based), after its forward and backward, as a failing rank would.
+///   (1-based), after its forward and backward, as a failing rank would (the
+///   job exits 4, a failed rank).
 public enum FaultInjection {
     /// The points of a checkpoint save, in order.
     public static let savePoints = ["staging-created", "model-written", "optimizer-written", "marker-written",
@@ -31,6 +32,12 @@ public enum FaultInjection {
     /// Throws if the fault fails world rank `rank` at step `step` (1-based).
     package static func step(rank: Int, step: Int) throws {
         guard spec.count == 3, spec[0] == "rank-error", Int(spec[1]) == rank, Int(spec[2]) == step else { return }
-        throw TrainingError("injected error on rank \(rank) in step \(step) (TESSERA_FAULT)")
+        throw InjectedRankFault(description: "injected error on rank \(rank) in step \(step) (TESSERA_FAULT)")
+    }
+
+    /// A rank's own failure (not a Tessera error of any kind), so the job
+    /// reports it as a failed rank: communication kind, exit status 4, on threads as under MPI.
+    struct InjectedRankFault: Error, CustomStringConvertible {
+        let description: String
     }
 }

@@ -14,7 +14,8 @@ public enum TimelineRenderer {
         let w = (labels.map(\.count).max() ?? 2) + 1
         func pad(_ s: String) -> String { s.padding(toLength: w, withPad: " ", startingAt: 0) }
         let origin = t.spans.map(\.start).min() ?? 0
-        let u = unit ?? max(t.spans.map { $0.end - $0.start }.filter { $0 > 0 }.min() ?? 1, 1e-12)
+        let shortest = unit ?? max(t.spans.map { $0.end - $0.start }.filter { $0 > 0 }.min() ?? 1, 1e-12)
+        let u = textUnit(stepTime: t.stepTime, shortest: shortest)
         let width = max(0, Int((t.stepTime / u).rounded()))
         return (0..<t.ranks).map { r in
             var cells = [String](repeating: pad(" ."), count: width)
@@ -41,7 +42,7 @@ public enum TimelineRenderer {
         let scale = 900 / max(t.stepTime, 1e-12), rowHeight = 28.0, left = 60.0
         var out = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(left + 920))" height="\(Int(40 + rowHeight * Double(t.ranks) + 10))" font-family="monospace" font-size="11">
-            <text x="4" y="16">\(title)</text>
+            \(marker)<text x="4" y="16">\(title)</text>
 
             """
         let colour: [PipelineAction.Kind: String] = [.forward: "#4e79a7", .backward: "#59a14f", .weight: "#f28e2b"]

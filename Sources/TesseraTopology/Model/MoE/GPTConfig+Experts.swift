@@ -35,6 +35,7 @@ extension GPTConfig {
         if topK > experts {
             throw ConfigError("top-k \(topK) exceeds experts \(experts); valid top-k: 1...\(experts)")
         }
+        try requireRoutingBounded()
         if moeEvery > layers {
             throw ConfigError("moe-every \(moeEvery) exceeds layers \(layers), so no block would hold experts; "
                               + "valid moe-every: 1...\(layers)")

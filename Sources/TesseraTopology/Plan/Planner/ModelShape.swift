@@ -175,6 +175,7 @@ public struct ModelShape: Sendable, Equatable, Codable {
             where v < 1 {
             throw ConfigError("\(name) must be a positive integer, got \(v)")
         }
+        try requireWithinLimits()
         if dModel % heads != 0 {
             throw ConfigError("d-model \(dModel) is not divisible by heads \(heads); heads must divide d-model")
         }
