@@ -22,7 +22,7 @@ thread): llama.cpp and transformers time.process_time() around the run in
 this process; Tessera its process's CPU time over the generation loop, which
 `bench generate` prints as cpu-tok/s. The table's rate is tokens per CPU second.
 """
-import argparse, os, re, subprocess, sys, tempfile, time
+import argparse, os, re, shutil, subprocess, sys, tempfile, time
 
 import numpy as np
 
@@ -118,6 +118,13 @@ def main():
     ap.add_argument("--formats", default="fp32,bf16,int8", help="Tessera's weight formats")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp()
+    try:
+        run_all(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_all(args, tmp):
     hf_dir = os.path.join(tmp, "hf")
     subprocess.run([args.tessera, "bench", "generate", "--export-model", hf_dir], check=True, stdout=subprocess.DEVNULL)
     engines = {f"tessera {f}": (lambda f: lambda b, l, t: tessera_run(args.tessera, hf_dir, f, b, l, t))(f)
