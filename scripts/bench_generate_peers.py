@@ -15,8 +15,14 @@ its default f16, flash attention off; greedy picks on the host.
         [--prompt-lengths 16,1024] [--tokens 32] [--repeats 3]
 
 A peer that is not installed is skipped with one line saying so.
+
+On a shared machine wall-clock rates measure the other jobs as much as the
+engines, so each run also reports its CPU seconds (every engine runs one
+thread): llama.cpp and transformers time.process_time() around the run in
+this process; Tessera its process's CPU time over the generation loop, which
+`bench generate` prints as cpu-tok/s. The table's rate is tokens per CPU second.
 """
-import argparse, os, re, subprocess, sys, tempfile, time
+import argparse, os, re, shutil, subprocess, sys, tempfile, time
 
 import numpy as np
 
@@ -26,11 +32,11 @@ def prompts(batch, length):  # GenerateBenchmark.prompts
 
 
 def tessera_run(binary, model_dir, fmt, batch, length, tokens):
+    """(tokens per CPU second of the generation loop, wall-clock tok/s), as `bench generate` prints them."""
     out = subprocess.run([binary, "bench", "generate", "--checkpoint", model_dir, "--layouts", "tp1",
                           "--batches", str(batch), "--prompt-lengths", str(length), "--tokens", str(tokens),
                           "--threads", "1", "--weights", fmt], check=True, capture_output=True, text=True).stdout
-    m = re.search(r"tok/s=([\d.]+) p50=([\d.]+)ms", out)
-    return float(m[1]), float(m[2]) / 1e3
+    return float(re.search(r"cpu-tok/s=([\d.]+)", out)[1]), float(re.search(r" tok/s=([\d.]+)", out)[1])
 
 
 class LlamaCpp:
@@ -76,7 +82,7 @@ class LlamaCpp:
             return rows
 
         ps = prompts(batch, length)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         items = [(t, i, s, i == length - 1) for s in range(batch) for i, t in enumerate(ps[s])]
         logits = decode(items)
         for step in range(tokens):
@@ -85,22 +91,21 @@ class LlamaCpp:
             if step == tokens - 1:
                 break
             logits = decode([(picks[s], length + step, s, True) for s in range(batch)])
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         L.llama_batch_free(b)
         L.llama_free(ctx)
-        p50 = float(np.median(np.diff(step_times))) if len(step_times) > 1 else 0.0
-        return batch * tokens / seconds, p50
+        return batch * tokens / cpu, batch * tokens / seconds
 
 
 def hf_run(model, batch, length, tokens):
     import torch
     ids = torch.tensor(prompts(batch, length))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with torch.no_grad():
         out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=tokens, min_new_tokens=tokens,
                              do_sample=False, use_cache=True, pad_token_id=0, eos_token_id=None)
     assert out.shape[1] - length == tokens
-    return batch * tokens / (time.perf_counter() - start), 0.0
+    return batch * tokens / (time.process_time() - cpu), batch * tokens / (time.perf_counter() - start)
 
 
 def main():
@@ -109,13 +114,21 @@ def main():
     ap.add_argument("--batches", default="1,32")
     ap.add_argument("--prompt-lengths", default="16,1024")
     ap.add_argument("--tokens", type=int, default=32)
-    ap.add_argument("--repeats", type=int, default=3, help="runs per engine and row (median by tok/s)")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per engine and row (median by tokens per CPU second)")
+    ap.add_argument("--formats", default="fp32,bf16,int8", help="Tessera's weight formats")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp()
+    try:
+        run_all(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_all(args, tmp):
     hf_dir = os.path.join(tmp, "hf")
     subprocess.run([args.tessera, "bench", "generate", "--export-model", hf_dir], check=True, stdout=subprocess.DEVNULL)
     engines = {f"tessera {f}": (lambda f: lambda b, l, t: tessera_run(args.tessera, hf_dir, f, b, l, t))(f)
-               for f in ["fp32", "bf16", "int8"]}
+               for f in args.formats.split(",")}
     try:
         import llama_cpp
         for fmt, name in [("fp32", "f32"), ("int8", "Q8_0")]:
@@ -135,10 +148,12 @@ def main():
         print(f"torch {torch.__version__}, transformers {transformers.__version__}, 1 thread")
     except ImportError as e:
         print(f"{e.name} is not installed: transformers skipped")
-    for run in engines.values():
-        run(1, 16, 2)  # warm-up
+    for e, run in engines.items():
+        if not e.startswith("tessera"):
+            run(1, 16, 2)  # warm-up (each Tessera run is a process of its own)
     print(f"{args.tokens} bytes per sequence, greedy, 1 thread each, median of {args.repeats} alternated runs")
-    print("| batch | prompt | " + " | ".join(f"{e} tok/s" for e in engines) + " |")
+    print(f"load average {os.getloadavg()[0]:.1f} at the start; cells: tokens per CPU second (wall-clock tok/s)")
+    print("| batch | prompt | " + " | ".join(f"{e}" for e in engines) + " |")
     print("|---|---|" + "---|" * len(engines))
     for batch in map(int, args.batches.split(",")):
         for length in map(int, args.prompt_lengths.split(",")):
@@ -147,7 +162,8 @@ def main():
                 for e, run in engines.items():
                     runs[e].append(run(batch, length, args.tokens))
             med = {e: sorted(r)[len(r) // 2] for e, r in runs.items()}
-            print(f"| {batch} | {length} | " + " | ".join(f"{med[e][0]:.1f}" for e in engines) + " |", flush=True)
+            print(f"| {batch} | {length} | " + " | ".join(f"{med[e][0]:.1f} ({med[e][1]:.1f})" for e in engines) + " |",
+                  flush=True)
 
 
 if __name__ == "__main__":

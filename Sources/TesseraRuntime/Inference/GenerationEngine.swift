@@ -42,8 +42,10 @@ final class GenerationEngine {
     func run(requests: Int, emit: (GenerationEvent) -> Void) throws -> GenerationOutput {
         var output = GenerationOutput(requests: requests, cacheBytes: stage.cacheBytes,
                                       cacheBytesPerToken: stage.cacheBytesPerToken)
+        let cpu = GenerationOutput.processCPUSeconds()
         while try round(&output, emit: emit) {}
         output.seconds = Date().timeIntervalSince(start)
+        output.cpuSeconds = GenerationOutput.processCPUSeconds() - cpu
         return output
     }
 
@@ -120,6 +122,15 @@ public struct GenerationOutput: Sendable {
     public var logits: [[[Float]]]
     /// Seconds from the first step to the last, and of them spent waiting for another stage.
     public var seconds = 0.0, waitSeconds = 0.0
+    /// CPU seconds the whole process used over `run`'s loop (every thread, so every rank of a threads world).
+    public var cpuSeconds = 0.0
+
+    /// CPU seconds this process has used so far (every thread).
+    static func processCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
     /// Rows (tokens) this rank's blocks computed: prompts and generated tokens.
     public var rows = 0
     /// Seconds since the start at which each request's bytes arrived (for latency percentiles).
