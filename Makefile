@@ -24,7 +24,8 @@ demo: build
 
 # Builds once in release and runs every test: the Swift suites, the live
 # tokenizer check against Hugging Face's tokenizers (skipped when that Python
-# package is absent), then the MPI tests under mpirun with 2, 4 and 8
+# package is absent), TensorBoard's own reader on a --tensorboard run (skipped
+# without the tensorboard package), then the MPI tests under mpirun with 2, 4 and 8
 # processes, then across an emulated cluster of 2 nodes × 2 ranks (network
 # namespaces; skipped with a line where not root), then tessera serve end to
 # end (curl and the openai client against a server on a free loopback port).
@@ -32,6 +33,7 @@ test: deps
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build --disable-xctest
 	python3 scripts/check_tokenizer.py
+	python3 scripts/check_tensorboard.py
 	scripts/test_mpi.sh
 	scripts/test_cluster.sh
 	scripts/test_serve.sh
