@@ -7,7 +7,7 @@ struct ExplainCommand: ParsableCommand {
         commandName: "explain",
         abstract: "Run a parallel strategy or a collective on tiny integer matrices and print what every rank holds, step by step.",
         discussion: """
-            Strategies (2 or 4 ranks): tp (tensor), sp (sequence, inside tp), dp (data), pp (pipeline), cp (context),             ep (expert), zero (ZeRO 1-3). Collectives (2 to 8 ranks), walked step by step with the bytes each rank sends:             allreduce, reducescatter, allgather, alltoall.
+            Strategies (2 or 4 ranks): tp (tensor), sp (sequence, inside tp), dp (data), pp (pipeline), cp (context), ep (expert), zero (ZeRO 1-3). Collectives (2 to 8 ranks), walked step by step with the bytes each rank sends: allreduce, reducescatter, allgather, alltoall.
             Examples: tessera explain tp --ranks 2; tessera explain pp --ranks 4 --schedule gpipe; tessera explain allreduce --ranks 4
             """)
 

@@ -69,7 +69,7 @@ extension TrainConfig {
             .string("trace", \.trace, .train, help: "Write a Chrome/Perfetto trace of every rank here."),
             .string("metrics", \.metrics, .train, help: "Write one JSON line per logged step here."),
             .string("tensorboard", \.tensorboard, .train,
-                    help: "Add a TensorBoard events file of the logged steps' scalars to this directory."),
+                    help: "Add a TensorBoard events file of logged steps to this directory."),
             .string("moe-stats", \.moeStats, .train,
                     help: "Write tokens routed to each expert per MoE block per step to this CSV."),
             .bool("quiet", \.quiet, .train, help: "No per-step progress lines."),
