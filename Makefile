@@ -24,10 +24,11 @@ demo: build
 	$(RELEASE)/tessera train
 
 # Builds once in release and runs every test: the Swift suites, the live
-# tokenizer check against Hugging Face's tokenizers and the Hugging Face
-# checkpoint check against transformers (each skipped with a line when its
-# Python packages are absent; PYTHON=... picks the interpreter), then the MPI
-# tests under mpirun with 2, 4 and 8 processes, then across an emulated cluster of 2 nodes × 2 ranks (network
+# tokenizer check against Hugging Face's tokenizers, the Hugging Face
+# checkpoint check against transformers and TensorBoard's own reader on a
+# --tensorboard run (each skipped with a line when its Python packages are
+# absent; PYTHON=... picks the interpreter), then the MPI tests under mpirun
+# with 2, 4 and 8 processes, then across an emulated cluster of 2 nodes × 2 ranks (network
 # namespaces; skipped with a line where not root), then tessera serve end to
 # end (curl and the openai client against a server on a free loopback port),
 # then the hostile-input catalogue (bad flags, values, paths and files, each
@@ -37,6 +38,7 @@ test: deps
 	$(SWIFT) test -c release --skip-build --disable-xctest
 	$(PYTHON) scripts/check_tokenizer.py
 	$(PYTHON) scripts/check_hf.py
+	$(PYTHON) scripts/check_tensorboard.py
 	scripts/test_mpi.sh
 	scripts/test_cluster.sh
 	scripts/test_serve.sh

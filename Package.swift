@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
@@ -42,7 +43,9 @@ let package = Package(
         .target(name: "TesseraTopology", dependencies: ["TesseraComm"], swiftSettings: kernelSettings),
         .target(name: "TesseraModel", dependencies: ["TesseraTopology"], swiftSettings: kernelSettings),
         .target(name: "TesseraCost", dependencies: ["TesseraTopology"], swiftSettings: kernelSettings),
-        .target(name: "TesseraRuntime", dependencies: ["TesseraModel", "TesseraCost", "TesseraTokenizer"], swiftSettings: kernelSettings),
+        .target(name: "TesseraRuntime", dependencies: ["TesseraModel", "TesseraCost", "TesseraTokenizer",
+                                                       .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                swiftSettings: kernelSettings),
         .target(name: "TesseraTools", dependencies: ["TesseraRuntime"], swiftSettings: kernelSettings),
         .target(name: "Tessera", dependencies: ["TesseraTools"], swiftSettings: kernelSettings),
 

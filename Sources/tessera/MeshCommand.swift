@@ -33,7 +33,7 @@ struct MeshCommand: ParsableCommand {
 
     func run() throws {
         let topology = topology!
-        print(MeshTable.render(topology.mesh))
+        print(MeshTable.render(topology.mesh, ranksPerNode: ranksPerNode))
         let nodes = topology.nodeLines()
         if !nodes.isEmpty { print("\n" + nodes.joined(separator: "\n")) }
         if let warning = topology.tensorParallelSpanWarning { print(warning) }

@@ -9,8 +9,9 @@ struct PlanCommand: ParsableCommand {
         discussion: """
             Examples:
               tessera plan --model llama2-70b --gpus 64 --gpu a100-80 --global-batch 1024
-              tessera plan --model gpt3-175b --gpus 512 --gpu a100-80 --global-batch 1536 --layout "dp=8,tp=4,pp=16"
+              tessera plan --model gpt3-175b --gpus 512 --gpu a100-80 --global-batch 1536 --layout "pp=8,tp=4,dp=16"
               tessera plan --model tessera-bench --hardware profile.json --global-batch 16 --layout "dp=2"
+              tessera plan --serve --model llama2-70b --gpus 8 --gpu a100-80 --context 4096 --target latency
             Without --layout the planner searches every dp·pp·cp·tp = gpus layout (tp within a node, sp with tp, \
             micro-batch 1/2/4/8, 1f1b/interleaved/zb-h1, ZeRO 0-3, the lightest recompute that fits) and ranks the \
             ones that fit by tokens/s.
@@ -69,10 +70,15 @@ struct PlanCommand: ParsableCommand {
     @Flag(name: .customLong("tp-across-nodes"), help: "Let the search put tp groups across nodes.") var tpAcrossNodes = false
     @Option(help: "Layouts the search prints.") var top = 5
     @Flag(help: "Print JSON instead of the table.") var json = false
+    @OptionGroup(title: "Serving") var serving: PlanServeOptions
 
     func run() throws {
         try reportingErrors {
             let inputs = try PlanInputs(request)
+            if let serve = try serving.request(shape: inputs.shape, precision: inputs.setup.precision) {
+                if json { throw ConfigError("--json prints training plans; drop it with --serve") }
+                return try showServing(inputs: inputs, request: serve.0, target: serve.1)
+            }
             if let layout = inputs.layout {
                 let plan = try LayoutPlan(inputs.shape, layout: layout, setup: inputs.setup, hardware: inputs.hardware)
                 try show([plan], inputs: inputs, searched: nil)
@@ -125,6 +131,37 @@ struct PlanCommand: ParsableCommand {
                    best.time.layerCommunication, best.time.dataParallelExposed, best.time.optimizer)
             + (best.time.sharedCoreBound > 0 ? String(format: "; shared cores bound %.4g s", best.time.sharedCoreBound) : ""))
         for line in try MeshDrawing.lines(best.layout, gpusPerNode: hw.gpusPerNode) { say(line) }
+    }
+}
+
+extension PlanCommand {
+    /// `--serve`: the layout given (dp = replicas, tp, pp), or every tp × pp ranked for the target.
+    func showServing(inputs: PlanInputs, request: ServingPlan.Request, target: ServingPlan.Target) throws {
+        let plans: [ServingPlan]
+        if let l = inputs.layout {
+            guard l.cp == 1 && l.ep == 1 && l.zero == 0 else {
+                throw ConfigError("--serve takes a layout of dp (replicas), tp and pp only, got \(l.name)")
+            }
+            plans = [try ServingPlan(inputs.shape, tp: l.tp, pp: l.pp, devices: inputs.gpus, hardware: inputs.hardware,
+                                     precision: inputs.setup.precision, request: request)]
+        } else {
+            plans = ServingPlan.search(inputs.shape, devices: inputs.gpus, hardware: inputs.hardware,
+                                       precision: inputs.setup.precision, request: request, target: target,
+                                       maxTPOT: serving.maxTPOT.map { $0 / 1000 })
+            guard !plans.isEmpty else {
+                throw ConfigError("no tp × pp of \(inputs.gpus) device(s) holds \(inputs.shape.name)'s weights"
+                                  + (request.batch.map { " and \($0) sequence(s) of \(request.context) tokens" } ?? "")
+                                  + (serving.maxTPOT.map { " within \($0) ms per token" } ?? "")
+                                  + "; add devices, shorten --context or lower --batch")
+            }
+        }
+        for line in ServingReport.lines(plans, shape: inputs.shape, hardware: inputs.hardware, devices: inputs.gpus,
+                                        precision: inputs.setup.precision, request: request,
+                                        target: inputs.layout == nil ? target : nil, top: top) { say(line) }
+        if let p = plans.first, !p.fits {
+            say("tessera: warning: tp \(p.tp) × pp \(p.pp) holds at most \(p.maxBatch) sequence(s) of \(request.context) tokens "
+                + "beside its weights; batch \(p.batch) does not fit")
+        }
     }
 }
 

@@ -6,10 +6,11 @@ struct PlotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plot",
         abstract: "Draw metrics logs (--metrics FILE) as SVG: loss and validation curves overlaid, and throughput.",
-        discussion: "Example: tessera plot fp32.jsonl bf16.jsonl --svg loss.svg")
+        discussion: "Example: tessera plot fp32.jsonl bf16.jsonl --svg loss.svg --png (the PNG needs rsvg-convert: apt-get install librsvg2-bin)")
 
     @Argument(help: "Metrics logs written by tessera train --metrics FILE.") var files: [String]
     @Option(help: "The SVG file to write.") var svg: String
+    @Flag(help: "Also write a PNG beside the SVG (needs rsvg-convert: apt-get install librsvg2-bin).") var png = false
 
     func validate() throws {
         try reportingErrors {
@@ -34,7 +35,13 @@ struct PlotCommand: ParsableCommand {
                 say(String(format: "%@: %d logged steps, last step %d loss %.4f", r.name, r.steps.count, last.step, last.loss)
                     + (r.steps.last { $0.val_loss != nil }?.val_loss.map { String(format: ", validation %.4f", $0) } ?? ""))
             }
+            if let note = MetricsPlot.identicalNote(runs) { say("note: " + note) }
             say("wrote \(svg)")
+            if png {
+                let file = PNGRenderer.pngPath(for: svg)
+                try PNGRenderer.convert(svg: svg, png: file)
+                say("wrote \(file)")
+            }
         }
     }
 }

@@ -17,13 +17,14 @@ struct ScheduleCommand: ParsableCommand {
     @Option(name: .customLong("cost-f"), parsing: .unconditional, help: "Cost of a stage's forward (an interleaved chunk costs 1/pp-chunks of it).") var costF: Double = 1
     @Option(name: .customLong("cost-b"), parsing: .unconditional, help: "Cost of a stage's input-gradient backward.") var costB: Double = 1
     @Option(name: .customLong("cost-w"), parsing: .unconditional, help: "Cost of a stage's weight-gradient backward.") var costW: Double = 1
-    @Option(help: "Also write the timeline as SVG to this file.") var svg: String?
+    @Option(help: "Also write the timeline as SVG to this file (40 px per unit of cost in every schedule, so pictures compare).") var svg: String?
+    @Flag(help: "With --svg: also write a PNG beside it (needs rsvg-convert: apt-get install librsvg2-bin).") var png = false
     @Option(name: .customLong("from-trace"), help: "Draw what a run recorded (tessera train --trace FILE) instead.")
     var fromTrace: String?
     /// The pipeline `validate()` read and checked.
     var layout: Layout?
 
-    enum CodingKeys: CodingKey { case settings, costF, costB, costW, svg, fromTrace }
+    enum CodingKeys: CodingKey { case settings, costF, costB, costW, svg, png, fromTrace }
 
     mutating func validate() throws {
         layout = try reportingErrors {
@@ -35,6 +36,8 @@ struct ScheduleCommand: ParsableCommand {
                                        atMost: SizeLimits.scheduleActions, of: "schedule actions")
             try layout.validateSchedule()
             if let svg { try OutputFile.check(svg, what: "timeline", example: "schedule.svg", replaceable: TimelineRenderer.drewSVG) }
+            if png && svg == nil { throw ConfigError("--png converts the --svg picture; add --svg FILE.svg") }
+            if let svg, !svg.hasSuffix(".svg") { throw ConfigError("--svg names the picture to write and must end in .svg, got '\(svg)'") }
             if fromTrace != nil && !settings.words.isEmpty {
                 throw ConfigError("--from-trace draws a recorded run; drop \(settings.words[0]) (the trace holds its own schedule)")
             }
@@ -47,12 +50,13 @@ struct ScheduleCommand: ParsableCommand {
         try reportingErrors {
             if let fromTrace {
                 let t = try PipelineTrace.read(path: fromTrace)
+                let chunks = TimelineRenderer.chunks(of: t), residency = ActivationResidency(t, chunks: chunks)
                 say("traced run: \(t.ranks) pipeline ranks, \(t.spans.count) actions (\(fromTrace))")
-                for line in TimelineRenderer.text(t) { say(line) }
+                for line in TimelineRenderer.text(t, chunksOf: chunks > 1 ? t.ranks : nil, residency: residency) { say(line) }
                 say(String(format: "step time %.4f s, bubble %.1f%%", t.stepTime, 100 * t.bubbleFraction))
+                say(Self.residencyLine(residency))
                 if let svg {
-                    try AtomicFile.write(TimelineRenderer.svg(t, title: "trace \(fromTrace)"), to: svg)
-                    say("wrote \(svg)")
+                    try write(TimelineRenderer.svg(t, title: "trace \(fromTrace)", chunksOf: chunks > 1 ? t.ranks : nil), to: svg)
                 }
                 return
             }
@@ -63,13 +67,34 @@ struct ScheduleCommand: ParsableCommand {
             let title = "\(s.name) pp=\(s.ranks) m=\(s.microBatches) v=\(s.chunks)"
             say(title + " (per stage F=\(costF) B=\(costB) W=\(costW)" + (s.splitBackward ? "" : "; B includes W")
                 + (s.chunks > 1 ? "; a chunk costs 1/\(s.chunks) of each)" : ")"))
-            for line in TimelineRenderer.text(t, chunksOf: s.chunks > 1 ? s.ranks : nil) { say(line) }
+            let residency = ActivationResidency(t, chunks: s.chunks)
+            for line in TimelineRenderer.text(t, chunksOf: s.chunks > 1 ? s.ranks : nil, residency: residency) { say(line) }
             say(String(format: "step time %.2f, bubble %.1f%% (idle %.2f per rank)", t.stepTime,
                        100 * t.bubbleFraction, t.bubbleTime))
+            say(Self.residencyLine(residency))
             if let svg {
-                try AtomicFile.write(TimelineRenderer.svg(t, title: title, chunksOf: s.chunks > 1 ? s.ranks : nil), to: svg)
-                say("wrote \(svg)")
+                try write(TimelineRenderer.svg(t, title: title, chunksOf: s.chunks > 1 ? s.ranks : nil,
+                                               scale: .pixelsPerUnit(40)), to: svg)
             }
+        }
+    }
+
+    /// "held at most (micro-batches in flight) per rank: 4, 3, 2, 1; activations …": what tells GPipe from 1F1B.
+    static func residencyLine(_ r: ActivationResidency) -> String {
+        "micro-batches in flight (activations held) at most, per rank: "
+            + r.peakMicroBatches.map(String.init).joined(separator: ", ")
+            + "; activation memory peak per rank (× one micro-batch's activations of a stage): "
+            + r.peakActivations.map { String(format: "%.3g", $0) }.joined(separator: ", ")
+    }
+
+    /// Writes the SVG (and the PNG beside it with --png) and says so.
+    func write(_ text: String, to svg: String) throws {
+        try AtomicFile.write(text, to: svg)
+        say("wrote \(svg)")
+        if png {
+            let file = PNGRenderer.pngPath(for: svg)
+            try PNGRenderer.convert(svg: svg, png: file)
+            say("wrote \(file)")
         }
     }
 }

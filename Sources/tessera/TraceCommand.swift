@@ -5,7 +5,7 @@ import Tessera
 struct TraceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trace", abstract: "Read a trace written by --trace FILE.",
-        subcommands: [TraceSummaryCommand.self])
+        subcommands: [TraceSummaryCommand.self, TraceDrawCommand.self])
 }
 
 struct TraceSummaryCommand: ParsableCommand {

@@ -10,11 +10,13 @@ final class StepReporter {
     let config: TrainConfig
     let display: ProgressDisplay
     let metrics: MetricsLog?
+    /// The TensorBoard events file (`--tensorboard DIR`); dropped after a failed write, which is reported once.
+    var tensorboard: TensorBoardLog?
     let first: Int, tokensPerStep: Int, flopsPerStep: Double
     /// The peak MFU divides by (`ComputePeak.measured`, set by the trainer when `showsMFU` on any rank).
     var peak: Double?
     /// Whether this rank shows MFU: a live line or the metrics log.
-    var showsMFU: Bool { display.live || metrics != nil }
+    var showsMFU: Bool { display.live || metrics != nil || tensorboard != nil }
     let start = DispatchTime.now().uptimeNanoseconds
 
     /// The reporter of a run of `config` from step `first`; prints through `log`, on world rank 0 only (`leader`).
@@ -25,6 +27,7 @@ final class StepReporter {
         flopsPerStep = config.model.trainingFlops(tokens: tokensPerStep)
         display = ProgressDisplay(quiet: config.quiet || !leader, print: log)
         metrics = leader ? try config.metrics.map(MetricsLog.init) : nil
+        tensorboard = leader ? try config.tensorboard.map(TensorBoardLog.init) : nil
     }
 
     /// Whether step `done` is a logged one (--log-every, the first and the last).
@@ -45,7 +48,7 @@ final class StepReporter {
             + (mfu.map { String(format: " | MFU %.1f%%", 100 * $0) } ?? "") + suffix
         let isLogged = logged(done)
         display.progress(text, logged: isLogged)
-        guard isLogged, let metrics else { return }
+        guard isLogged, metrics != nil || tensorboard != nil else { return }
         let comm = TraceRecorder.current?.lastStepCommunication()
         var line = StepMetrics(step: done, loss: r.loss, val_loss: validation, lr: Double(r.lr), grad_norm: r.gradNorm,
                                step_seconds: r.seconds, tokens_per_s: Double(tokensPerStep) / r.seconds,
@@ -55,7 +58,11 @@ final class StepReporter {
             line.moe_aux_loss = e.loadBalancingLoss; line.moe_z_loss = e.zLoss
             line.moe_dropped = e.droppedFraction; line.moe_max_over_mean = e.maxOverMean.max()
         }
-        metrics.write(line)
+        metrics?.write(line)
+        do { try tensorboard?.write(line) } catch {
+            display.progress("tessera: warning: \(error); TensorBoard events stop here", logged: true)
+            tensorboard = nil
+        }
     }
 }
 

@@ -23,6 +23,7 @@ public enum OutputPreflight {
         }
         if let trace = config.trace { try checkTrace(trace) }
         if let metrics = config.metrics { try MetricsLog.check(metrics) }
+        if let dir = config.tensorboard { try TensorBoardLog.check(dir) }
         if let stats = config.moeStats { try ExpertStatsLog.check(stats) }
         guard let path = config.checkpoint else { return nil }
         let dir = try CheckpointDirectory(path)

@@ -299,7 +299,7 @@ public final class Trainer: @unchecked Sendable {
                 validation = try evaluate()
                 log(String(format: "validation loss %.4f at step %d", validation!, done))
             }
-            let memory = config.metrics != nil && reporter.logged(done) ? try memoryBytes() : nil
+            let memory = (config.metrics != nil || config.tensorboard != nil) && reporter.logged(done) ? try memoryBytes() : nil
             if let experts = r.experts { expertLog?.write(step: done, experts) }
             reporter.report(r, done: done, validation: validation, memory: memory,
                             suffix: (r.experts?.progressSuffix ?? "")

@@ -18,7 +18,7 @@ enum ExplainContextParallel {
         let expected = SmallAttention.oneRank(q, k, v, heads: heads)
         let positions = (0..<n).map { ContextParallel.chunks(rank: $0, size: n, seqLen: seqLen).flatMap { Array($0) } }
         let group = "cp[" + (0..<n).map(String.init).joined(separator: ", ") + "]"
-        var out = ["context parallelism, \(n) ranks, group \(group): causal attention over \(seqLen) positions, "
+        var out = ["context parallelism (cp), \(n) ranks, group \(group): causal attention over \(seqLen) positions, "
                    + "\(heads) heads of width 2; scores Q·Kᵀ with scale 1 so they stay integers"]
         out += q.shown("Q") + k.shown("K") + v.shown("V")
         let chunk = seqLen / (2 * n)

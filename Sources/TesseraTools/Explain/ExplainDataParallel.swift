@@ -18,7 +18,7 @@ enum ExplainDataParallel {
             let local = gradient(x.rows(mine), target.rows(mine))
             return Held(x: x.rows(mine), local: local, summed: try g.allReduced(local))
         }
-        var out = ["data parallelism, \(n) ranks, group \(group): loss ½‖X·W − T‖² over a batch of \(batch) samples; "
+        var out = ["data parallelism (dp), \(n) ranks, group \(group): loss ½‖X·W − T‖² over a batch of \(batch) samples; "
                    + "its gradient Xᵀ·(X·W − T) is a sum over samples"]
         out += w.shown("W (every rank holds all of it)") + x.shown("X") + target.shown("T")
         out.append("1. rank r holds its \(batch / n) sample(s) of the batch")

@@ -36,7 +36,7 @@ enum ExplainExpertParallel {
         let choices = route(x, router)
         let expected = SmallMatrix(rows: x.rows, cols: d, (0..<x.rows).flatMap { (x.rows($0..<$0 + 1) * weights[choices[$0]]).values })
         let group = "ep[" + (0..<n).map(String.init).joined(separator: ", ") + "]"
-        var out = ["expert parallelism, \(n) ranks, group \(group): \(experts) experts (rank r holds experts "
+        var out = ["expert parallelism (ep: each rank holds some of a mixture-of-experts layer's experts), \(n) ranks, group \(group): \(experts) experts (rank r holds experts "
                    + "\(localExperts)r and \(localExperts)r+1), \(tokensPerRank) tokens per rank of width \(d), top-1 router "
                    + "(scores x·R, ties to the lowest expert; the kept gate renormalises to 1)"]
         out += router.shown("R (router, on every rank)")

@@ -31,7 +31,7 @@ enum ExplainZeRO {
         let g = x.transposed * (x * w - target)
         let m = SmallMatrix(rows: 1, cols: count, zip(m0.values, g.values).map { 0.5 * $0 + $1 })
         let expected = SmallMatrix(rows: d, cols: k, zip(w.values, m.values).map { $0 - $1 })
-        var out = ["ZeRO, \(n) data-parallel ranks, group \(group): loss ½‖X·W − T‖², W \(d)×\(k) = \(count) parameters "
+        var out = ["ZeRO (Zero Redundancy Optimizer: shards optimizer state, then gradients, then weights), \(n) data-parallel ranks, group \(group): loss ½‖X·W − T‖², W \(d)×\(k) = \(count) parameters "
                    + "(flattened in rows), optimizer state m (momentum: m ← ½·m + g, W ← W − m)"]
         out += w.shown("W") + x.shown("X") + target.shown("T") + m0.shown("m before the step")
         out.append("each rank holds \(batch / n) sample(s); parameter shard r is elements \(count / n)·r ..< \(count / n)·(r+1)")

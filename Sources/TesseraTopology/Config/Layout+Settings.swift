@@ -27,14 +27,24 @@ extension Layout {
                 accepts: { $0?.allSatisfy { $0 >= 1 } ?? true }),
         .int("micro-batches", \.microBatches, 1...1_048_576, .layout, aliases: ["microbatches"],
              help: "Micro-batches per step (pipeline's; gradient accumulation at pp 1)."),
-        Setting("order", \.order, section: .layout, valid: "dp,pp,cp,tp in any order",
-                help: "Mesh dimensions, outermost first (innermost on neighbouring ranks).",
-                decode: { v in v.asString.flatMap { s in
-                    let dims = s.split(separator: ",").compactMap { MeshDim(rawValue: String($0)) }
-                    return dims.count == s.split(separator: ",").count ? dims : nil } },
+        Setting("order", \.order, section: .layout,
+                valid: "dp,pp,cp,tp in any order (or fewer)",
+                help: "Mesh dimensions, outermost first; left-out ones go outermost.",
+                decode: { v in v.asString.flatMap(Layout.meshOrder) },
                 encode: { .string($0.map(\.rawValue).joined(separator: ",")) },
                 accepts: { Set($0) == Set(MeshDim.allCases) && $0.count == MeshDim.allCases.count }),
     ])
+
+    /// "dp,pp,tp" as a full mesh order: the named dimensions in the given
+    /// order, with those left out (size 1 in the seeds' examples, where their
+    /// place changes no rank) put outermost in the default order. Nil for an
+    /// unknown or repeated name.
+    static func meshOrder(_ text: String) -> [MeshDim]? {
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let dims = names.compactMap(MeshDim.init(rawValue:))
+        guard !dims.isEmpty, dims.count == names.count, Set(dims).count == dims.count else { return nil }
+        return DeviceMesh.defaultOrder.filter { !dims.contains($0) } + dims
+    }
 
     /// "3,3,2" as [3, 3, 2]; nil unless every item is a positive integer.
     static func blockCounts(_ text: String) -> [Int]? {

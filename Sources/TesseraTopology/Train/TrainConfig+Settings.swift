@@ -83,6 +83,8 @@ extension TrainConfig {
                     help: "Data-parallel gradient bucket size in MiB.", accepts: { $0 > 0 }),
             .string("trace", \.trace, .train, help: "Write a Chrome/Perfetto trace of every rank here."),
             .string("metrics", \.metrics, .train, help: "Write one JSON line per logged step here."),
+            .string("tensorboard", \.tensorboard, .train,
+                    help: "Add a TensorBoard events file of logged steps to this directory."),
             .string("moe-stats", \.moeStats, .train,
                     help: "Write tokens routed to each expert per MoE block per step to this CSV."),
             .bool("quiet", \.quiet, .train, help: "No per-step progress lines."),
@@ -103,7 +105,7 @@ extension TrainConfig: Codable {
     /// Settings of one invocation rather than of the run: a resumed run
     /// traces, resumes or waits only as asked again, and saves to its own
     /// directory (a checkpoint records no path of the machine that wrote it).
-    static let notStored: Set<String> = ["resume", "trace", "metrics", "moe-stats", "quiet", "checkpoint", "timeout", "overwrite"]
+    static let notStored: Set<String> = ["resume", "trace", "metrics", "tensorboard", "moe-stats", "quiet", "checkpoint", "timeout", "overwrite"]
 
     /// Keys a stored config must hold: the model's shape, which no default may stand in for.
     static let requiredStored = ["vocab", "seq-len", "layers", "d-model", "heads"]

@@ -55,6 +55,8 @@ public struct TrainConfig: Sendable, Equatable {
     public var trace: String?
     /// Write one JSON line per logged step to this file.
     public var metrics: String?
+    /// Add a TensorBoard events file of the logged steps' scalars to this directory.
+    public var tensorboard: String?
     /// Write the choices routed to each expert of each MoE block at every step to this CSV.
     public var moeStats: String?
     /// Print no per-step progress (only validation, summaries and errors).

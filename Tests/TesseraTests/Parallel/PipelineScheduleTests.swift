@@ -85,7 +85,8 @@ import Tessera
         #expect(TimelineRenderer.text(t) == ["rank 0 |F0 F1  .  . B0 --  . B1 -- |",
                                              "rank 1 | . F0 B0 -- F1 B1 --  .  . |"])
         let svg = TimelineRenderer.svg(t, title: "1f1b")
-        #expect(svg.hasPrefix("<svg") && svg.components(separatedBy: "<rect").count == 1 + 2 + 8)
+        // One titled rectangle per action: 2 ranks × (2 F + 2 B).
+        #expect(svg.hasPrefix("<svg") && svg.components(separatedBy: "<title>").count == 1 + 8)
     }
 }
 

@@ -67,6 +67,6 @@ import Tessera
     }
 
     @Test func badRankCountsSaySoInOneLine() {
-        #expect(TestSupport.message { _ = try Explain.lines(.tp, ranks: 3) } == "explain runs on 2 or 4 ranks, got 3")
+        #expect(TestSupport.message { _ = try Explain.lines(.tp, ranks: 3) } == "explain tp runs on 2 or 4 ranks, got 3")
     }
 }

@@ -47,7 +47,8 @@ import Tessera
         let svg = MetricsPlot.svg([("fp32 & <a>", [step(1, 5), step(2, 4, 4.5), step(3, 3)]),
                                    ("bf16", [step(1, 5.1), step(2, 4.2, 4.6)])])
         #expect(svg.components(separatedBy: "<polyline").count - 1 == 4)  // loss and tokens/s per run
-        #expect(svg.components(separatedBy: "<circle").count - 1 == 2)
+        // The first run's validation point: a circle of radius 5 (the second run's is a square).
+        #expect(svg.components(separatedBy: "r=\"5.0\"").count - 1 == 1)
         #expect(svg.contains("fp32 &amp; &lt;a&gt;") && svg.contains(MetricsPlot.marker))
         let parser = XMLParser(data: Data(svg.utf8))
         #expect(parser.parse(), "well-formed SVG")

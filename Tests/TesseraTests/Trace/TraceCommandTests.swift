@@ -20,7 +20,7 @@ import Testing
                                  (["schedule", "--from-trace", "t.json"], "holds no pipeline actions"),
                                  (["train", "--steps", "1", "--metrics", "notes.txt"] + TesseraCLI.tiny,
                                   "not a metrics log Tessera wrote"),
-                                 (["explain", "ep", "--ranks", "3"], "explain runs on 2 or 4 ranks, got 3"),
+                                 (["explain", "ep", "--ranks", "3"], "explain ep runs on 2 or 4 ranks, got 3"),
                                  (["explain", "xp"], "unknown strategy 'xp' for explain; valid: tp, sp, dp, pp")] {
             let r = try cli.run(args)
             #expect(r.status == 2 && r.output.contains(expected) && r.output.split(separator: "\n").count == 1,

@@ -19,9 +19,6 @@ extension TimelineRenderer {
 
     /// Whether the file at `path` is an SVG timeline Tessera drew (its first bytes hold `marker`).
     public static func drewSVG(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        let head = (try? handle.read(upToCount: 400)) ?? nil
-        return head.map { String(decoding: $0, as: UTF8.self).contains(marker) } ?? false
+        SVGCanvas.file(path, startsWith: marker)
     }
 }
