@@ -40,7 +40,7 @@ public enum GPT2GGUFExport {
                               + "use fp32 or bf16")
         }
         try requireWritable(path)
-        try DurableFile.write(file(weights, format: format).encoded(), to: path)
+        try AtomicFile.write(file(weights, format: format).encoded(), to: path)
     }
 
     /// The GGUF file for `weights` (see the type's note).
@@ -97,7 +97,8 @@ public enum GPT2GGUFExport {
         }
     }
 
-    /// Refuses to replace anything but a GGUF file this export wrote (its first key is `marker`).
+    /// Refuses to replace anything but a GGUF file this export wrote (its first key is `marker`); that one stays
+    /// in place until `AtomicFile` renames the new file over it.
     static func requireWritable(_ path: String) throws {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
@@ -113,6 +114,5 @@ public enum GPT2GGUFExport {
             throw OutputError("will not export to '\(path)': it exists and is not a GGUF file Tessera wrote; "
                               + "choose a new path")
         }
-        try fm.removeItem(atPath: path)
     }
 }
