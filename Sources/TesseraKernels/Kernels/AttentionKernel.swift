@@ -50,9 +50,9 @@ public enum AttentionKernel {
         let T = s.seq, hd = s.headDim, dl = s.width, ld = 3 * dl
         let pairs = s.batch * s.heads
         let (qkv, rounded) = productInput(unrounded, count: s.batch * T * ld, precision)
-        let parts = max(1, min(Compute.threads, pairs))
+        let parts = Compute.parts(for: pairs)
         let scratch = Tensor(uninitialized: [parts, BlockwiseAttention.forwardScratch + 2 * T])
-        Compute.parallelParts(pairs) { part, parts in
+        Compute.parallelParts(pairs, parts: parts) { part, parts in
             let tile = scratch.data + part * (BlockwiseAttention.forwardScratch + 2 * T)
             let m = tile + BlockwiseAttention.forwardScratch, l = m + T
             for pair in (pairs * part / parts)..<(pairs * (part + 1) / parts) {
@@ -80,10 +80,10 @@ public enum AttentionKernel {
         let pairs = s.batch * s.heads
         let (qkv, rounded) = productInput(unrounded, count: s.batch * T * ld, precision)
         let (dy, roundedDY) = productInput(unroundedDY, count: s.batch * T * dl, precision)
-        let parts = max(1, min(Compute.threads, pairs))
+        let parts = Compute.parts(for: pairs)
         let stride = BlockwiseAttention.backwardScratch + T
         let scratch = Tensor(uninitialized: [parts, stride])
-        Compute.parallelParts(pairs) { part, parts in
+        Compute.parallelParts(pairs, parts: parts) { part, parts in
             let tile = scratch.data + part * stride, dDot = tile + BlockwiseAttention.backwardScratch
             for pair in (pairs * part / parts)..<(pairs * (part + 1) / parts) {
                 let b = pair / s.heads, h = pair % s.heads

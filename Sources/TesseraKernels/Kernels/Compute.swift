@@ -35,10 +35,24 @@ public enum Compute {
         return try body()
     }
 
-    /// Runs `body(part, parts)` for each part in `0..<parts` on up to
-    /// `threads` threads, where `parts = min(threads, work)`; inline when one.
+    /// How many parts `work` independent items split into on this thread:
+    /// `min(threads, work)`, at least 1. A kernel that sizes per-part
+    /// buffers reads this once and hands the same count to
+    /// `parallelParts(_:parts:_:)`, so a concurrent change of the process's
+    /// count between the two cannot make a part write past its buffer or
+    /// leave one unwritten.
+    public static func parts(for work: Int) -> Int { max(1, min(threads, work)) }
+
+    /// Runs `body(part, parts)` for each part in `0..<parts(for: work)`,
+    /// reading the thread count once; inline when one.
     public static func parallelParts(_ work: Int, _ body: (_ part: Int, _ parts: Int) -> Void) {
-        let parts = max(1, min(threads, work))
+        parallelParts(work, parts: parts(for: work), body)
+    }
+
+    /// Runs `body(part, parts)` for each part in `0..<parts` (a count from
+    /// `parts(for: work)`) on that many threads; inline when one.
+    public static func parallelParts(_ work: Int, parts: Int, _ body: (_ part: Int, _ parts: Int) -> Void) {
+        precondition(parts >= 1 && parts <= max(1, work), "parallelParts: \(parts) parts for \(work) items")
         if parts == 1 { body(0, 1); return }
         // Kernels hand raw pointers to disjoint slices to each part; the box
         // tells the compiler the closure may cross threads, which the

@@ -24,11 +24,11 @@ public enum CrossEntropyKernel {
     /// their valid columns and sums [rows] their row sums, which `backward` reads.
     public static func forward(logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>, rows: Int, v: Int,
                                validColumns: Int, sums rowSums: UnsafeMutablePointer<Float>) -> Double {
-        let parts = max(1, min(Compute.threads, rows))
+        let parts = Compute.parts(for: rows)
         var partial = [Double](repeating: 0, count: parts)
         partial.withUnsafeMutableBufferPointer { sums in
             let out = sums.baseAddress!
-            Compute.parallelParts(rows) { part, parts in
+            Compute.parallelParts(rows, parts: parts) { part, parts in
                 var total: Double = 0
                 for i in (rows * part / parts)..<(rows * (part + 1) / parts) {
                     let z = logits + i * v

@@ -43,10 +43,10 @@ public enum LayerNormKernel {
                                 dbeta: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
                                 x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
                                 mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, n: Int, c: Int) {
-        let parts = max(1, min(Compute.threads, n))
+        let parts = Compute.parts(for: n)
         let partials = Tensor([parts, 2, c])
         let acc = partials.data
-        Compute.parallelParts(n) { part, parts in
+        Compute.parallelParts(n, parts: parts) { part, parts in
             let dg = acc + part * 2 * c, db = dg + c
             for i in (n * part / parts)..<(n * (part + 1) / parts) {
                 let xi = x + i * c, dyi = dy + i * c, dxi = dx + i * c

@@ -26,10 +26,10 @@ public enum RMSNormKernel {
     public static func backward(dx: UnsafeMutablePointer<Float>, dgamma: UnsafeMutablePointer<Float>,
                                 dy: UnsafePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
                                 rstd: UnsafePointer<Float>, n: Int, c: Int) {
-        let parts = max(1, min(Compute.threads, n))
+        let parts = Compute.parts(for: n)
         let partials = Tensor([parts, c])
         let acc = partials.data
-        Compute.parallelParts(n) { part, parts in
+        Compute.parallelParts(n, parts: parts) { part, parts in
             let dg = acc + part * c
             for i in (n * part / parts)..<(n * (part + 1) / parts) {
                 let xi = x + i * c, dyi = dy + i * c, dxi = dx + i * c, r = rstd[i]

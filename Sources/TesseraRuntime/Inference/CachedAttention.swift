@@ -42,8 +42,9 @@ enum CachedAttention {
         // A prefill segment over several blocks gathers its K and V [length, hd] each here first.
         let gathered = segments.filter { $0.count > 1 && $0.blocks.count > 1 }.map { 2 * $0.length * hd }.max() ?? 0
         let perPart = BlockwiseAttention.forwardScratch + rows + gathered
-        let scratch = Tensor(uninitialized: [max(1, min(Compute.threads, pairs)), perPart])
-        Compute.parallelParts(pairs) { part, parts in
+        let parts = Compute.parts(for: pairs)
+        let scratch = Tensor(uninitialized: [parts, perPart])
+        Compute.parallelParts(pairs, parts: parts) { part, parts in
             let s = scratch.data + part * perPart
             for pair in (pairs * part / parts)..<(pairs * (part + 1) / parts) {
                 let seg = segments[pair / heads], qh = pair % heads, h = kvHead(qh)

@@ -99,10 +99,14 @@ public enum Equivalence {
         }
         guard let (losses, params) = result.withLock({ $0 }) else { return nil }
         // The serial run after the layout's, so Launcher.run has checked the sizes before anything is allocated.
-        let serial = try Trainer(config: config.oneRank, data: data)
-        let serialLosses = try (0..<config.steps).map { k in
-            defer { progress("one rank step \(k + 1)/\(config.steps)") }
-            return try serial.trainStep().loss
+        // Its kernels keep the thread count they start with, whatever else in the process sets meanwhile.
+        let (serial, serialLosses) = try Compute.withThreads(Compute.threads) {
+            let serial = try Trainer(config: config.oneRank, data: data)
+            let losses = try (0..<config.steps).map { k in
+                defer { progress("one rank step \(k + 1)/\(config.steps)") }
+                return try serial.trainStep().loss
+            }
+            return (serial, losses)
         }
         let diffs = serial.parameters.map { p in
             let (a, b) = (params[p.name]!, p.value.array)

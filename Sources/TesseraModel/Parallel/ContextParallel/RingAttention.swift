@@ -62,7 +62,7 @@ public enum RingAttention {
         l.update(repeating: 0, count: pairs * P)
         for i in 0..<rowCount { (y + i * dl).update(repeating: 0, count: dl) }
         let next = (cp.rank + 1) % cp.size, previous = (cp.rank + cp.size - 1) % cp.size
-        let scratch = Tensor(uninitialized: [max(1, min(Compute.threads, pairs)), BlockwiseAttention.forwardScratch])
+        let scratch = Tensor(uninitialized: [Compute.parts(for: pairs), BlockwiseAttention.forwardScratch])
         for step in 0..<cp.size {
             let owner = (cp.rank + cp.size - step) % cp.size, last = step == cp.size - 1
             if !last { try cp.group.send(kv.data, count: kv.count, to: next, tag: kvTag) }
@@ -104,7 +104,7 @@ public enum RingAttention {
                                        into: dDot.data + pair * P)
         }
         let next = (cp.rank + 1) % cp.size, previous = (cp.rank + cp.size - 1) % cp.size
-        let scratch = Tensor(uninitialized: [max(1, min(Compute.threads, pairs)), BlockwiseAttention.backwardScratch])
+        let scratch = Tensor(uninitialized: [Compute.parts(for: pairs), BlockwiseAttention.backwardScratch])
         for step in 0..<cp.size {
             let owner = (cp.rank + cp.size - step) % cp.size, last = step == cp.size - 1
             if !last { try cp.group.send(kv.data, count: kv.count, to: next, tag: kvTag) }
@@ -145,7 +145,8 @@ public enum RingAttention {
         let P = s.seq, hd = s.headDim, dl = s.width, pairs = s.batch * s.heads, stride = scratch.count / scratch.shape[0]
         let mine = cp.chunks(seqLen: seqLen)
         let theirs = ContextParallel.chunks(rank: owner, size: cp.size, seqLen: seqLen)
-        Compute.parallelParts(pairs) { part, parts in
+        // The scratch has a row per part: split into exactly that many.
+        Compute.parallelParts(pairs, parts: scratch.shape[0]) { part, parts in
             let tile = scratch.data + part * stride
             for pair in (pairs * part / parts)..<(pairs * (part + 1) / parts) {
                 let b = pair / s.heads, h = pair % s.heads
