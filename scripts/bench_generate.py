@@ -18,7 +18,8 @@ import argparse, re, subprocess, time
 
 import numpy as np
 import torch
-from transformers import GPT2LMHeadModel, LogitsProcessor, LogitsProcessorList
+import transformers
+from transformers import AutoModelForCausalLM, LogitsProcessor, LogitsProcessorList
 
 
 def prompts(batch, length):  # the same bytes as GenerateBenchmark.prompts
@@ -63,9 +64,10 @@ def main():
     if args.repeats < 1 or args.repeats % 2 == 0:
         ap.error(f"--repeats must be a positive odd number (the median is one run), got {args.repeats}")
     torch.set_num_threads(1)
-    model = GPT2LMHeadModel.from_pretrained(args.hf).eval()
+    model = AutoModelForCausalLM.from_pretrained(args.hf).eval()  # GPT2LMHeadModel or LlamaForCausalLM, by config.json
     hf_run(model, 1, 16, 4)  # warm-up
-    print(f"torch {torch.__version__}, 1 thread; tessera layouts {args.layouts}; {args.tokens} bytes per prompt")
+    print(f"{type(model).__name__}; torch {torch.__version__}, transformers {transformers.__version__}, 1 thread; "
+          f"tessera layouts {args.layouts}; {args.tokens} bytes per prompt")
     print("| batch | prompt | transformers tok/s | p50 ms | p99 ms | layout | tessera tok/s | p50 ms | p99 ms | stage wait | ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for batch in map(int, args.batches.split(",")):

@@ -4,6 +4,8 @@
 # 6 layers, d 512, 8 heads, 4 kv heads, SwiGLU 1408, T 256, batch 8, vocab 256, at 1 and 2 threads.
 # Usage: scripts/bench_llama.sh [python]   (python with torch; default: $PEER_PYTHON or python3)
 #        STEPS=5 THREADS="1 2" ROUNDS=2 scripts/bench_llama.sh
+#        CLOCK=cpu scripts/bench_llama.sh   (the peer's clock counts CPU seconds, scripts/peers/cpu_clock.py:
+#        compare its tokens/s with Tessera's step-cpu; for a machine shared with other jobs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${1:-${PEER_PYTHON:-${PYTHON:-python3}}}
@@ -26,7 +28,11 @@ for round in $(seq "${ROUNDS:-1}"); do
         amp=$([ "$precision" = bf16 ] && echo "--amp bf16" || echo "")
         printf 'torch %-10s ' "${amp:-fp32}"
         # shellcheck disable=SC2086
-        "$PY" "$PEER" --threads "$threads" --steps "$STEPS" $amp 2>&1 | tail -1
+        if [ "${CLOCK:-wall}" = cpu ]; then
+          "$PY" scripts/peers/cpu_clock.py "$PEER" --threads "$threads" --steps "$STEPS" $amp 2>&1 | tail -1
+        else
+          "$PY" "$PEER" --threads "$threads" --steps "$STEPS" $amp 2>&1 | tail -1
+        fi
       fi
     done
   done

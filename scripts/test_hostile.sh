@@ -173,6 +173,12 @@ refuse setting "plan --layout x" plan --model gpt2-124m --layout x
 refuse setting "plan --layout bad key" plan --model gpt2-124m --layout "dp=2,xx=3"
 refuse setting "plan --gpu-memory -1" plan --model gpt2-124m --gpus 8 --gpu-memory -1 --gpu-tflops 10
 refuse setting "plan --gpu-tflops nan" plan --model gpt2-124m --gpus 8 --gpu-memory 80 --gpu-tflops nan
+EXPECT="gpu-memory must be a number in" refuse size "plan --gpu-memory 1e300" plan --model llama2-70b --gpus 64 --gpu a100-80 --gpu-memory 1e300
+EXPECT="gpu-tflops must be a number in" refuse size "plan --gpu-tflops 1e-300" plan --model llama2-70b --gpus 8 --gpu a100-80 --gpu-tflops 1e-300
+EXPECT="inter-node-gbps must be a number in" refuse size "plan --inter-node-gbps 1e30" plan --model llama2-70b --gpus 8 --gpu a100-80 --inter-node-gbps 1e30
+EXPECT="d-model must be in 1...1048576" refuse size "plan a preset at --d-model 2^62 (its ffn scaled first)" plan --model llama2-70b --gpus 8 --gpu a100-80 --d-model 4611686018427387904
+EXPECT="d-model must be in 1...1048576" refuse size "plan a shape at --d-model 2^62" plan --gpu a100-80 --gpus 8 --layers 2 --d-model 4611686018427387904 --heads 1 --vocab 5 --seq-len 5
+EXPECT="heads must be in" refuse size "plan --heads 0" plan --model llama2-70b --gpus 8 --gpu a100-80 --heads 0
 refuse setting "generate --temperature -1" generate --checkpoint ck --temperature -1
 refuse setting "generate --top-p 2" generate --checkpoint ck --top-p 2
 refuse setting "generate --tokens 0" generate --checkpoint ck --tokens 0
@@ -283,7 +289,7 @@ for cmd in "${out_flags[@]}"; do
     refuse output "$name: a trailing slash" $cmd newdir/
     refuse output "$name: someone else's file" $cmd foreign.txt
     refuse output "$name: a dangling link" $cmd dangling
-    refuse output "$name: under /proc" $cmd /proc/tessera-x
+    EXPECT="takes no new files" refuse output "$name: under /proc" $cmd /proc/tessera-x
     [ -n "$RO_DIR" ] && refuse output "$name: a read-only file system" $cmd "$RO_DIR/tessera-x"
   }
 done
@@ -295,6 +301,7 @@ refuse output "train --checkpoint a foreign directory" train --steps 1 "${TINY[@
 for bad in afile fifo ${DEV:+"$DEV"} adir-foreign afile/x /proc/tessera-hf; do
   refuse output "export --hf '$bad'" export --checkpoint ck --hf "$bad"
 done
+EXPECT="takes no new files" refuse output "export --hf under /proc names why" export --checkpoint ck --hf /proc/tessera-hf
 mkdir -p prep-foreign && touch prep-foreign/keep.txt
 for bad in afile fifo ${DEV:+"$DEV"} prep-foreign afile/x /proc/tessera-prep; do
   refuse output "data prepare --out '$bad'" data prepare --tokenizer tok.json --data corpus.txt --out "$bad"
@@ -419,6 +426,11 @@ if [ "$sums" = "$(cd hf && sha256sum ./*)" ]; then count checkpoint 1; else coun
 TESSERA_FAULT=full-disk:trace.json STATUS=2 refuse checkpoint "a trace on a full disk keeps the earlier trace" \
   train --steps 1 "${TINY[@]}" --trace trace.json
 
+msum=$(sha256sum metrics.jsonl)
+CHECK='grep -q "metrics stop here" err && [ -z "$(ls -A . | grep tessera-tmp)" ]' \
+  TESSERA_FAULT=full-disk:metrics.jsonl accept checkpoint "metrics on a full disk: training goes on, the earlier log kept" \
+  train --steps 2 "${TINY[@]}" --metrics metrics.jsonl
+if [ "$msum" = "$(sha256sum metrics.jsonl)" ]; then count checkpoint 1; else count checkpoint 0; echo "FAIL [checkpoint] the earlier metrics log changed on a full disk"; fi
 # ---- exit codes of a failed rank: 4 on threads, as the README says ----
 TESSERA_FAULT=rank-error:1:1 STATUS=4 EXPECT="rank 1 failed" refuse exit-code "a failed thread rank exits 4" \
   train --dp 2 --steps 3 "${TINY[@]}" --timeout 30

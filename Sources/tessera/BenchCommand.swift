@@ -50,9 +50,10 @@ struct BenchTrain: ParsableCommand {
             let r = try TrainBenchmark.run(config: c, threads: threads, steps: steps) { display.progress($0, logged: false) }
             display.clearStatus()
             say(String(format: "tessera precision=%@ params=%d threads=%d step=%.0fms tokens/s=%.0f GFLOP/s=%.1f "
-                       + "%@-peak=%.1fGFLOP/s MFU=%.1f%% peak-mem=",
+                       + "%@-peak=%.1fGFLOP/s step-cpu=%.0fms MFU=%.1f%% (per CPU second: %.1f of %.1f GFLOP) peak-mem=",
                        r.precision.rawValue, r.parameters, r.threads, r.medianStepSeconds * 1e3, r.tokensPerSecond,
-                       r.gflops, r.precision.rawValue, r.peakGflops, 100 * r.mfu)
+                       r.gflops, r.precision.rawValue, r.peakGflops, r.medianStepCPUSeconds * 1e3, 100 * r.mfu,
+                       r.flopsPerStep / r.medianStepCPUSeconds / 1e9, r.peakGflopsPerCPUSecond)
                 + (r.peakResidentBytes.map(ProcessMemory.format) ?? "n/a"))
         }
     }

@@ -7,13 +7,15 @@ struct BenchGenerate: ParsableCommand {
         commandName: "generate",
         abstract: "Generation tokens/s and per-token latency (p50, p99) vs batch and prompt length at tp1, tp2, pp2.",
         discussion: """
-        The benchmark width (6 layers, d 512, 8 heads, vocab 256, context 1280), greedy, end to end. \
-        scripts/bench_generate.sh runs it beside Hugging Face transformers on the same weights (--export-model).
+        The benchmark width (6 layers, d 512, 8 heads, vocab 256, context 1280; with --arch llama 4 kv heads, \
+        SwiGLU 1408, untied head), greedy, end to end. scripts/bench_generate.sh runs it beside Hugging Face \
+        transformers on the same weights (--export-model; ARCH=llama for the Llama model).
         """)
 
     @Option(help: "Weights to run (a Tessera checkpoint or GPT-2 export; default: the benchmark model from --seed).")
     var checkpoint: String?
-    @Option(help: "Write the benchmark model as a GPT-2 export to this directory and exit.") var exportModel: String?
+    @Option(help: "Write the benchmark model as a Hugging Face export to this directory and exit.") var exportModel: String?
+    @Option(help: "The benchmark model's family when no --checkpoint is given: gpt2 or llama.") var arch = "gpt2"
     @Option(help: "Comma-separated layouts: tpN, ppN or tpNxppM.") var layouts = "tp1,tp2,pp2"
     @Option(help: "Comma-separated batch sizes.") var batches = "1,8,32"
     @Option(name: .customLong("prompt-lengths"), help: "Comma-separated prompt lengths in bytes.") var promptLengths = "16,256,1024"
@@ -46,7 +48,12 @@ struct BenchGenerate: ParsableCommand {
             guard (1...4096).contains(threads) else { throw ConfigError("--threads must be in 1...4096, got \(threads)") }
             let layouts = try layouts.split(separator: ",").map { try Self.layout(String($0)) }
             let batches = try Self.numbers(batches, "--batches"), lengths = try Self.numbers(promptLengths, "--prompt-lengths")
-            let weights = try checkpoint.map(ModelWeights.load) ?? GenerateBenchmark.weights(seed: UInt64(max(0, seed)))
+            guard let family = ModelArch(rawValue: arch) else { throw ConfigError("--arch must be gpt2 or llama, got '\(arch)'") }
+            if checkpoint != nil && arch != "gpt2" {
+                throw ConfigError("--arch picks the benchmark model; a --checkpoint brings its own family, so give one or the other")
+            }
+            let weights = try checkpoint.map(ModelWeights.load)
+                ?? GenerateBenchmark.weights(seed: UInt64(max(0, seed)), arch: family)
             if let exportModel {
                 try HFExport.write(weights, to: exportModel)
                 return say("exported the benchmark model (\(weights.config.model.summary)) to \(exportModel)")

@@ -5,9 +5,14 @@ import TesseraKernels
 /// of `CommSelfTest.run`, so it runs on rank threads (the Swift tests) and
 /// under `mpirun` (`tessera check comm`, `scripts/test_mpi.sh`).
 ///
-/// Element values are small integers (with a 2⁴⁰ offset per rank for int64),
-/// so every partial sum is exact in every dtype, bf16 included, and the
-/// expected results do not depend on the order a backend combines ranks in.
+/// Element values are small integers, so every partial sum is exact in every
+/// dtype and the expected results do not depend on the order a backend
+/// combines ranks in, at any group size: −20…29 (float32 and int32 hold any
+/// sum of them exactly); for int64 the same plus q·2³² (beyond int32, and
+/// every sum of up to 2¹⁰ ranks stays under 2⁵³, where Double, which the
+/// checks compute in, is exact); for bf16 −1, 0 or 1 from the first 256
+/// ranks and 0 from the rest, so no partial sum exceeds 256 = 2⁸, the
+/// largest range in which bf16 holds every integer.
 /// bf16's rounding is checked on its own with two ranks, where there is only
 /// one order: 1 + 3·2⁻⁹ rounds to 1 + 2⁻⁷.
 enum TypedCommSelfTest {
@@ -52,8 +57,11 @@ enum TypedCommSelfTest {
 
     /// Rank q's value at index i in `dtype`: a small integer, exact in every dtype and every partial sum.
     static func value(_ q: Int, _ i: Int, _ dtype: DType) -> Double {
-        let small = Double((q * 7 + i * 3) % 50 - 20)
-        return dtype == .int64 ? small + Double(q) * 1_099_511_627_776 : small
+        switch dtype {
+        case .bfloat16: return q < 256 ? Double((q * 7 + i * 3) % 3 - 1) : 0
+        case .int64: return Double((q * 7 + i * 3) % 50 - 20) + Double(q) * 4_294_967_296
+        case .float32, .int32: return Double((q * 7 + i * 3) % 50 - 20)
+        }
     }
 
     static func values(_ q: Int, _ range: Range<Int>, _ dtype: DType) -> [Double] { range.map { value(q, $0, dtype) } }

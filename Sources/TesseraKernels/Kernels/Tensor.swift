@@ -138,8 +138,10 @@ public final class Tensor: @unchecked Sendable {
 /// `capacityBytes` are kept idle; beyond that blocks are freed.
 public enum TensorPool {
     private static let state = Mutex<(blocks: [Int: [UInt]], idle: Int)>(([:], 0))  // addresses by size
-    /// Largest number of idle bytes kept for reuse.
-    public static let capacityBytes = 2 << 30
+    /// Largest number of idle bytes kept for reuse: 2 GiB, or 0 (every block
+    /// freed at once, so a memory checker such as AddressSanitizer sees a
+    /// tensor used after it was released) when TESSERA_TENSOR_POOL=0.
+    public static let capacityBytes = ProcessInfo.processInfo.environment["TESSERA_TENSOR_POOL"] == "0" ? 0 : 2 << 30
 
     static func take(bytes: Int) -> UnsafeMutableRawPointer {
         let reused: UInt? = state.withLock { s in

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraSupport
 import TesseraKernels
 import TesseraComm
 
@@ -42,10 +43,10 @@ final class GenerationEngine {
     func run(requests: Int, emit: (GenerationEvent) -> Void) throws -> GenerationOutput {
         var output = GenerationOutput(requests: requests, cacheBytes: stage.cacheBytes,
                                       cacheBytesPerToken: stage.cacheBytesPerToken)
-        let cpu = GenerationOutput.processCPUSeconds()
+        let cpu = ProcessCPUTime.seconds()
         while try round(&output, emit: emit) {}
         output.seconds = Date().timeIntervalSince(start)
-        output.cpuSeconds = GenerationOutput.processCPUSeconds() - cpu
+        output.cpuSeconds = ProcessCPUTime.seconds() - cpu
         return output
     }
 
@@ -125,12 +126,6 @@ public struct GenerationOutput: Sendable {
     /// CPU seconds the whole process used over `run`'s loop (every thread, so every rank of a threads world).
     public var cpuSeconds = 0.0
 
-    /// CPU seconds this process has used so far (every thread).
-    static func processCPUSeconds() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-    }
     /// Rows (tokens) this rank's blocks computed: prompts and generated tokens.
     public var rows = 0
     /// Seconds since the start at which each request's bytes arrived (for latency percentiles).

@@ -31,6 +31,10 @@ public enum HFExport {
             throw ConfigError("the tokenizer has \(tokenizer.vocabSize) ids but the model's vocabulary is \(m.vocab)")
         }
         let replacing = try requireReplaceable(path)
+        let within = (path as NSString).deletingLastPathComponent
+        if let problem = FileCause.directoryProblem(within.isEmpty ? "." : within) {
+            throw OutputError("cannot export to '\(path)': \(problem)")
+        }
         let (familyConfig, tensors) = m.isLlama ? LlamaExport.files(weights) : GPT2Export.files(weights)
         var config = familyConfig
         config[marker] = true
@@ -51,7 +55,9 @@ public enum HFExport {
         let base = (path as NSString).lastPathComponent
         let staging = (parent.isEmpty ? "" : parent + "/") + ".\(base).tessera-export-\(getpid())"
         try? fm.removeItem(atPath: staging)  // one this process left, by its own unique name
-        guard mkdir(staging, 0o755) == 0 else { throw OutputError.system("cannot create \(staging)") }
+        guard mkdir(staging, 0o755) == 0 else {
+            throw OutputError("cannot export to '\(path)': " + FileCause.words(errno, parent.isEmpty ? "." : parent))
+        }
         do {
             for (name, data) in contents { try DurableFile.write(data, to: staging + "/" + name) }
             DurableFile.syncDirectory(staging)

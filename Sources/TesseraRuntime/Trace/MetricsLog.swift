@@ -36,31 +36,31 @@ public struct StepMetrics: Codable, Sendable, Equatable {
 }
 
 /// The metrics log: one JSON object per line, each written with a single
-/// `write` as soon as its step is logged, so the file can be read (or
-/// plotted) while training runs. Replaces only an earlier metrics log.
+/// `write` as its step is logged (`GrowingFile`): an earlier metrics log at
+/// the path is replaced when the run publishes (at each checkpoint and at the
+/// end), never before, and the file always ends at a whole line.
 public final class MetricsLog {
-    private let handle: FileHandle
-    public let path: String
+    private let file: GrowingFile
+    public var path: String { file.path }
+    /// Why lines stopped being written (a full disk), if they did.
+    public var failure: String? { file.failure }
 
     /// Opens `path` for a new log (checked by `check` first).
     public init(path: String) throws {
         try Self.check(path)
-        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-            throw CheckpointError("cannot write metrics '\(path)': cannot create the file")
-        }
-        handle = h
-        self.path = path
+        file = try GrowingFile(path: path)
     }
-
-    deinit { try? handle.close() }
 
     /// Appends one line.
     public func write(_ m: StepMetrics) {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         guard let data = try? e.encode(m) else { return }
-        handle.write(data + Data("\n".utf8))
+        file.append(String(decoding: data, as: UTF8.self) + "\n")
     }
+
+    /// Makes the lines so far the file at `path` (see `GrowingFile.publish`).
+    public func publish() { file.publish() }
 
     /// The path must be a new file in a writable directory, or an earlier metrics log.
     public static func check(_ path: String) throws {

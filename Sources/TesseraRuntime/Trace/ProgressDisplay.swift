@@ -27,6 +27,13 @@ public final class ProgressDisplay: @unchecked Sendable {
         print(text)
     }
 
+    /// A warning: "tessera: warning: TEXT" on standard error, quiet or not
+    /// (clears the status line first).
+    public func warning(_ text: String) {
+        clearStatus()
+        FileHandle.standardError.write(Data("tessera: warning: \(text)\n".utf8))
+    }
+
     /// A progress line: on a terminal it replaces the status line; elsewhere
     /// it is printed when `logged` (a --log-every step), else dropped.
     public func progress(_ text: String, logged: Bool) {

@@ -19,6 +19,22 @@ final class StepReporter {
     var showsMFU: Bool { display.live || metrics != nil || tensorboard != nil }
     let start = DispatchTime.now().uptimeNanoseconds
 
+    /// Whether a stopped metrics log has been reported.
+    private var warnedMetrics = false
+
+    /// Publishes the metrics log (at a checkpoint and at the end of the run; see `GrowingFile`).
+    func publish() {
+        metrics?.publish()
+        warnIfStopped()
+    }
+
+    /// Reports, once, that the metrics log stopped (a full disk): training goes on.
+    private func warnIfStopped() {
+        guard let failure = metrics?.failure, !warnedMetrics else { return }
+        warnedMetrics = true
+        display.warning("\(failure); metrics stop here, training goes on")
+    }
+
     /// The reporter of a run of `config` from step `first`; prints through `log`, on world rank 0 only (`leader`).
     init(config: TrainConfig, first: Int, tokensPerStep: Int, leader: Bool, log: @escaping (String) -> Void) throws {
         self.config = config
@@ -59,8 +75,9 @@ final class StepReporter {
             line.moe_dropped = e.droppedFraction; line.moe_max_over_mean = e.maxOverMean.max()
         }
         metrics?.write(line)
+        warnIfStopped()
         do { try tensorboard?.write(line) } catch {
-            display.progress("tessera: warning: \(error); TensorBoard events stop here", logged: true)
+            display.warning("\(error); TensorBoard events stop here, training goes on")
             tensorboard = nil
         }
     }

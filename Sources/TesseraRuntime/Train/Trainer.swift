@@ -268,11 +268,23 @@ public final class Trainer: @unchecked Sendable {
             reporter.peak = try ComputePeak.measured(world: groups.world, config: config)
         }
         func log(_ line: String) { if leader { reporter.display.line(line) } }
+        let expertLog = leader ? try config.moeStats.map(ExpertStatsLog.init) : nil
+        var warnedExperts = false
+        /// Publishes the growing logs (metrics, expert statistics) as they stand.
+        func publishLogs() {
+            reporter.publish()
+            expertLog?.publish()
+            if let failure = expertLog?.failure, !warnedExperts {
+                warnedExperts = true
+                reporter.display.warning("\(failure); expert statistics stop here, training goes on")
+            }
+        }
         /// Saves (rank 0 writes). A failed save keeps the previous checkpoint; during the run it is
         /// reported in one line and training goes on (the next save retries); at the end it is an error.
         func save(_ dir: String, final: Bool) throws {
             let ckpt = try checkpoint()
             guard leader else { return }
+            publishLogs()
             do {
                 try ckpt.save(to: dir)
                 log("saved checkpoint \(dir) at step \(step)")
@@ -284,7 +296,6 @@ public final class Trainer: @unchecked Sendable {
         }
         var results: [StepResult] = []
         let first = step
-        let expertLog = leader ? try config.moeStats.map(ExpertStatsLog.init) : nil
         var finalValidation: Double?
         while step < config.steps {
             let r = try trainStep()
@@ -311,7 +322,7 @@ public final class Trainer: @unchecked Sendable {
             }
         }
         log(String(format: "validation loss %.4f after %d steps", try finalValidation ?? evaluate(), step))
-        if let dir = config.checkpoint { try save(dir, final: true) }
+        if let dir = config.checkpoint { try save(dir, final: true) } else if leader { publishLogs() }
         return results
     }
 }

@@ -56,7 +56,12 @@ public enum FileCause {
         guard kind == "a directory" else { return "'\(dir)' is \(kind), not a directory" }
         let probe = (dir == "/" ? "" : dir) + "/.tessera-probe-\(getpid())"
         let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return "cannot create a file in it: " + words(errno, dir) }
+        guard fd >= 0 else {
+            let code = errno
+            // The directory is there, yet creating in it says "no such file": a file system that takes no new files.
+            if code == ENOENT { return "'\(dir)' takes no new files (a special file system such as /proc or /sys)" }
+            return "cannot create a file in it: " + words(code, dir)
+        }
         close(fd)
         unlink(probe)
         var fs = statvfs()

@@ -13,8 +13,19 @@ public enum GenerateBenchmark {
     /// The benchmark model: the training benchmark's width, context 1280.
     public static let model = GPTConfig(vocab: 256, seqLen: 1280, layers: 6, dModel: 512, heads: 8, dropout: 0)
 
-    /// The benchmark model's weights as drawn at initialisation from `seed`.
-    public static func weights(seed: UInt64 = 1) throws -> Checkpoint { try Checkpoint(weightsOf: GPT(model, seed: seed)) }
+    /// The Llama benchmark model: the same width as `model` with
+    /// `../shared/peers/torch_llama.py`'s defaults (8 heads over 4 kv heads,
+    /// SwiGLU 1408, untied head), context 1280.
+    public static var llamaModel: GPTConfig {
+        var m = model
+        m.arch = .llama; m.kvHeads = 4; m.ffnHidden = 1408; m.tieEmbeddings = false
+        return m
+    }
+
+    /// The benchmark model of family `arch` (`model` or `llamaModel`) as drawn at initialisation from `seed`.
+    public static func weights(seed: UInt64 = 1, arch: ModelArch = .gpt2) throws -> Checkpoint {
+        try Checkpoint(weightsOf: GPT(arch == .llama ? llamaModel : model, seed: seed))
+    }
 
     /// `batch` printable prompts of `length` bytes: byte i of prompt b is
     /// 32 + (31·i + 17·b) mod 95 (scripts/bench_generate.py builds the same).

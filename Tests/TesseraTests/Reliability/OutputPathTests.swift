@@ -70,7 +70,7 @@ struct OutputPathTests {
         var pipeline = TesseraCLI.tiny + ["--pp", "2", "--micro-batches", "2"]
         pipeline[pipeline.firstIndex(of: "--layers")! + 1] = "2"  // one block per stage
         for (trace, expected) in [("missing/t.txt", "the directory 'missing' does not exist"), ("adir", "it is a directory"),
-                                  ("notes.txt", "not a trace Tessera wrote"), ("/proc/t.txt", "cannot create a file")] {
+                                  ("notes.txt", "not a trace Tessera wrote"), ("/proc/t.txt", "takes no new files")] {
             let r = try cli.run(["train", "--steps", "2", "--trace", trace] + pipeline)
             #expect(r.status == 2 && r.output.contains("trace '\(trace)'") && r.output.contains(expected)
                     && !r.output.contains("step 1/"), "\(trace): \(r.output)")

@@ -66,3 +66,30 @@ import Tessera
         #expect(!quiet.live && printed.withLock { $0 }.count == 2)
     }
 }
+
+/// The growing file behind the metrics log and the expert statistics.
+@Suite struct GrowingFileTests {
+    @Test func anEarlierFileStaysUntilThePublishAndLaterLinesFollowIt() throws {
+        let path = TestSupport.temporaryPath("g.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data("earlier\n".utf8).write(to: URL(fileURLWithPath: path))
+        let dir = (path as NSString).deletingLastPathComponent, name = (path as NSString).lastPathComponent
+        func temporaries() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".\(name).tessera-tmp-") }
+        }
+        do {
+            let file = try GrowingFile(path: path, header: "h\n")
+            file.append("a\n")
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == "earlier\n", "not replaced before the publish")
+            #expect(try temporaries().count == 1)
+            #expect(file.publish())
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == "h\na\n")
+            file.append("b\n")
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == "h\na\nb\n", "appends land in the published file")
+            file.append("c\n")
+        }
+        // Released: published again with every line, and no temporary left.
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "h\na\nb\nc\n")
+        #expect(try temporaries().isEmpty)
+    }
+}

@@ -210,7 +210,9 @@ public final class GroupedQueryAttention: Layer, @unchecked Sendable {
         }
         let dx = q.backwardInput(dq)
         if primaryKV {
-            for part in [k.backwardInput(dk), v.backwardInput(dv)] { Elementwise.accumulate(dx.data, part.data, n: dx.count) }
+            for part in [k.backwardInput(dk), v.backwardInput(dv)] {
+                withExtendedLifetime(part) { Elementwise.accumulate(dx.data, part.data, n: dx.count) }
+            }
         }
         return try tp.reduce(dx)
     }

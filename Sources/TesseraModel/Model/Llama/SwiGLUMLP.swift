@@ -64,7 +64,10 @@ public final class SwiGLUMLP: FeedForward, @unchecked Sendable {
             up.backwardWeight(du, input: full)
         }
         let dx = gate.backwardInput(dg)
-        Elementwise.accumulate(dx.data, up.backwardInput(du).data, n: dx.count)
+        // Held by name to the end of the sum: a temporary is released as soon as its pointer is read, and its
+        // storage goes back to the tensor pool, where another thread may take it while it is being added.
+        let dxUp = up.backwardInput(du)
+        withExtendedLifetime(dxUp) { Elementwise.accumulate(dx.data, dxUp.data, n: dx.count) }
         return try tp.reduce(dx)
     }
 }

@@ -108,7 +108,8 @@ public final class ExpertMLP: @unchecked Sendable {
                 fc.backwardWeight(du, input: cache.x)
             }
             let dx = gate.backwardInput(dg)
-            Elementwise.accumulate(dx.data, fc.backwardInput(du).data, n: dx.count)
+            let dxUp = fc.backwardInput(du)  // held to the end of the sum (see SwiGLUMLP.backward)
+            withExtendedLifetime(dxUp) { Elementwise.accumulate(dx.data, dxUp.data, n: dx.count) }
             return dx
         }
         GELUKernel.backward(dx: dact.data, dy: dact.data, x: cache.pre.data, n: dact.count)

@@ -65,6 +65,10 @@ public struct PlanInputs: Sendable {
 
     /// The preset (if any) with the shape flags on top; every field needed without a preset.
     public static func shape(_ c: PlanRequest) throws -> ModelShape {
+        try ModelShape.requireFlags([("layers", c.layers), ("d-model", c.dModel), ("heads", c.heads),
+                                     ("kv-heads", c.kvHeads), ("ffn", c.ffn), ("vocab", c.vocab), ("seq-len", c.seqLen),
+                                     ("experts", c.experts), ("top-k", c.topK), ("moe-every", c.moeEvery),
+                                     ("expert-ffn", c.expertFFN)])
         var m: ModelShape
         if let name = c.model {
             m = try ModelPresets.named(name)
@@ -124,9 +128,14 @@ public struct PlanInputs: Sendable {
             throw ConfigError("give --gpu \(Hardware.presets.map(\.name).joined(separator: "|")), explicit numbers "
                               + "(--gpu-memory, --gpu-tflops, --intra-node-gbps, --inter-node-gbps) or --hardware FILE")
         }
-        for (flag, v) in [("--gpu-memory", c.gpuMemory), ("--gpu-tflops", c.gpuTflops),
-                          ("--intra-node-gbps", c.intraNodeGBps), ("--inter-node-gbps", c.interNodeGBps)] {
-            if let v, !(v > 0 && v.isFinite) { throw ConfigError("\(flag) must be a positive number, got \(v)") }
+        // Wide of any device built or planned (a GiB to a PiB, a GFLOP/s to an EFLOP/s, a MB/s to a PB/s per
+        // device), narrow enough that every time and byte count the cost model derives stays finite.
+        for (flag, v, range) in [("--gpu-memory", c.gpuMemory, 1.0...1_048_576), ("--gpu-tflops", c.gpuTflops, 1e-3...1e6),
+                                 ("--intra-node-gbps", c.intraNodeGBps, 1e-3...1e6),
+                                 ("--inter-node-gbps", c.interNodeGBps, 1e-3...1e6)] {
+            if let v, !(v.isFinite && range.contains(v)) {
+                throw ConfigError("\(flag) must be a number in \(range.lowerBound)...\(range.upperBound), got \(v)")
+            }
         }
         if let v = c.gpuMemory { hw.memoryBytes = v * 1_073_741_824 }
         if let v = c.gpuTflops { hw.peakFlops = [.bf16: v * 1e12, .fp32: v * 1e12] }

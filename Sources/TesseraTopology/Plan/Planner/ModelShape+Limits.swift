@@ -18,4 +18,15 @@ extension ModelShape {
             throw ConfigError("--\(name) must be at most \(limit), got \(v)")
         }
     }
+
+    /// Throws a `ConfigError` unless each given flag value (name as in
+    /// `limits`, nil when not given) is in 1...its limit: checked before any
+    /// value is derived from another (a preset's ffn scaled to a new width),
+    /// so no derivation can overflow.
+    public static func requireFlags(_ given: [(name: String, value: Int?)]) throws {
+        for (name, value) in given {
+            guard let value, let limit = limits.first(where: { $0.name == name })?.limit else { continue }
+            guard (1...limit).contains(value) else { throw ConfigError("--\(name) must be in 1...\(limit), got \(value)") }
+        }
+    }
 }
