@@ -71,7 +71,22 @@ timeout 300 scripts/elastic_train.sh --dir "$CLUSTER" --checkpoint "$EL/ckpt" --
   --keep-restart-points -- "${ELASTIC[@]}" --metrics "$EL/m.jsonl" >"$EL/out" 2>&1 &
 el=$!
 for _ in $(seq 1 1500); do grep -q "saved checkpoint .* at step 40$" "$EL/out" && break; sleep 0.2; done
-scripts/cluster.sh kill-node --dir "$CLUSTER" 1 >/dev/null
+killed_at=$(date +%s.%N)
+scripts/cluster.sh kill-node --dir "$CLUSTER" 1 >/dev/null &
+killer=$!
+# The job itself (MPILiveness) names the lost ranks and the collective they stopped in, and ends with status 4
+# (its process; mpirun reports the lost daemon as 205, README), well within --timeout 10.
+for _ in $(seq 1 300); do grep -q "job failed" "$EL/out" && break; sleep 0.1; done
+ended_in=$(awk -v a="$killed_at" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+wait $killer
+lostmsg=$(grep "^tessera: error: lost" "$EL/out")
+if [ "$(grep -c "^tessera: error: lost" "$EL/out")" = 1 ] \
+   && grep -q "^tessera: error: lost ranks 2-3 of 4 on node 1 (host node1, all 2 of its ranks): " <<<"$lostmsg" \
+   && grep -Eq "they stopped in group [a-z]+\[[0-9, ]+\][^ ]* (allReduce|reduceScatter|allGather|broadcast|allGather\(ints\)|recv (header )?from [23] tag [0-9]+)( \(started\))? #[0-9]+ \(waiting [0-9.]+ s\) on rank [01]" <<<"$lostmsg" \
+   && grep -q "ending the job (exit status 4)$" <<<"$lostmsg" && grep -q "job failed (exit 205)" "$EL/out" \
+   && awk -v t="$ended_in" 'BEGIN { exit !(t < 10) }' && ! grep -Eiq "core dumped|segmentation fault|signal 11" "$EL/out"; then
+  ok "killing node 1 mid-step: the job ends in $ended_in s (mpirun exit 205, a lost daemon) with one line: ${lostmsg#tessera: error: }"
+else bad "the job's own message on losing node 1 (ended after ${ended_in} s)" "$(grep -v '^step' "$EL/out" | tail -20)"; fi
 wait $el; status=$?
 resumed=$(grep -o "resuming .* at step [0-9]*" "$EL/out" | grep -o "[0-9]*$")
 if [ $status -eq 0 ] && grep -q "restart 1 of 3 on the nodes still alive" "$EL/out" \

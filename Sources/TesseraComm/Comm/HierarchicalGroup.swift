@@ -46,7 +46,7 @@ public final class HierarchicalGroup: ObservedGroup, @unchecked Sendable {
         let part = buf.count / intra.size
         let mine = buf.slice(intra.rank * part ..< (intra.rank + 1) * part)
         try intra.reduceScatter(buf, into: mine, op: op)
-        try inter.allReduce(mine, op: op)
+        if inter.size == 2 && mine.count >= 2 { try pairAllReduce(mine, op: op) } else { try inter.allReduce(mine, op: op) }
         try intra.allGather(mine, into: buf)
     }
 

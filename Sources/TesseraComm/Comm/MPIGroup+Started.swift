@@ -35,7 +35,7 @@ extension MPIGroup {
         let started = seq, progress = MPIGroup.progress, tracked = progress?.track(request)
         return CollectiveRequest { [self] in
             var r = request
-            try check(watchdog.guarding("group \(name) \(op) (started)", seq: started) {
+            try check(watchdog.guarding("group \(name) \(op) (started)", seq: started, members: members) {
                 if let progress, let tracked { return progress.wait(tracked) }
                 return MPI_Wait(&r, tessera_mpi_status_ignore())
             }, op)

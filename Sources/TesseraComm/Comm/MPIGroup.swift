@@ -70,12 +70,16 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
     /// Prints `message` to stderr and stops every process of the MPI job.
     public static func abort(_ message: String, code: Int32 = 1) -> Never {
         FileHandle.standardError.write(Data(message.utf8))
+        MPILiveness.shared?.sayBye()
         MPI_Abort(tessera_mpi_comm_world(), code)
         exit(code)
     }
 
     /// Finalises MPI; call once at the end of the process.
-    public static func finalize() { MPI_Finalize() }
+    public static func finalize() {
+        MPILiveness.shared?.sayBye()
+        MPI_Finalize()
+    }
 
     /// A sub-group via MPI_Comm_split. Collective over this group: every rank
     /// calls it in the same order (each naming its own group's members).
@@ -92,6 +96,10 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
 
     func check(_ rc: Int32, _ op: String) throws {
         guard rc == MPI_SUCCESS else {
+            // A failure because a rank was lost is reported by MPILiveness (one line, the lost ranks named): wait for it.
+            if let liveness = MPILiveness.shared {
+                watchdog.guarding("group \(name) \(op)", seq: seq, members: members) { liveness.holdIfLost() }
+            }
             throw CommError("rank \(worldRank): \(op) #\(seq) in group \(name) failed with MPI error code \(rc)")
         }
     }
@@ -117,7 +125,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
     private func exchangeInts(_ values: [Int], during op: String) throws -> [Int] {
         var send = values.map(Int64.init)
         var recv = [Int64](repeating: 0, count: values.count * size)
-        let rc = watchdog.guarding("group \(name) \(op)", seq: seq) {
+        let rc = watchdog.guarding("group \(name) \(op)", seq: seq, members: members) {
             MPI_Allgather(&send, Int32(values.count), tessera_mpi_int64(), &recv, Int32(values.count),
                           tessera_mpi_int64(), comm)
         }
@@ -133,7 +141,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
     /// One collective: number it (checking it in checked mode), run `call` under the watchdog, check its return code.
     private func collective(_ op: String, _ buf: CommBuffer, _ call: () -> Int32) throws {
         try next(op, count: buf.count, dtype: buf.dtype)
-        try check(watchdog.guarding("group \(name) \(op)", seq: seq, call), op)
+        try check(watchdog.guarding("group \(name) \(op)", seq: seq, members: members, call), op)
     }
 
     public func allReduce(_ buf: CommBuffer, op: ReduceOp) throws {
@@ -208,7 +216,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         var sc = sendCounts.map(Int32.init), rcounts = recvCounts.map(Int32.init)
         var sd = offsets(sendCounts), rd = offsets(recvCounts)
         let type = MPIType.of(send.dtype)
-        try check(watchdog.guarding("group \(name) allToAll(v)", seq: seq) {
+        try check(watchdog.guarding("group \(name) allToAll(v)", seq: seq, members: members) {
             MPI_Alltoallv(send.raw, &sc, &sd, type, recv.raw, &rcounts, &rd, type, comm)
         }, "allToAll(v)")
     }
@@ -273,7 +281,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
         for var entry in inFlight {
             var done: Int32 = 0
             let rc = waiting
-                ? watchdog.guarding("\(name) wait for sends", seq: seq) {
+                ? watchdog.guarding("\(name) wait for sends", seq: seq, members: members) {
                     MPI_Waitall(2, &entry.requests, tessera_mpi_statuses_ignore()) }
                 : MPI_Testall(2, &entry.requests, &done, tessera_mpi_statuses_ignore())
             try check(rc, "send")
@@ -290,7 +298,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
     public func recv(_ buf: CommBuffer, from peer: Int, tag: Int) throws {
         try checkPointToPoint(peer: peer, tag: tag, "recv")
         var header: [Int64] = [0, 0]
-        var rc = watchdog.guarding("\(name) recv header from \(members[peer]) tag \(tag)", seq: seq) {
+        var rc = watchdog.guarding("group \(name) recv header from \(members[peer]) tag \(tag)", seq: seq, members: [members[peer]]) {
             MPI_Recv(&header, 2, tessera_mpi_int64(), Int32(peer), Int32(2 * tag), comm, tessera_mpi_status_ignore())
         }
         try check(rc, "recv")
@@ -299,7 +307,7 @@ public final class MPIGroup: ProcessGroup, ProcessGroupFactory, @unchecked Senda
             throw CommError("group \(name): rank \(members[peer]) sent \(header[0]) \(sent) elements with tag \(tag) but "
                             + "rank \(worldRank) expected \(buf.count) \(buf.dtype)")
         }
-        rc = watchdog.guarding("\(name) recv from \(members[peer]) tag \(tag)", seq: seq) {
+        rc = watchdog.guarding("group \(name) recv from \(members[peer]) tag \(tag)", seq: seq, members: [members[peer]]) {
             MPI_Recv(buf.raw, Int32(buf.count), MPIType.of(buf.dtype), Int32(peer), Int32(2 * tag + 1), comm,
                      tessera_mpi_status_ignore())
         }

@@ -34,7 +34,7 @@ public enum Launcher {
         let ranksHere = backend == .threads ? config.worldSize : MPIGroup.launchedOnThisNode
         try MemoryEstimate.requireBudget(config, ranksHere: ranksHere)
         try MemoryEstimate(config, ranksHere: ranksHere).require(available: MemoryEstimate.availableBytes)
-        try run(Topology(config.layout), backend: backend, timeout: timeout, trace: config.trace, body)
+        try run(Topology(config.layout), backend: backend, timeout: timeout, trace: config.trace, namesLostRanks: true, body)
     }
 
     /// Runs `body` once per rank of `topology` and returns when all have
@@ -43,8 +43,13 @@ public enum Launcher {
     /// aborts the others and the error is rethrown here. Under MPI, a rank
     /// that throws stops the whole job with a message naming the rank (never
     /// a hang) and the error kind's exit status, the same as on threads and
-    /// on one rank. `trace` writes a Chrome trace of every rank.
+    /// on one rank. `trace` writes a Chrome trace of every rank. With
+    /// `namesLostRanks` (training and verify), MPI ranks watch each other
+    /// (`MPILiveness`): when ranks are lost (killed, or their node goes down),
+    /// one line names them and the collective they stopped in, and the job
+    /// ends with exit status 4.
     public static func run(_ topology: Topology, backend: Backend, timeout: Double = 60, trace: String? = nil,
+                           namesLostRanks: Bool = false,
                            _ body: @escaping @Sendable (RankGroups) throws -> Void) throws {
         let layout = topology.layout
         switch backend {
@@ -59,6 +64,7 @@ public enum Launcher {
             try layout.requireWorldSize(MPIGroup.launched?.size ?? 1, underMPI: true)
             let world = try MPIGroup.world(timeout: timeout)
             do {
+                if namesLostRanks { try MPILiveness.start(world: world, handlesTermination: true) }
                 let topology = try withNodes(of: world, topology)
                 try TraceSession.run(path: trace, layout: layout, world: world, alignClocks: true, log: say) {
                     try body(try RankGroups(topology, world: $0))
