@@ -30,9 +30,12 @@ final class Failures: Sendable {
         let f = Failures()
         try ThreadWorld.run(size: 3) { g in
             if g.rank == 0 {
-                try g.send(Tensor([2], [1, 2]).data, count: 2, to: 2, tag: 7)
-                try g.send(Tensor([2], [3, 4]).data, count: 2, to: 2, tag: 8)
-                try g.send(Tensor([2], [5, 6]).data, count: 2, to: 2, tag: 7)
+                // Named, so each lives until the end of the block (a temporary is released once its pointer is read).
+                let first = Tensor([2], [1, 2]), second = Tensor([2], [3, 4]), third = Tensor([2], [5, 6])
+                try g.send(first.data, count: 2, to: 2, tag: 7)
+                try g.send(second.data, count: 2, to: 2, tag: 8)
+                try g.send(third.data, count: 2, to: 2, tag: 7)
+                withExtendedLifetime((first, second, third)) {}
             } else if g.rank == 2 {
                 let a = Tensor([2]), b = Tensor([2]), c = Tensor([2])
                 try g.recv(b.data, count: 2, from: 0, tag: 8)  // tags are matched, not arrival order
