@@ -8,6 +8,11 @@ tokens/s, time to first token p50/p99 and inter-token latency p50/p99.
 Every request asks for exactly `max_tokens` tokens (greedy, no stop), so
 servers produce the same amount of work. Several servers (--server
 NAME=URL) are measured alternately, level by level, in one run.
+
+By default every level sends the same prompts, so a server that caches
+prompt prefixes (Tessera, transformers' continuous batching) prefills them
+once, at the first level; --fresh-prompts draws each level's prompts from
+its own seed (seed + 1000 * level), so no level reuses another's.
 """
 import argparse, http.client, json, random, statistics, threading, time, urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -99,6 +104,7 @@ def main():
     p.add_argument("--output-lengths", default="32,128")
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--timeout", type=float, default=600)
+    p.add_argument("--fresh-prompts", action="store_true", help="new prompts at every level (no prefix reuse)")
     a = p.parse_args()
     servers = [s.split("=", 1) for s in a.server]
     models = a.model or []
@@ -113,14 +119,18 @@ def main():
             names.append(json.loads(conn.getresponse().read())["data"][0]["id"])
     work = workload(a.requests, a.seed, tuple(map(int, a.prompt_lengths.split(","))),
                     tuple(map(int, a.output_lengths.split(","))))
-    print(f"{a.requests} requests per level, prompts {a.prompt_lengths} bytes, outputs {a.output_lengths} tokens, seed {a.seed}")
+    print(f"{a.requests} requests per level, prompts {a.prompt_lengths} bytes, outputs {a.output_lengths} tokens, seed {a.seed}"
+          + (" (+ 1000 per level: fresh prompts)" if a.fresh_prompts else " (the same prompts at every level)"))
     texts = [greedy_text(url, model, work[0][0], 64, a.timeout) for (_, url), model in zip(servers, names)]
     if len(servers) > 1:
         same = all(t == texts[0] for t in texts)
         print(f"greedy text of the first prompt (64 tokens) {'equal on every server' if same else 'DIFFERS between servers'}: "
               + " | ".join(f"{n}: {t!r}" for (n, _), t in zip(servers, texts)))
     print(f"{'server':<12} {'conc':>4} {'tok/s':>9} {'TTFT p50':>9} {'TTFT p99':>9} {'ITL p50':>9} {'ITL p99':>9}  (ms)")
-    for c in map(int, a.concurrency.split(",")):
+    for i, c in enumerate(map(int, a.concurrency.split(","))):
+        if a.fresh_prompts:
+            work = workload(a.requests, a.seed + 1000 * (i + 1), tuple(map(int, a.prompt_lengths.split(","))),
+                            tuple(map(int, a.output_lengths.split(","))))
         for (name, url), model in zip(servers, names):
             one(url, model, "warm up", 4, a.timeout)
             r = level(url, model, work, c, a.timeout)

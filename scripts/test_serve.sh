@@ -140,6 +140,55 @@ PY
   else bad "openai client" "$out"; fi
 else echo "SKIP openai client: the openai package is not installed and pip could not install it"; fi
 
+# Log-probabilities through the openai client: legacy completions (tokens, token_logprobs,
+# top_logprobs, text_offset), the same values streamed, and chat's logprobs/top_logprobs.
+if python3 -c "import openai" 2>/dev/null; then
+  if out=$(python3 - "$base" <<'PY' 2>&1
+import sys, math, openai
+client = openai.OpenAI(base_url=sys.argv[1] + "/v1", api_key="unused")
+c = client.completions.create(model="tiny", prompt="The cat", max_tokens=12, temperature=0, logprobs=3)
+lp, text = c.choices[0].logprobs, c.choices[0].text
+assert len(lp.tokens) == len(lp.token_logprobs) == len(lp.top_logprobs) == 12, lp
+assert lp.text_offset == list(range(12)), lp.text_offset
+if text.isascii():
+    assert "".join(lp.tokens) == text, (lp.tokens, text)
+for tok, value, top in zip(lp.tokens, lp.token_logprobs, lp.top_logprobs):
+    assert value <= 0 and tok in top and len(top) <= 4, (tok, value, top)
+    assert abs(top[tok] - value) < 1e-6 and abs(max(top.values()) - value) < 1e-6, "greedy takes the most likely"
+    assert sum(math.exp(v) for v in top.values()) <= 1 + 1e-5
+streamed = [ch.choices[0].logprobs for ch in client.completions.create(model="tiny", prompt="The cat", max_tokens=12,
+            temperature=0, logprobs=3, stream=True) if ch.choices[0].logprobs is not None]
+assert sum((s.tokens for s in streamed), []) == lp.tokens
+assert max(abs(a - b) for a, b in zip(sum((s.token_logprobs for s in streamed), []), lp.token_logprobs)) < 1e-6
+chat = client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "Hi"}], max_tokens=8,
+                                      temperature=0, logprobs=True, top_logprobs=2)
+content = chat.choices[0].logprobs.content
+assert len(content) == chat.usage.completion_tokens and all(len(t.top_logprobs) == 2 for t in content), content
+assert all(abs(t.logprob - t.top_logprobs[0].logprob) < 1e-6 and t.bytes == t.top_logprobs[0].bytes for t in content)
+try:
+    client.completions.create(model="tiny", prompt="hi", max_tokens=2, logprobs=21)
+    raise SystemExit("no error for logprobs 21")
+except openai.BadRequestError as e:
+    assert e.status_code == 400
+print(f"first token {lp.tokens[0]!r} logprob {lp.token_logprobs[0]:.4f}")
+PY
+); then ok "openai client: logprobs in completions (legacy format, streamed alike) and chat, logprobs 21 refused ($out)"
+  else bad "openai client logprobs" "$out"; fi
+else echo "SKIP openai client logprobs: the openai package is not installed"; fi
+
+# Prefix caching: the same 300-byte prompt twice; the second request shares the first's full blocks.
+long=$(python3 -c "print(('the cat sat on the mat ' * 14)[:300])")
+hits() { curl -s "$base/metrics" | grep '^tessera_prefix_cache_hits_total' | grep -o '[0-9.e+]*$'; }
+h0=$(hits)
+post /v1/completions "{\"model\": \"tiny\", \"prompt\": \"$long\", \"max_tokens\": 4, \"temperature\": 0}" >/dev/null
+first=$(field "d['choices'][0]['text']")
+post /v1/completions "{\"model\": \"tiny\", \"prompt\": \"$long\", \"max_tokens\": 4, \"temperature\": 0}" >/dev/null
+second=$(field "d['choices'][0]['text']")
+h1=$(hits)
+if [ -n "$first" ] && [ "$first" = "$second" ] && python3 -c "import sys; sys.exit(0 if float('$h1') - float('${h0:-0}') == 18 else 1)"; then
+  ok "prefix caching: a second identical 300-byte prompt shares 18 full blocks of 16 (metrics), same text"
+else bad "prefix caching" "hits before=$h0 after=$h1 first=$first second=$second"; fi
+
 # SIGTERM while 8 requests run: they finish, the server exits 0.
 clients=()
 for i in 1 2 3 4 5 6 7 8; do

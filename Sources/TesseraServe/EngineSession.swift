@@ -9,6 +9,8 @@ import Tessera
 struct EngineSession: Sendable {
     enum Event: Sendable {
         case token(choice: Int, byte: UInt8)
+        /// The next token's log-probabilities (sequences that asked for them), just before its `.token`.
+        case logprobs(choice: Int, TokenLogprobs)
         case finished(choice: Int)
         case timedOut
     }
@@ -32,6 +34,8 @@ struct EngineSession: Sendable {
                 case .token(_, let token):  // a byte: serve runs byte-level models
                     clock.token(choice, metrics: metrics)
                     continuation.yield(.token(choice: choice, byte: UInt8(truncatingIfNeeded: token)))
+                case .logprobs(_, let lp):
+                    continuation.yield(.logprobs(choice: choice, lp))
                 case .finished:
                     continuation.yield(.finished(choice: choice))
                 }

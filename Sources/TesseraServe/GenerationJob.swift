@@ -13,6 +13,8 @@ struct GenerationJob: Sendable {
     var temperature: Float, topP: Float, topK: Int
     var seed: UInt64
     var stream: Bool
+    /// Log-probabilities per token with this many alternatives (nil: none).
+    var logprobs: Int? = nil
 
     var promptTokens: Int { prompts.reduce(0) { $0 + $1.count } * n }
 
@@ -81,7 +83,7 @@ struct GenerationJob: Sendable {
         prompts.enumerated().flatMap { p, prompt in
             (0..<n).map { c in
                 ServingRequest(id: makeID(), prompt: prompt, maxTokens: maxTokens[p], stop: stop, temperature: temperature,
-                               topK: topK, topP: topP, seed: seed, stream: c)
+                               topK: topK, topP: topP, seed: seed, stream: c, logprobs: logprobs)
             }
         }
     }

@@ -33,12 +33,15 @@ struct SamplingFields: Decodable, Sendable {
 struct CompletionRequest: Decodable, Sendable {
     var prompt: StringOrList
     var fields: SamplingFields
+    /// Legacy log-probabilities: each token's and this many most likely alternatives'.
+    var logprobs: Int?
 
-    enum CodingKeys: String, CodingKey { case prompt }
+    enum CodingKeys: String, CodingKey { case prompt, logprobs }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         prompt = try c.decode(StringOrList.self, forKey: .prompt)
+        logprobs = try c.decodeIfPresent(Int.self, forKey: .logprobs)
         fields = try SamplingFields(from: decoder)
     }
 }
@@ -53,12 +56,17 @@ struct ChatMessage: Codable, Sendable, Equatable {
 struct ChatRequest: Decodable, Sendable {
     var messages: [ChatMessage]
     var fields: SamplingFields
+    /// Each token's log-probability, and `top_logprobs` most likely alternatives.
+    var logprobs: Bool?
+    var top_logprobs: Int?
 
-    enum CodingKeys: String, CodingKey { case messages }
+    enum CodingKeys: String, CodingKey { case messages, logprobs, top_logprobs }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         messages = try c.decode([ChatMessage].self, forKey: .messages)
+        logprobs = try c.decodeIfPresent(Bool.self, forKey: .logprobs)
+        top_logprobs = try c.decodeIfPresent(Int.self, forKey: .top_logprobs)
         fields = try SamplingFields(from: decoder)
     }
 }

@@ -10,7 +10,7 @@ struct CompletionResponse: Encodable, Sendable {
     struct Choice: Encodable, Sendable {
         var text: String
         var index: Int
-        var logprobs: String? = nil
+        var logprobs: CompletionLogprobs? = nil
         var finish_reason: String?
 
         enum CodingKeys: String, CodingKey { case text, index, logprobs, finish_reason }
@@ -18,7 +18,7 @@ struct CompletionResponse: Encodable, Sendable {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(text, forKey: .text)
             try c.encode(index, forKey: .index)
-            try c.encodeNil(forKey: .logprobs)
+            try c.encode(logprobs, forKey: .logprobs)
             try c.encode(finish_reason, forKey: .finish_reason)
         }
     }
@@ -35,7 +35,17 @@ struct ChatResponse: Encodable, Sendable {
     struct Choice: Encodable, Sendable {
         var index: Int
         var message: ChatMessage
+        var logprobs: ChatLogprobs? = nil
         var finish_reason: String?
+
+        enum CodingKeys: String, CodingKey { case index, message, logprobs, finish_reason }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(index, forKey: .index)
+            try c.encode(message, forKey: .message)
+            try c.encode(logprobs, forKey: .logprobs)
+            try c.encode(finish_reason, forKey: .finish_reason)
+        }
     }
     var id: String
     var object = "chat.completion"
@@ -55,12 +65,14 @@ struct ChatChunk: Encodable, Sendable {
         var index: Int
         var delta: Delta
         var finish_reason: String?
+        var logprobs: ChatLogprobs? = nil
 
-        enum CodingKeys: String, CodingKey { case index, delta, finish_reason }
+        enum CodingKeys: String, CodingKey { case index, delta, logprobs, finish_reason }
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(index, forKey: .index)
             try c.encode(delta, forKey: .delta)
+            try c.encode(logprobs, forKey: .logprobs)
             try c.encode(finish_reason, forKey: .finish_reason)
         }
     }

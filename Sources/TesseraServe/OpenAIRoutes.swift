@@ -52,8 +52,9 @@ struct OpenAIRoutes: Sendable {
         await answering("completions") {
             let arrival = ContinuousClock.now
             let body: CompletionRequest = try await decode(request)
-            let job = try GenerationJob.make(body.fields, prompts: body.prompt.values.map { Array($0.utf8) },
+            var job = try GenerationJob.make(body.fields, prompts: body.prompt.values.map { Array($0.utf8) },
                                              promptParam: "prompt", limits: limits, defaultMaxTokens: { _ in 16 })
+            job.logprobs = try LogprobsFormat.completionRequest(body.logprobs)
             return try await respond(job, request, arrival: arrival, chat: false)
         }
     }
@@ -64,8 +65,9 @@ struct OpenAIRoutes: Sendable {
             let body: ChatRequest = try await decode(request)
             guard !body.messages.isEmpty else { throw APIError(400, "messages must hold at least one message", param: "messages") }
             let prompt = Array(options.chatTemplate.render(body.messages).utf8)
-            let job = try GenerationJob.make(body.fields, prompts: [prompt], promptParam: "messages", limits: limits,
+            var job = try GenerationJob.make(body.fields, prompts: [prompt], promptParam: "messages", limits: limits,
                                              defaultMaxTokens: { limits.context - $0 })
+            job.logprobs = try LogprobsFormat.chatRequest(body.logprobs, top: body.top_logprobs)
             return try await respond(job, request, arrival: arrival, chat: true)
         }
     }
@@ -101,6 +103,7 @@ struct OpenAIRoutes: Sendable {
         loop: for await event in session.events {
             switch event {
             case .token(let c, let byte): choices[c].append(byte)
+            case .logprobs(let c, let lp): choices[c].append(lp)
             case .finished(let c):
                 choices[c].finish()
                 open -= 1
@@ -114,11 +117,13 @@ struct OpenAIRoutes: Sendable {
         let usage = Usage(prompt_tokens: job.promptTokens, completion_tokens: out, total_tokens: job.promptTokens + out)
         if chat {
             return json(200, ChatResponse(id: id, created: created, model: model, choices: choices.enumerated().map {
-                .init(index: $0, message: ChatMessage(role: "assistant", content: $1.text), finish_reason: $1.finishReason)
+                .init(index: $0, message: ChatMessage(role: "assistant", content: $1.text),
+                      logprobs: job.logprobs == nil ? nil : ChatLogprobs($1.logprobs, 0..<$1.visibleTokens), finish_reason: $1.finishReason)
             }, usage: usage), endpoint: nil)
         }
         return json(200, CompletionResponse(id: id, created: created, model: model, choices: choices.enumerated().map {
-            .init(text: $1.text, index: $0, finish_reason: $1.finishReason)
+            .init(text: $1.text, index: $0,
+                  logprobs: job.logprobs == nil ? nil : CompletionLogprobs($1.logprobs, 0..<$1.visibleTokens), finish_reason: $1.finishReason)
         }, usage: usage), endpoint: nil)
     }
 

@@ -20,10 +20,13 @@ struct SSEStream: Sendable {
             case .token(let c, let byte):
                 choices[c].append(byte)
                 let delta = choices[c].delta()
-                if !delta.isEmpty { try await send(choice: c, text: delta, role: nil, finish: nil, &writer) }
+                if !delta.isEmpty { try await send(choice: c, text: delta, role: nil, finish: nil, logprobs: choices[c], &writer) }
+            case .logprobs(let c, let lp):
+                choices[c].append(lp)
             case .finished(let c):
                 choices[c].finish()
-                try await send(choice: c, text: choices[c].delta(), role: nil, finish: choices[c].finishReason, &writer)
+                let delta = choices[c].delta()
+                try await send(choice: c, text: delta, role: nil, finish: choices[c].finishReason, logprobs: choices[c], &writer)
                 open -= 1
                 if open == 0 { break loop }
             case .timedOut:
@@ -37,15 +40,21 @@ struct SSEStream: Sendable {
         try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
     }
 
-    private func send(choice: Int, text: String?, role: String?, finish: String?, _ writer: inout any ResponseBodyWriter) async throws {
+    /// `logprobs`: the choice whose last delta's tokens get their log-probabilities (when it has them).
+    private func send(choice: Int, text: String?, role: String?, finish: String?, logprobs: ChoiceText? = nil,
+                      _ writer: inout any ResponseBodyWriter) async throws {
         let data: Data
+        let tokens = logprobs.flatMap { $0.logprobs.isEmpty ? nil : ($0.logprobs, $0.lastDelta) }
         if chat {
             let delta = ChatChunk.Delta(role: role, content: role == nil && finish == nil ? text : (text?.isEmpty == false ? text : nil))
             data = JSON.encode(ChatChunk(id: id, created: created, model: model,
-                                         choices: [.init(index: choice, delta: delta, finish_reason: finish)]))
+                                         choices: [.init(index: choice, delta: delta, finish_reason: finish,
+                                                         logprobs: tokens.map { ChatLogprobs($0.0, $0.1) })]))
         } else {
             data = JSON.encode(CompletionResponse(id: id, created: created, model: model,
-                                                  choices: [.init(text: text ?? "", index: choice, finish_reason: finish)]))
+                                                  choices: [.init(text: text ?? "", index: choice,
+                                                                  logprobs: tokens.map { CompletionLogprobs($0.0, $0.1) },
+                                                                  finish_reason: finish)]))
         }
         try await writer.write(ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
     }

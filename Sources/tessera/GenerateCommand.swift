@@ -147,6 +147,7 @@ final class OrderedPrinter: @unchecked Sendable {
                 for byte in spell(token) {
                     if r == current { write(text.push(byte)) } else { pending[r].append(byte) }
                 }
+            case .logprobs: break  // generate asks for none
             case .finished(let r):
                 finished[r] = true
                 while current < prompts.count && finished[current] {

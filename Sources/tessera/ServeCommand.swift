@@ -10,7 +10,8 @@ struct ServeCommand: ParsableCommand {
         discussion: """
         Continuous batching over a paged KV cache: requests join the running batch at step boundaries, long \
         prompts are prefilled in chunks beside the decoding sequences, and each sequence takes fixed-size cache \
-        blocks from a pool as it grows. When the pool runs out, the youngest sequence is preempted and \
+        blocks from a pool as it grows; full blocks of identical prompt prefixes are shared (prefix caching). \
+        When the pool runs out, the youngest sequence is preempted and \
         recomputed later. SIGTERM drains and exits 0. Under mpirun, rank 0 serves HTTP.
         """)
 
@@ -43,12 +44,15 @@ struct ServeCommand: ParsableCommand {
     var drainTimeout = ServeOptions().drainTimeout
     @Option(help: "Weights the products read: fp32, bf16 (bf16 products) or int8 (Q8_0 blocks of 32, one scale each).")
     var weights = "fp32"
+    @Flag(name: .customLong("prefix-caching"), inversion: .prefixedNo,
+          help: "Share the KV blocks of identical prompt prefixes between requests.")
+    var prefixCaching = ServingSettings().prefixCaching
 
     func settings() throws -> ServingSettings {
         var s = ServingSettings()
         s.weights = try WeightFormat.parse(weights)
         s.slots = maxSeqs; s.blockSize = blockSize; s.blocks = kvBlocks; s.stepTokens = stepTokens
-        s.tp = tp; s.pp = pp; s.microBatches = microBatches
+        s.tp = tp; s.pp = pp; s.microBatches = microBatches; s.prefixCaching = prefixCaching
         return s
     }
 

@@ -71,6 +71,7 @@ enum ServeTestSupport {
         for await event in stream {
             switch event {
             case .token(_, let token): out.append(UInt8(token))
+            case .logprobs: break
             case .finished: return out
             }
         }

@@ -6,7 +6,7 @@
 /// every free slot of the group admits the next waiting request. A step
 /// computes at most `stepTokens` rows (chunked prefill, as serving engines
 /// bound a step): every decoding sequence contributes the one token sampled
-/// last, and prompts fill what is left of the budget in slot order, a long
+/// last, and prompts fill what is left of the budget in admission order, a long
 /// prompt over several steps, so a step's activations stay small whatever
 /// the batch and prompt length (when decode rows alone fill the budget,
 /// prompts wait for sequences to finish). A sequence samples once its
@@ -106,7 +106,11 @@ final class BatchScheduler: StepScheduler {
 
 /// What happened to a request during generation: a generated token (a
 /// byte of a byte-level model, else an id of its tokenizer), or its end.
-public enum GenerationEvent: Equatable, Sendable { case token(request: Int, token: Int32), finished(request: Int) }
+/// A sequence that asked for log-probabilities gets its token's `.logprobs` just before its `.token`.
+public enum GenerationEvent: Equatable, Sendable {
+    case token(request: Int, token: Int32), finished(request: Int)
+    case logprobs(request: Int, TokenLogprobs)
+}
 
 extension Array where Element: Equatable {
     /// Whether the array's last elements are `suffix`.
@@ -115,4 +119,6 @@ extension Array where Element: Equatable {
 
 extension BatchScheduler.Sequence: ScheduledSequence {
     var kvBlocks: [Int]? { nil }
+    /// Requests are admitted in order.
+    var admission: Int { request }
 }

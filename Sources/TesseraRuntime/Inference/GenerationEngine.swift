@@ -27,6 +27,8 @@ final class GenerationEngine {
     /// Each group's step sent down the pipeline and not yet accepted, and its sampled bytes.
     private var inFlight: [DecodeBatch?]
     private var sampled: [[Int32]]
+    /// Per group: the log-probabilities of its step's sampling segments that asked for them, packed in order.
+    private var packedLogprobs: [[Float]]
     private let start = Date()
 
     init(stage: InferenceStage, pipeline: ProcessGroup, scheduler: any StepScheduler, recordLogits: Bool) {
@@ -34,6 +36,7 @@ final class GenerationEngine {
         self.recordLogits = recordLogits
         inFlight = Array(repeating: nil, count: scheduler.groupCount)
         sampled = Array(repeating: [], count: scheduler.groupCount)
+        packedLogprobs = Array(repeating: [], count: scheduler.groupCount)
     }
 
     static let tokenTagBase = 8192
@@ -67,13 +70,18 @@ final class GenerationEngine {
         var worked = false
         for g in 0..<inFlight.count {
             if let batch = inFlight[g] {
+                let keys = scheduler.sampleKeys(batch), n = batch.sampling.count
                 if ppRank != last {
-                    let t = Tensor(uninitialized: [batch.sampling.count])
+                    let extra = keys.reduce(0) { $0 + ($1.logprobs.map(TokenLogprobs.packedCount) ?? 0) }
+                    let t = Tensor(uninitialized: [n + extra])
                     if t.count > 0 { try receive(t, from: last, tag: Self.tokenTagBase + g) }
-                    sampled[g] = (0..<t.count).map { Int32(t[$0]) }
+                    sampled[g] = (0..<n).map { Int32(t[$0]) }
+                    packedLogprobs[g] = (n..<t.count).map { t[$0] }
                 }
+                let reported = Self.unpack(packedLogprobs[g], keys: keys, sampled: sampled[g])
                 let now = Date().timeIntervalSince(start)
                 for event in scheduler.accept(batch, sampled: sampled[g]) {
+                    if case .token(let r, _) = event, let lp = reported[r] { emit(.logprobs(request: r, lp)) }
                     output.record(event, at: now)
                     emit(event)
                 }
@@ -89,8 +97,9 @@ final class GenerationEngine {
             let h = try stage.blocks(x, batch)
             output.rows += batch.rows
             if stage.isLast {
-                sampled[g] = batch.sampling.isEmpty ? [] : try sample(h, batch, into: &output)
-                let t = Tensor([sampled[g].count], sampled[g].map(Float.init))
+                (sampled[g], packedLogprobs[g]) = batch.sampling.isEmpty ? ([], []) : try sample(h, batch, into: &output)
+                let message = sampled[g].map(Float.init) + packedLogprobs[g]
+                let t = Tensor([message.count], message)
                 for peer in 0..<last where t.count > 0 {
                     try pipeline.send(t.data, count: t.count, to: peer, tag: Self.tokenTagBase + g)
                 }
@@ -102,16 +111,35 @@ final class GenerationEngine {
         return worked
     }
 
-    /// Last stage: one byte per sampling segment from its last row's logits, drawn as the scheduler says.
-    private func sample(_ h: Tensor, _ batch: DecodeBatch, into output: inout GenerationOutput) throws -> [Int32] {
+    /// Last stage: one byte per sampling segment from its last row's logits, drawn as the scheduler says,
+    /// and the packed log-probabilities of the segments that ask for them.
+    private func sample(_ h: Tensor, _ batch: DecodeBatch, into output: inout GenerationOutput) throws -> ([Int32], [Float]) {
         let logits = try stage.logits(h), vocab = stage.model.config.vocab
-        return scheduler.sampleKeys(batch).enumerated().map { i, key in
+        var packed: [Float] = []
+        let picks = scheduler.sampleKeys(batch).enumerated().map { i, key in
             let row = logits.data + i * vocab
             if recordLogits && key.request < output.logits.count {
                 output.logits[key.request].append(Array(UnsafeBufferPointer(start: row, count: vocab)))
             }
-            return key.sampler.pick(row, request: key.stream, position: key.position)
+            let token = key.sampler.pick(row, request: key.stream, position: key.position)
+            if let top = key.logprobs {
+                packed += TokenLogprobs(logits: row, choices: key.sampler.choices, picked: token, top: top).packed
+            }
+            return token
         }
+        return (picks, packed)
+    }
+
+    /// The log-probabilities `packed` holds, by request, for the keys that asked for them.
+    private static func unpack(_ packed: [Float], keys: [SampleKey], sampled: [Int32]) -> [Int: TokenLogprobs] {
+        guard !packed.isEmpty else { return [:] }
+        var out: [Int: TokenLogprobs] = [:], at = 0
+        for (key, token) in zip(keys, sampled) {
+            guard let top = key.logprobs else { continue }
+            out[key.request] = TokenLogprobs(unpacking: packed[at...], token: token, top: top)
+            at += TokenLogprobs.packedCount(top: top)
+        }
+        return out
     }
 }
 

@@ -18,8 +18,10 @@ protocol StepScheduler: AnyObject {
 
 /// How one sequence's next token is drawn: `sampler` with the draw keyed
 /// by (`stream`, `position`); `request` names the sequence in events and
-/// recorded logits.
+/// recorded logits; `logprobs`: report the token's log-probability and
+/// this many most likely alternatives (nil: none).
 struct SampleKey {
     var request: Int, stream: Int, position: Int
     var sampler: TokenSampler
+    var logprobs: Int? = nil
 }

@@ -101,7 +101,7 @@ public final class ServingEngine: @unchecked Sendable {
             let inference = InferenceStage(model: gpt, blocks: settings.blockCount(model), blockSize: settings.blockSize)
             let scheduler = ServingScheduler(slots: settings.slots, groups: settings.groups,
                                              pool: BlockPool(blocks: settings.blockCount(model), blockSize: settings.blockSize),
-                                             stepTokens: settings.stepTokens)
+                                             stepTokens: settings.stepTokens, prefixCaching: settings.prefixCaching)
             let engine = GenerationEngine(stage: inference, pipeline: groups.pp, scheduler: scheduler, recordLogits: false)
             try loop(engine, scheduler, world: groups.world, leader: groups.worldRank == 0)
         }
@@ -127,6 +127,8 @@ public final class ServingEngine: @unchecked Sendable {
                 inbox.withLock {
                     $0.stats.running = scheduler.running; $0.stats.waiting = scheduler.waitingCount
                     $0.stats.blocksUsed = scheduler.pool.usedCount; $0.stats.preemptions = scheduler.preemptions
+                    $0.stats.prefixQueriedBlocks = scheduler.pool.queriedBlocks
+                    $0.stats.prefixHitBlocks = scheduler.pool.hitBlocks
                     if worked { $0.stats.steps += 1 }
                 }
             }
@@ -147,7 +149,7 @@ public final class ServingEngine: @unchecked Sendable {
     private func route(_ event: GenerationEvent) {
         let id: Int, done: Bool
         switch event {
-        case .token(let r, _): id = r; done = false
+        case .token(let r, _), .logprobs(let r, _): id = r; done = false
         case .finished(let r): id = r; done = true
         }
         let handler = inbox.withLock { i in done ? i.handlers.removeValue(forKey: id) : i.handlers[id] }
@@ -156,7 +158,9 @@ public final class ServingEngine: @unchecked Sendable {
 }
 
 /// The serving engine's state after its last round: sequences running and
-/// waiting, KV blocks in use of the pool's, preemptions and steps so far.
+/// waiting, KV blocks in use of the pool's, preemptions and steps so far,
+/// and prefix caching's full blocks looked up at admission and found.
 public struct ServingStats: Sendable, Equatable {
     public var running = 0, waiting = 0, blocksUsed = 0, blocks = 0, preemptions = 0, steps = 0
+    public var prefixQueriedBlocks = 0, prefixHitBlocks = 0
 }

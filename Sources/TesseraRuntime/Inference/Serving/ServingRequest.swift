@@ -16,11 +16,15 @@ public struct ServingRequest: Sendable, Equatable {
     public var temperature: Float, topK: Int, topP: Float, seed: UInt64
     /// Which draw stream of the seed this sequence uses (a choice's index).
     public var stream: Int
+    /// Report each token's log-probability and this many most likely alternatives
+    /// (0...`TokenLogprobs.maxTop`; nil: none), as `.logprobs` events.
+    public var logprobs: Int?
 
     public init(id: Int, prompt: [UInt8], maxTokens: Int, stop: [[UInt8]] = [], temperature: Float = 0, topK: Int = 0,
-                topP: Float = 1, seed: UInt64 = 0, stream: Int = 0) {
+                topP: Float = 1, seed: UInt64 = 0, stream: Int = 0, logprobs: Int? = nil) {
         self.id = id; self.prompt = prompt; self.maxTokens = maxTokens; self.stop = stop
         self.temperature = temperature; self.topK = topK; self.topP = topP; self.seed = seed; self.stream = stream
+        self.logprobs = logprobs
     }
 
     var sampler: TokenSampler { TokenSampler(temperature: temperature, topK: topK, topP: topP, seed: seed) }
@@ -37,12 +41,13 @@ struct ServingControl: Equatable {
 
     var isEmpty: Bool { submit.isEmpty && cancel.isEmpty && !stop }
 
-    /// [stop, submits, each request's fields, cancels, each id].
+    /// [stop, submits, each request's fields (logprobs -1: none), cancels, each id].
     var encoded: [Int64] {
         var out: [Int64] = [stop ? 1 : 0, Int64(submit.count)]
         for r in submit {
             out += [Int64(r.id), Int64(r.maxTokens), Int64(r.stream), Int64(bitPattern: r.seed),
-                    Int64(r.temperature.bitPattern), Int64(r.topK), Int64(r.topP.bitPattern), Int64(r.prompt.count)]
+                    Int64(r.temperature.bitPattern), Int64(r.topK), Int64(r.topP.bitPattern), Int64(r.logprobs ?? -1),
+                    Int64(r.prompt.count)]
             out += r.prompt.map(Int64.init)
             out.append(Int64(r.stop.count))
             for s in r.stop { out.append(Int64(s.count)); out += s.map(Int64.init) }
@@ -62,10 +67,12 @@ struct ServingControl: Equatable {
             let id = Int(next()), maxTokens = Int(next()), stream = Int(next()), seed = UInt64(bitPattern: next())
             let temperature = Float(bitPattern: UInt32(truncatingIfNeeded: next())), topK = Int(next())
             let topP = Float(bitPattern: UInt32(truncatingIfNeeded: next()))
+            let logprobs = Int(next())
             let prompt = bytes(Int(next()))
             let stops = (0..<Int(next())).map { _ in bytes(Int(next())) }
             submit.append(ServingRequest(id: id, prompt: prompt, maxTokens: maxTokens, stop: stops,
-                                         temperature: temperature, topK: topK, topP: topP, seed: seed, stream: stream))
+                                         temperature: temperature, topK: topK, topP: topP, seed: seed, stream: stream,
+                                         logprobs: logprobs < 0 ? nil : logprobs))
         }
         cancel = (0..<Int(next())).map { _ in Int(next()) }
     }

@@ -31,10 +31,15 @@ final class ServingScheduler: StepScheduler {
         /// Admission order (the youngest running sequence is preempted first).
         var admitted = 0
         var cancelled = false
+        /// Blocks of `blocks` registered for prefix caching (its first ones), and the last one's key.
+        var registered = 0
+        var lastKey: BlockKey?
     }
 
     let stepTokens: Int
     let groups: [Range<Int>]
+    /// Whether full blocks are shared between sequences with the same context prefix.
+    let prefixCaching: Bool
     private(set) var pool: BlockPool
     private var slots: [Sequence?]
     private var waiting: [Sequence] = []
@@ -43,9 +48,9 @@ final class ServingScheduler: StepScheduler {
     private(set) var preemptions = 0
 
     /// `slots` sequences at once split into `groups` micro-batch groups, caches from `pool`.
-    init(slots: Int, groups: Int, pool: BlockPool, stepTokens: Int) {
+    init(slots: Int, groups: Int, pool: BlockPool, stepTokens: Int, prefixCaching: Bool = false) {
         precondition(groups >= 1 && groups <= slots && stepTokens >= 1)
-        self.stepTokens = stepTokens; self.pool = pool
+        self.stepTokens = stepTokens; self.pool = pool; self.prefixCaching = prefixCaching
         self.groups = (0..<groups).map { g in (slots * g / groups)..<(slots * (g + 1) / groups) }
         self.slots = Array(repeating: nil, count: slots)
     }
@@ -88,21 +93,52 @@ final class ServingScheduler: StepScheduler {
         }
         // Then waiting requests join, oldest first, while their contexts' blocks are free.
         for slot in groups[g] where slots[slot] == nil {
-            guard var s = waiting.first, let blocks = pool.take(pool.blocksFor(positions: s.context.count)) else { break }
+            guard var s = waiting.first else { break }
+            let needed = pool.blocksFor(positions: s.context.count)
+            let keys = prefixCaching ? contextKeys(s) : []
+            let shared = pool.cachedPrefix(keys)
+            guard let blocks = pool.take(needed - shared.count, sharing: shared) else { break }
+            pool.countLookup(queried: keys.count, hit: shared.count)
             waiting.removeFirst()
             s.blocks = blocks
+            s.cached = shared.count * pool.blockSize
+            s.registered = shared.count
+            s.lastKey = shared.isEmpty ? nil : keys[shared.count - 1]
             s.admitted = admissions
             admissions += 1
             slots[slot] = s
         }
-        return DecodeBatch.chunkedPrefill(group: groups[g], slots: &slots, stepTokens: stepTokens)
+        let batch = DecodeBatch.chunkedPrefill(group: groups[g], slots: &slots, stepTokens: stepTokens)
+        if prefixCaching { for slot in groups[g] where slots[slot] != nil { registerFullBlocks(slot) } }
+        return batch
+    }
+
+    /// The keys of the full blocks of `s`'s context before its last position (those it may share).
+    private func contextKeys(_ s: Sequence) -> [BlockKey] {
+        BlockKey.chain(s.context, blockSize: pool.blockSize, count: (s.context.count - 1) / pool.blockSize)
+    }
+
+    /// Registers the blocks of the sequence in `slot` whose positions are now all scheduled.
+    private func registerFullBlocks(_ slot: Int) {
+        var s = slots[slot]!
+        let size = pool.blockSize
+        guard (s.registered + 1) * size <= s.cached else { return }
+        while (s.registered + 1) * size <= s.cached {
+            let i = s.registered
+            let key = BlockKey(parent: s.lastKey, tokens: Array(s.context[(i * size)..<((i + 1) * size)]))
+            pool.register(s.blocks[i], key)
+            s.lastKey = key
+            s.registered += 1
+        }
+        slots[slot] = s
     }
 
     func sampleKeys(_ batch: DecodeBatch) -> [SampleKey] {
         batch.sampling.map { seg in
             let s = slots[seg.slot]!
             return SampleKey(request: s.request.id, stream: s.request.stream,
-                             position: s.request.prompt.count + s.generated.count, sampler: s.request.sampler)
+                             position: s.request.prompt.count + s.generated.count, sampler: s.request.sampler,
+                             logprobs: s.request.logprobs)
         }
     }
 
@@ -141,6 +177,8 @@ final class ServingScheduler: StepScheduler {
         pool.release(s.blocks)
         s.blocks = []
         s.cached = 0
+        s.registered = 0
+        s.lastKey = nil
         slots[slot] = nil
         waiting.insert(s, at: 0)
         preemptions += 1
@@ -154,4 +192,5 @@ final class ServingScheduler: StepScheduler {
 
 extension ServingScheduler.Sequence: ScheduledSequence {
     var kvBlocks: [Int]? { blocks }
+    var admission: Int { admitted }
 }

@@ -21,6 +21,8 @@ public struct ServingSettings: Sendable {
     public var microBatches: Int?
     /// The form the products read weights in (`--weights`): fp32, bf16 or int8 blocks.
     public var weights = WeightFormat.fp32
+    /// Share full KV blocks between sequences whose contexts start alike (`--no-prefix-caching`: never).
+    public var prefixCaching = true
 
     public init() {}
 
