@@ -10,9 +10,9 @@ import CDNNL
 ///
 /// Memory: 1 byte per weight plus 4 bytes of scale per 32 (1.125 bytes,
 /// against float32's 4), which is what a batch-1 decode step reads.
-/// `multiply` dequantizes inside the product (float32 activations, each
-/// block's partial sum Σ q·x scaled once by d), or for many rows expands
-/// a tile of W to float32 and hands it to the float32 product.
+/// `multiply` quantizes a few rows of x to Q8_0 too and sums int8 × int8
+/// products per block (llama.cpp's Q8_0 × Q8_0 dot), or for many rows
+/// expands a tile of W to float32 and hands it to the float32 product.
 public final class Q8Matrix: @unchecked Sendable {
     /// Weights per block (Q8_0's QK8_0).
     public static let blockSize = 32
@@ -89,26 +89,28 @@ public final class Q8Matrix: @unchecked Sendable {
         return try body(scaleBits[i], UnsafeBufferPointer(start: quants + i * Self.blockSize, count: Self.blockSize))
     }
 
+    /// Rows of x up to which `multiply` quantizes x and runs the int8 × int8
+    /// product; more rows take the tiled float32 product (see `multiply`).
+    public static let int8ProductRows = 8
+
     /// y [n, rows] = x [n, cols] · Wᵀ, or y += it when `accumulate`.
-    /// Up to 8 rows of x: dequantized inside the product, every weight
-    /// block read once for up to 4 rows of x, output features split across
-    /// `Compute.threads`. More rows: tiles of 64 rows of W expanded to
-    /// float32 and multiplied by the float32 product (the expansion is then
-    /// a small share of the work). The two agree to float32 rounding.
+    ///
+    /// Up to `int8ProductRows` rows of x (decode steps): x is quantized to
+    /// Q8_0 blocks (`Q8Activations`) and each output is Σ_b d_w·d_x·Σ q_w·q_x
+    /// with exact int32 block sums (CDNNL/q8_dot.h: AVX-512 VNNI where the
+    /// build targets it), as llama.cpp's Q8_0 × Q8_0 dot product computes it;
+    /// every weight block is read once for up to 4 rows of x, output features
+    /// split across `Compute.threads`. So the result carries x's quantization
+    /// error as well as W's. More rows: tiles of 64 rows of W expanded to
+    /// float32 and multiplied by the float32 product (float32 activations).
     public func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
                          accumulate: Bool, parallel: Bool = true) {
         guard n > 0 else { return }
-        if n <= 8 {
+        if n <= Self.int8ProductRows {
+            let a = Q8Activations(quantizing: x, rows: n, cols: cols)
             let threads = parallel && rows * cols >= 1 << 16 ? Compute.threads : 1
             Compute.withThreads(threads) {
-                Compute.parallelRanges(rows) { outputs in
-                    var i = 0
-                    while i < n {
-                        let m = min(4, n - i)
-                        dotRows(x + i * cols, m, outputs, y + i * rows, accumulate)
-                        i += m
-                    }
-                }
+                Compute.parallelRanges(rows) { outputs in dotRows(a, outputs, y, accumulate) }
             }
             return
         }
@@ -126,32 +128,30 @@ public final class Q8Matrix: @unchecked Sendable {
         }
     }
 
-    /// y[i, o] (+)= Σ_b d[o,b] · Σ_j q[o,b,j] · x[i, 32b+j] for the m ≤ 4
-    /// rows of x at `x` (row stride cols) and outputs o in `outputs` (y's
-    /// row stride is `rows`). Whole blocks run in C (`tessera_q8_dot_rows`,
-    /// CDNNL/q8_0.h: each block's quants widened once for all m rows); a
-    /// short last block is added here.
+    /// y[i, o] (+)= Σ_b d[o,b] · d_x[i,b] · Σ_j q[o,b,j] · q_x[i,b,j] for
+    /// every row i of `a` and the outputs o in `outputs` (y's row stride is
+    /// `rows`), 4 rows of x per pass over a weight row, in C
+    /// (`tessera_q8q8_dot_rows`, CDNNL/q8_dot.h). Padding quants are zero on
+    /// both sides, so whole blocks cover a short last one.
     @inline(__always)
-    private func dotRows(_ x: UnsafePointer<Float>, _ m: Int, _ outputs: Range<Int>,
-                         _ y: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
-        let full = cols / Self.blockSize, bpr = blocksPerRow, tailStart = full * Self.blockSize
+    private func dotRows(_ a: Q8Activations, _ outputs: Range<Int>, _ y: UnsafeMutablePointer<Float>,
+                         _ accumulate: Bool) {
+        let bpr = blocksPerRow, n = a.rows, stride = bpr * Self.blockSize
         var sums = SIMD4<Float>()
         for o in outputs {
-            let qRow = quants + o * bpr * Self.blockSize, sRow = scales + o * bpr
-            withUnsafeMutableBytes(of: &sums) { raw in
-                tessera_q8_dot_rows(qRow, sRow, x, cols, Int32(m), full, raw.baseAddress!.assumingMemoryBound(to: Float.self))
-            }
-            if tailStart < cols {
-                let d = sRow[full], q = qRow + full * Self.blockSize
-                for i in 0..<m {
-                    var t: Float = 0
-                    for j in 0..<(cols - tailStart) { t += Float(q[j]) * x[i * cols + tailStart + j] }
-                    sums[i] += d * t
+            let qRow = quants + o * stride, sRow = scales + o * bpr
+            var i = 0
+            while i < n {
+                let m = min(4, n - i)
+                withUnsafeMutableBytes(of: &sums) { raw in
+                    tessera_q8q8_dot_rows(qRow, sRow, a.quants + i * stride, stride, a.scales + i * bpr, Int32(m), bpr,
+                                          raw.baseAddress!.assumingMemoryBound(to: Float.self))
                 }
-            }
-            for i in 0..<m {
-                let out = y + i * rows + o
-                out.pointee = accumulate ? out.pointee + sums[i] : sums[i]
+                for r in 0..<m {
+                    let out = y + (i + r) * rows + o
+                    out.pointee = accumulate ? out.pointee + sums[r] : sums[r]
+                }
+                i += m
             }
         }
     }
