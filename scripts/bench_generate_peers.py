@@ -18,7 +18,7 @@ cmake --build build --target llama-bench llama-batched-bench); batch 1 runs
 llama-bench's pg test (prompt then tokens, one sequence), batches above 1
 llama-batched-bench (beside it in the same folder; `batch` sequences of
 their own prompt, one llama_decode a step). Both with one thread, KV cache
-f16 (their default), flash attention off, no memory mapping of the model.
+f16 (their default), flash attention off.
 Without LLAMA_BENCH, llama.cpp is skipped with a line saying so.
 
     LLAMA_BENCH=/path/to/llama-bench python scripts/bench_generate_peers.py \
@@ -60,7 +60,7 @@ class LlamaCpp:
     def run(self, batch, length, tokens):
         if batch == 1:
             def one(args):
-                out = subprocess.run([self.bench, "-m", self.path, "-t", "1", "-r", "1", "-fa", "0", "-mmp", "0",
+                out = subprocess.run([self.bench, "-m", self.path, "-t", "1", "-r", "1", "-fa", "0",
                                       "-o", "json"] + args, check=True, capture_output=True, text=True).stdout
                 return json.loads(out)[0]
             pg = one(["-p", "0", "-n", "0", "-pg", f"{length},{tokens}"])
@@ -68,7 +68,7 @@ class LlamaCpp:
             return tokens / (pg["avg_ns"] * 1e-9), tokens / (tg["avg_ns"] * 1e-9), None
         if not os.access(self.batched, os.X_OK):
             return None
-        out = subprocess.run([self.batched, "-m", self.path, "-t", "1", "-tb", "1", "-fa", "off", "--no-mmap",
+        out = subprocess.run([self.batched, "-m", self.path, "-t", "1", "-tb", "1", "-fa", "off",
                               "-c", str(batch * (length + tokens) + 16), "-b", "512", "-ub", "512",
                               "-npp", str(length), "-ntg", str(tokens), "-npl", str(batch), "--output-format", "jsonl"],
                              check=True, capture_output=True, text=True).stdout

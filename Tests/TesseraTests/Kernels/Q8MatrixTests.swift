@@ -61,7 +61,7 @@ import Tessera
     /// Σ_b d_w·d_x·Σ q_w·q_x (computed here in Double from each side's blocks);
     /// more: tiles expanded to float32, against the float32 product of the
     /// dequantized weights.
-    @Test(arguments: [1, 3, 5, 8, 19])
+    @Test(arguments: [1, 3, 5, 8, 19, 37])
     func productEqualsItsReference(rows n: Int) throws {
         let out = 70, k = 200  // 6 whole blocks and one of 8
         let w = TestSupport.randomFloats(out * k, seed: 3), x = TestSupport.randomFloats(n * k, seed: 4)
