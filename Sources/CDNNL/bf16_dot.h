@@ -31,13 +31,35 @@ static inline void tessera_bf16_dot_rows(const uint16_t *w, const uint16_t *x, l
     long j = 0;
     float tail[4] = {0, 0, 0, 0};
 #if defined(__AVX512BF16__) && defined(__AVX512F__)
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (; j + 32 <= k; j += 32) {
-        const __m512bh wv = (__m512bh)_mm512_loadu_si512((const void *)(w + j));
-        for (int i = 0; i < m; i++)
-            acc[i] = _mm512_dpbf16_ps(acc[i], (__m512bh)_mm512_loadu_si512((const void *)(x + i * ldx + j)), wv);
+    // Accumulators in named registers (an array indexed by a run-time row
+    // would live on the stack); one row, the decode step's case, takes two
+    // so consecutive vdpbf16ps do not wait on each other.
+    if (m == 1) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        for (; j + 64 <= k; j += 64) {
+            a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512((const void *)(x + j)),
+                                  (__m512bh)_mm512_loadu_si512((const void *)(w + j)));
+            a1 = _mm512_dpbf16_ps(a1, (__m512bh)_mm512_loadu_si512((const void *)(x + j + 32)),
+                                  (__m512bh)_mm512_loadu_si512((const void *)(w + j + 32)));
+        }
+        for (; j + 32 <= k; j += 32)
+            a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512((const void *)(x + j)),
+                                  (__m512bh)_mm512_loadu_si512((const void *)(w + j)));
+        tail[0] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    } else {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (; j + 32 <= k; j += 32) {
+            const __m512bh wv = (__m512bh)_mm512_loadu_si512((const void *)(w + j));
+            a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512((const void *)(x + j)), wv);
+            a1 = _mm512_dpbf16_ps(a1, (__m512bh)_mm512_loadu_si512((const void *)(x + ldx + j)), wv);
+            if (m > 2) a2 = _mm512_dpbf16_ps(a2, (__m512bh)_mm512_loadu_si512((const void *)(x + 2 * ldx + j)), wv);
+            if (m > 3) a3 = _mm512_dpbf16_ps(a3, (__m512bh)_mm512_loadu_si512((const void *)(x + 3 * ldx + j)), wv);
+        }
+        tail[0] = _mm512_reduce_add_ps(a0);
+        tail[1] = _mm512_reduce_add_ps(a1);
+        if (m > 2) tail[2] = _mm512_reduce_add_ps(a2);
+        if (m > 3) tail[3] = _mm512_reduce_add_ps(a3);
     }
-    for (int i = 0; i < m; i++) tail[i] = _mm512_reduce_add_ps(acc[i]);
 #else
     typedef float f32x16 __attribute__((vector_size(64), aligned(4)));
     typedef uint16_t u16x16 __attribute__((vector_size(32), aligned(2)));

@@ -98,22 +98,29 @@ static inline void tessera_q8_tile(const uint8_t *wq, const float *ws, long bloc
             f2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s2), _mm512_mul_ps(d, _mm512_set1_ps(s0p[2 * blocks + b])), f2);
             f3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s3), _mm512_mul_ps(d, _mm512_set1_ps(s0p[3 * blocks + b])), f3);
         }
-        const __m512 f[4] = {f0, f1, f2, f3};
-        for (int r = 0; r < 4; r++) {
-            float *out = y + (i + r) * ldy;
-            const __m512 v = accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(keep, out), f[r]) : f[r];
-            _mm512_mask_storeu_ps(out, keep, v);
-        }
+        float *out = y + i * ldy;
+        _mm512_mask_storeu_ps(out, keep, accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(keep, out), f0) : f0);
+        out += ldy;
+        _mm512_mask_storeu_ps(out, keep, accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(keep, out), f1) : f1);
+        out += ldy;
+        _mm512_mask_storeu_ps(out, keep, accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(keep, out), f2) : f2);
+        out += ldy;
+        _mm512_mask_storeu_ps(out, keep, accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(keep, out), f3) : f3);
     }
     for (; i < m; i++) {
         __m512 f0 = _mm512_setzero_ps();
         const int8_t *x0 = xq + i * ldx;
         for (long b = 0; b < blocks; b++) {
             const uint8_t *w = wq + b * 512;
-            __m512i s0 = _mm512_set1_epi32(-xc[i * blocks + b]);
-            for (int g = 0; g < 8; g++)
+            // Two chains of 4 (even and odd groups), so consecutive vpdpbusd do not wait on each other.
+            __m512i s0 = _mm512_set1_epi32(-xc[i * blocks + b]), s1 = _mm512_setzero_si512();
+            for (int g = 0; g < 8; g += 2) {
                 s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512((const void *)(w + 64 * g)),
                                          _mm512_set1_epi32(*(const int32_t *)(x0 + 32 * b + 4 * g)));
+                s1 = _mm512_dpbusd_epi32(s1, _mm512_loadu_si512((const void *)(w + 64 * g + 64)),
+                                         _mm512_set1_epi32(*(const int32_t *)(x0 + 32 * b + 4 * g + 4)));
+            }
+            s0 = _mm512_add_epi32(s0, s1);
             f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0),
                                  _mm512_mul_ps(_mm512_loadu_ps(ws + 16 * b), _mm512_set1_ps(xs[i * blocks + b])), f0);
         }
