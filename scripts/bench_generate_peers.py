@@ -69,7 +69,7 @@ class LlamaCpp:
         if not os.access(self.batched, os.X_OK):
             return None
         out = subprocess.run([self.batched, "-m", self.path, "-t", "1", "-tb", "1", "-fa", "off",
-                              "-c", str(batch * (length + tokens) + 16), "-b", "512", "-ub", "512",
+                              "-c", str(batch * (length + tokens)),
                               "-npp", str(length), "-ntg", str(tokens), "-npl", str(batch), "--output-format", "jsonl"],
                              check=True, capture_output=True, text=True).stdout
         row = [json.loads(l) for l in out.splitlines() if l.startswith("{")][-1]
@@ -139,7 +139,8 @@ def run_all(args, tmp):
         if e.startswith("transformers"):
             run(1, 16, 2)  # warm-up (Tessera and llama.cpp runs are processes of their own)
     print(f"{args.tokens} bytes per sequence, greedy, 1 thread each, median of {args.repeats} alternated runs")
-    print("cells: end-to-end tok/s (prefill included) / decode-step tok/s; tokens per CPU second in brackets where known")
+    print("cells: end-to-end tok/s (prefill included) / decode-step tok/s (Tessera: batch / median step interval; "
+          "llama.cpp: its generation phase's mean, so not comparable under load); tokens per CPU second in brackets")
     print("| batch | prompt | load | " + " | ".join(f"{e}" for e in engines) + " |")
     print("|---|---|---|" + "---|" * len(engines))
     for batch in map(int, args.batches.split(",")):
