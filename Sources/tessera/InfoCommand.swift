@@ -24,6 +24,7 @@ struct InfoCommand: ParsableCommand {
                 return n
             }
             say("engine: \(MatrixEngine.summary)")
+            say("decode products: int8 \(Q8Activations.kernel), bf16 \(MatrixEngine.nativeBF16 ? BF16RowProduct.kernel : "fp32-rounded")")
             let cores = ProcessInfo.processInfo.activeProcessorCount, mine = ProcessCores.available
             say("cpu: \(Self.cpuModel), \(cores) cores" + (mine < cores ? " (this process may run on \(mine))" : ""))
             guard !noPeak else { return }

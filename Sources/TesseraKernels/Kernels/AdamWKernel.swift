@@ -17,6 +17,23 @@ public enum AdamWKernel {
     public static func update(p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>,
                               m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
                               n: Int, step s: Step) {
+        run(p: p, g: g, scaled: nil, m: m, v: v, n: n, step: s)
+    }
+
+    /// The same update after scaling each gradient, g ← g·c (gradient
+    /// clipping's min(1, max/‖g‖)), written back as a separate pass over the
+    /// gradients would write it (the same float32 product), but in the same
+    /// pass as the update: the gradients are read once, not twice.
+    public static func update(p: UnsafeMutablePointer<Float>, scaling g: UnsafeMutablePointer<Float>, by c: Float,
+                              m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+                              n: Int, step s: Step) {
+        run(p: p, g: UnsafePointer(g), scaled: (g, c), m: m, v: v, n: n, step: s)
+    }
+
+    private static func run(p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>,
+                            scaled: (gradients: UnsafeMutablePointer<Float>, by: Float)?,
+                            m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, n: Int, step s: Step) {
+        let scale = scaled?.by ?? 1, scaledOut = scaled?.gradients
         let bc1 = 1 - Float(Double(s.beta1).power(s.t))
         let bc2 = 1 - Float(Double(s.beta2).power(s.t))
         let stepSize = s.lr / bc1, bc2Sqrt = bc2.squareRoot()
@@ -35,12 +52,16 @@ public enum AdamWKernel {
         Compute.parallelRanges(n) { r in
             var i = r.lowerBound
             while i + 16 <= r.upperBound {
-                let u = updated(load(p + i), load(g + i), load(m + i), load(v + i))
+                var gi: SIMD16<Float> = load(g + i)
+                if let scaledOut { gi = gi * scale; store(gi, scaledOut + i) }
+                let u = updated(load(p + i), gi, load(m + i), load(v + i))
                 store(u.m, m + i); store(u.v, v + i); store(u.p, p + i)
                 i += 16
             }
             while i < r.upperBound {
-                let u = updated(SIMD2(repeating: p[i]), SIMD2(repeating: g[i]), SIMD2(repeating: m[i]),
+                var gi = g[i]
+                if let scaledOut { gi = gi * scale; scaledOut[i] = gi }
+                let u = updated(SIMD2(repeating: p[i]), SIMD2(repeating: gi), SIMD2(repeating: m[i]),
                                 SIMD2(repeating: v[i]))
                 m[i] = u.m[0]; v[i] = u.v[0]; p[i] = u.p[0]
                 i += 1

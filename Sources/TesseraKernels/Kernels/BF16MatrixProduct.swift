@@ -101,6 +101,11 @@ extension BLAS {
         }
         precondition(beta == 0 || beta == 1, "bf16 products take beta 0 or 1, got \(beta)")
         let pa = a.packed, pb = b.packed
+        if !transA && transB && m <= BF16RowProduct.maxRows {  // a decode step's rows: dot products, no primitive
+            BF16RowProduct.run(m: m, n: n, k: k, a: pa, lda: lda, b: pb, ldb: ldb, accumulate: beta == 1, c: c, ldc: ldc,
+                               parallel: parallel)
+            return
+        }
         split(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
               parallel: parallel) { m, n, aOffset, bOffset, cOffset in
             let shape = BF16MatrixProduct.Shape(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb,

@@ -11,7 +11,9 @@ public enum WeightFormat: String, Sendable, Codable, CaseIterable {
     /// they enter a product, float32 accumulation (`Precision.bf16`).
     case bf16
     /// llama.cpp's Q8_0 (`Q8Matrix`): blocks of 32 weights with one half
-    /// scale, dequantized inside the product; float32 activations and sums.
+    /// scale. Steps of up to `Q8Matrix.int8ProductRows` rows quantize the
+    /// activations to Q8_0 blocks too (int8 × int8 block sums, as llama.cpp);
+    /// larger ones expand the weights to float32 tiles (float32 activations).
     case int8
 
     /// The format named `text`, or a one-line `ConfigError` naming the valid ones.

@@ -42,8 +42,12 @@ public final class AdamW: @unchecked Sendable {
     /// Bytes of both moments this rank holds.
     public var bytes: Int { flat.reduce(0) { $0 + $1.m.byteCount + $1.v.byteCount } }
 
-    /// Applies one update with learning rate `lr` to the owned values from the owned gradients.
-    public func step(lr: Float) {
+    /// Applies one update with learning rate `lr` to the owned values from
+    /// the owned gradients, scaled first by `gradScale` (gradient clipping's
+    /// factor, `GradientClipping.factor`) in the same pass when it is not 1:
+    /// values, moments and gradients end as a separate scaling pass
+    /// (`ParameterStore.scaleGradients`) followed by the update leave them.
+    public func step(lr: Float, gradScale: Float = 1) {
         t += 1
         for (bucket, moments) in zip(store.buckets, flat) {
             let p = bucket.ownedValues, g = bucket.ownedGrads
@@ -51,8 +55,13 @@ public final class AdamW: @unchecked Sendable {
                 let s = AdamWKernel.Step(lr: lr, beta1: beta1, beta2: beta2, eps: eps,
                                          weightDecay: run.decay ? weightDecay : 0, t: t)
                 let o = run.range.lowerBound
-                AdamWKernel.update(p: p + o, g: g + o, m: moments.m.floats + o, v: moments.v.floats + o,
-                                   n: run.range.count, step: s)
+                if gradScale != 1 {
+                    AdamWKernel.update(p: p + o, scaling: g + o, by: gradScale, m: moments.m.floats + o,
+                                       v: moments.v.floats + o, n: run.range.count, step: s)
+                } else {
+                    AdamWKernel.update(p: p + o, g: g + o, m: moments.m.floats + o, v: moments.v.floats + o,
+                                       n: run.range.count, step: s)
+                }
             }
         }
     }

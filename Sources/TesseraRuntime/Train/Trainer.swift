@@ -191,8 +191,7 @@ public final class Trainer: @unchecked Sendable {
             throw TrainingError("gradient norm became \(norm) at step \(step + 1) (loss \(loss)); lower --lr (now \(config.lr))")
         }
         Trace.region(.optimizer) {
-            GradientClipping.clip(store, norm: norm, maxNorm: config.gradClip)
-            optimizer.step(lr: lr)
+            optimizer.step(lr: lr, gradScale: GradientClipping.factor(norm: norm, maxNorm: config.gradClip))
         }
         try store.gatherUpdatedValues(over: groups.zeroGroups)  // ZeRO-1/2: every rank's updated shard to every rank
         for stage in stages { stage.refreshWorkingWeights() }

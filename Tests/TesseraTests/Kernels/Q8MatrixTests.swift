@@ -2,9 +2,10 @@ import Foundation
 import Testing
 import Tessera
 
-/// Q8_0 quantization (llama.cpp's blocks of 32 with one half scale) and the
-/// products that dequantize inside: the blocks against gguf-py's reference
-/// quantizer, the products against float32 products of the dequantized weights.
+/// Q8_0 quantization (llama.cpp's blocks of 32 with one half scale) of
+/// weights and activations, and the products: the blocks against gguf-py's
+/// reference quantizer, the int8 × int8 product against its exact block sums,
+/// the tiled product against float32 products of the dequantized weights.
 @Suite struct Q8MatrixTests {
     /// w [2, 64]: ((37·i mod 101) − 50) / 8 (exact in float32), w[5] = 7.25, the last block zero.
     static func fixtureWeights() -> [Float] {
@@ -34,21 +35,62 @@ import Tessera
         #expect(back[96..<128].allSatisfy { $0 == 0 })
     }
 
-    /// Rows of x through both paths (≤ 8 rows: inside the product, 4 at a
-    /// time; more: tiles expanded to float32), with a row length that ends in
-    /// a short block, with and without accumulation, one and two threads.
-    @Test(arguments: [1, 3, 5, 8, 19])
-    func productEqualsFloat32ProductOfDequantizedWeights(rows n: Int) throws {
+    /// Activations quantize as llama.cpp's quantize_row_q8_0 does: the
+    /// fixture's quants equal gguf-py's bytes, and each float32 scale rounds
+    /// to the half gguf-py stores (Q8Activations keeps d in float32).
+    @Test func activationsQuantizeAsGGUFReferenceQuantizer() throws {
+        let w = Self.fixtureWeights()
+        let a = w.withUnsafeBufferPointer { Q8Activations(quantizing: $0.baseAddress!, rows: 2, cols: 64) }
+        let bytes = stride(from: 0, to: Self.ggufQ8_0.count, by: 2).map {
+            UInt8(Self.ggufQ8_0[Self.ggufQ8_0.index(Self.ggufQ8_0.startIndex, offsetBy: $0)...].prefix(2), radix: 16)!
+        }
+        for r in 0..<2 {
+            let (quants, scales) = a.row(r)
+            for b in 0..<2 {
+                let record = Array(bytes[(34 * (2 * r + b))..<(34 * (2 * r + b) + 34)])
+                #expect(Float16(scales[b]).bitPattern == UInt16(record[0]) | UInt16(record[1]) << 8, "row \(r) block \(b)")
+                #expect(quants[(32 * b)..<(32 * b + 32)].map { UInt8(bitPattern: $0) } == Array(record[2...]),
+                        "row \(r) block \(b)")
+            }
+        }
+    }
+
+    /// Rows of x through both paths, with a row length that ends in a short
+    /// block, with and without accumulation, one and two threads. Up to
+    /// `Q8Matrix.int8ProductRows` rows: x quantized too, against the exact
+    /// Σ_b d_w·d_x·Σ q_w·q_x (computed here in Double from each side's blocks);
+    /// more: tiles expanded to float32, against the float32 product of the
+    /// dequantized weights.
+    @Test(arguments: [1, 3, 5, 8, 19, 37])
+    func productEqualsItsReference(rows n: Int) throws {
         let out = 70, k = 200  // 6 whole blocks and one of 8
         let w = TestSupport.randomFloats(out * k, seed: 3), x = TestSupport.randomFloats(n * k, seed: 4)
         let q = w.withUnsafeBufferPointer { Q8Matrix(quantizing: $0.baseAddress!, rows: out, cols: k) }
-        let dq = q.dequantized()
+        let quantizedX = n <= Q8Matrix.int8ProductRows
         var reference = [Float](repeating: 0, count: n * out)
-        for i in 0..<n { for o in 0..<out {
-            var s: Double = 0
-            for j in 0..<k { s += Double(x[i * k + j]) * Double(dq[o * k + j]) }
-            reference[i * out + o] = Float(s)
-        } }
+        if quantizedX {
+            let a = x.withUnsafeBufferPointer { Q8Activations(quantizing: $0.baseAddress!, rows: n, cols: k) }
+            for i in 0..<n {
+                let (qx, sx) = a.row(i)
+                for o in 0..<out {
+                    var s: Double = 0
+                    for b in 0..<q.blocksPerRow {
+                        q.withBlock(row: o, block: b) { half, qw in
+                            let dot = (0..<32).reduce(0) { $0 + Int(qw[$1]) * Int(qx[32 * b + $1]) }
+                            s += Double(Float(Float16(bitPattern: half))) * Double(sx[b]) * Double(dot)
+                        }
+                    }
+                    reference[i * out + o] = Float(s)
+                }
+            }
+        } else {
+            let dq = q.dequantized()
+            for i in 0..<n { for o in 0..<out {
+                var s: Double = 0
+                for j in 0..<k { s += Double(x[i * k + j]) * Double(dq[o * k + j]) }
+                reference[i * out + o] = Float(s)
+            } }
+        }
         for threads in [1, 2] {
             for accumulate in [false, true] {
                 var y = [Float](repeating: accumulate ? 0.5 : .nan, count: n * out)
@@ -61,11 +103,12 @@ import Tessera
                 #expect(TestSupport.relativeError(y, expected) < 1e-5, "threads \(threads), accumulate \(accumulate)")
             }
         }
-        // The quantized product is not the float32 one: it differs by the quantization error.
+        // The quantized product is not the float32 one: it differs by the quantization error
+        // (of W, and of x too where x is quantized).
         var exact = [Float](repeating: 0, count: n * out)
         for i in 0..<n { for o in 0..<out { exact[i * out + o] = (0..<k).reduce(0) { $0 + x[i * k + $1] * w[o * k + $1] } } }
         let error = TestSupport.relativeError(reference, exact)
-        #expect(error > 1e-5 && error < 2e-2)
+        #expect(error > 1e-5 && error < 2e-2, "\(error)")
     }
 
     @Test func weightFormatNamesAndSizes() throws {
