@@ -9,7 +9,8 @@ struct BenchProfile: ParsableCommand {
         discussion: """
             Measures what one rank gets while every core runs one (one engine thread each): the matrix-product \
             rate per precision fitted as r∞ and n½ over several shapes, memory bandwidth, the all-reduce α–β of \
-            thread ranks, and the memory available. Under mpirun it measures the MPI backend's α–β instead and \
+            thread ranks, and the memory available; and, on one thread in its CPU time, a decode step's rates for \
+            plan --serve (products per weight byte with 1 to 64 rows, the KV-cache attention's read rate). Under mpirun it measures the MPI backend's α–β instead and \
             adds it to the profile at --out (run it once without mpirun first).
             """)
 
