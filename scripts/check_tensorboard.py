@@ -2,7 +2,8 @@
 """Reads a `tessera train --tensorboard DIR` run back with TensorBoard's own
 code: its record reader (which checks both masked CRC32Cs of every record),
 its Event protobuf, and the EventAccumulator that `tensorboard --logdir`
-uses, and compares every scalar with the run's metrics log (--metrics).
+uses, and compares every scalar with the run's metrics log (--metrics);
+then a run with --experts 4 the same way for the expert-load tags (moe/*).
 
 Usage: scripts/check_tensorboard.py [path/to/tessera]   (default .build/release/tessera)
 Skips with one line when the tensorboard package is not installed."""
@@ -74,6 +75,28 @@ def main():
             want = {m["step"]: f32(m[key]) for m in logged if m.get(key) is not None}
             check(read == want, "%s: read %s, metrics log %s" % (tag, read, want))
         check(any(t.startswith("memory/") for t in tags), "memory scalars present: %s" % sorted(tags))
+
+        # A mixture-of-experts run: the expert-load tags, read back the same way and compared with its log.
+        logdir, metrics = os.path.join(tmp, "tb-experts"), os.path.join(tmp, "metrics-experts.jsonl")
+        subprocess.run([TESSERA, "train", "--steps", "3", "--log-every", "1", "--experts", "4",
+                        "--layers", "1", "--d-model", "32", "--heads", "2", "--seq-len", "32", "--batch", "4",
+                        "--sample", "0", "--quiet", "--tensorboard", logdir, "--metrics", metrics], check=True)
+        logged = [json.loads(line) for line in open(metrics)]
+        acc = EventAccumulator(logdir, size_guidance={"scalars": 0})
+        acc.Reload()
+        tags = set(acc.Tags()["scalars"])
+        experts = {"moe/load_max_over_mean": "moe_max_over_mean", "moe/dropped_fraction": "moe_dropped",
+                   "moe/aux_loss": "moe_aux_loss", "moe/z_loss": "moe_z_loss"}
+        for tag, key in experts.items():
+            check(tag in tags, "tag %s in %s" % (tag, sorted(tags)))
+            if tag not in tags:
+                continue
+            read = {e.step: e.value for e in acc.Scalars(tag)}
+            want = {m["step"]: f32(m[key]) for m in logged if m.get(key) is not None}
+            check(len(want) == 3 and read == want, "%s: read %s, metrics log %s" % (tag, read, want))
+        loads = [e.value for e in acc.Scalars("moe/load_max_over_mean")] if "moe/load_max_over_mean" in tags else []
+        # The busiest expert's share over the mean is at least 1 and at most the number of experts.
+        check(loads and all(1 <= v <= 4 for v in loads), "moe/load_max_over_mean in [1, 4]: %s" % loads)
     print("check_tensorboard: %d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
 

@@ -64,9 +64,10 @@ struct BenchGenerate: ParsableCommand {
                 let r = try GenerateBenchmark.run(weights, tp: tp, pp: pp, batch: batch, promptLength: length,
                                                   tokens: tokens, weightFormat: format)
                 say(String(format: "tessera layout=tp%dxpp%d weights=%@ batch=%d prompt=%d tokens=%d tok/s=%.1f p50=%.2fms "
-                           + "p99=%.2fms cache-rank0=%.1fMiB (%d B/token) stage-wait=%.1f%% cpu-tok/s=%.1f",
+                           + "p99=%.2fms cache-rank0=%.1fMiB (%d B/token) stage-wait=%.1f%% cpu-tok/s=%.1f decode-cpu-p50=%.2fms",
                            tp, pp, format.rawValue, batch, length, tokens, r.tokensPerSecond, r.p50 * 1e3, r.p99 * 1e3,
-                           Double(r.cacheBytes) / 1_048_576, r.cacheBytesPerToken, 100 * r.waitShare, r.tokensPerCPUSecond))
+                           Double(r.cacheBytes) / 1_048_576, r.cacheBytesPerToken, 100 * r.waitShare, r.tokensPerCPUSecond,
+                           r.decodeStepCPU * 1e3))
             } } } }
             for length in lengths where recompute {
                 let s = try GenerateBenchmark.recomputeSecondsPerToken(weights, promptLength: length, tokens: tokens)

@@ -9,7 +9,8 @@ struct BenchProfile: ParsableCommand {
         discussion: """
             Measures what one rank gets while every core runs one (one engine thread each): the matrix-product \
             rate per precision fitted as r∞ and n½ over several shapes, memory bandwidth, the all-reduce α–β of \
-            thread ranks, and the memory available. Under mpirun it measures the MPI backend's α–β instead and \
+            thread ranks, and the memory available; and, on one thread in its CPU time, a decode step's rates for \
+            plan --serve (products per weight byte with 1 to 64 rows, the KV-cache attention's read rate). Under mpirun it measures the MPI backend's α–β instead and \
             adds it to the profile at --out (run it once without mpirun first).
             """)
 
@@ -40,12 +41,18 @@ struct BenchProfile: ParsableCommand {
             }
             let bandwidth = HardwareProfiler.memoryBandwidth(ranks: cores)
             say(String(format: "memory bandwidth: %.2f GB/s per rank (read + write)", bandwidth / 1e9))
+            let decode = DecodeProfiler.measure()
+            say("decode step (one thread, CPU time): products over fp32 weights, ms per 100 MB at "
+                + zip(decode.rows, decode.secondsPerWeightByte).map { String(format: "%d rows %.2f", $0, $1 * 1e11) }
+                    .joined(separator: ", ")
+                + String(format: "; KV cache read at %.1f GB/s", decode.attentionBandwidth / 1e9))
             let link = try HardwareProfiler.threadLink(ranks: ranks ?? max(2, cores))
             say(String(format: "threads all-reduce: α %.1f µs, β %.2f GB/s", link.latency * 1e6, link.bandwidth / 1e9))
             let memory = MemoryEstimate.availableBytes ?? 0
             say("memory available: \(MemoryBreakdown.format(memory))")
-            let profile = HardwareProfile(machine: InfoCommand.cpuModel, cores: cores, memoryBytes: memory,
+            var profile = HardwareProfile(machine: InfoCommand.cpuModel, cores: cores, memoryBytes: memory,
                                           matmul: matmul, memoryBandwidth: bandwidth, collectives: ["threads": link])
+            profile.decode = decode
             try write(profile)
         }
     }

@@ -19,8 +19,8 @@ struct ScheduleCommand: ParsableCommand {
     @Option(name: .customLong("cost-w"), parsing: .unconditional, help: "Cost of a stage's weight-gradient backward.") var costW: Double = 1
     @Option(help: "Also write the timeline as SVG to this file (40 px per unit of cost in every schedule, so pictures compare).") var svg: String?
     @Flag(help: "With --svg: also write a PNG beside it (needs rsvg-convert: apt-get install librsvg2-bin).") var png = false
-    @Option(name: .customLong("from-trace"), help: "Draw what a run recorded (tessera train --trace FILE) instead.")
-    var fromTrace: String?
+    @Option(name: .customLong("from-trace"), help: "Draw what a run recorded (tessera train --trace FILE) instead; repeat it to draw several traces in one SVG at one time scale.")
+    var fromTrace: [String] = []
     /// The pipeline `validate()` read and checked.
     var layout: Layout?
 
@@ -38,7 +38,7 @@ struct ScheduleCommand: ParsableCommand {
             if let svg { try OutputFile.check(svg, what: "timeline", example: "schedule.svg", replaceable: TimelineRenderer.drewSVG) }
             if png && svg == nil { throw ConfigError("--png converts the --svg picture; add --svg FILE.svg") }
             if let svg, !svg.hasSuffix(".svg") { throw ConfigError("--svg names the picture to write and must end in .svg, got '\(svg)'") }
-            if fromTrace != nil && !settings.words.isEmpty {
+            if !fromTrace.isEmpty && !settings.words.isEmpty {
                 throw ConfigError("--from-trace draws a recorded run; drop \(settings.words[0]) (the trace holds its own schedule)")
             }
             return layout
@@ -48,15 +48,21 @@ struct ScheduleCommand: ParsableCommand {
     func run() throws {
         let layout = layout!
         try reportingErrors {
-            if let fromTrace {
-                let t = try PipelineTrace.read(path: fromTrace)
-                let chunks = TimelineRenderer.chunks(of: t), residency = ActivationResidency(t, chunks: chunks)
-                say("traced run: \(t.ranks) pipeline ranks, \(t.spans.count) actions (\(fromTrace))")
-                for line in TimelineRenderer.text(t, chunksOf: chunks > 1 ? t.ranks : nil, residency: residency) { say(line) }
-                say(String(format: "step time %.4f s, bubble %.1f%%", t.stepTime, 100 * t.bubbleFraction))
-                say(Self.residencyLine(residency))
+            if !fromTrace.isEmpty {
+                // Every file read and checked before anything is drawn or written.
+                let traces = try fromTrace.map { path in (path, try PipelineTrace.read(path: path)) }
+                for (path, t) in traces {
+                    let chunks = TimelineRenderer.chunks(of: t), residency = ActivationResidency(t, chunks: chunks)
+                    say("traced run: \(t.ranks) pipeline ranks, \(t.spans.count) actions (\(path))")
+                    for line in TimelineRenderer.text(t, chunksOf: chunks > 1 ? t.ranks : nil, residency: residency) { say(line) }
+                    say(String(format: "step time %.4f s, bubble %.1f%%", t.stepTime, 100 * t.bubbleFraction))
+                    say(Self.residencyLine(residency))
+                }
                 if let svg {
-                    try write(TimelineRenderer.svg(t, title: "trace \(fromTrace)", chunksOf: chunks > 1 ? t.ranks : nil), to: svg)
+                    try write(TimelineSVG.stacked(traces.map { path, t in
+                        (t, "trace \(path)", TimelineRenderer.chunks(of: t) > 1 ? t.ranks : nil)
+                    }), to: svg)
+                    if traces.count > 1 { say("one time scale: the longest step is 1000 px wide in every row") }
                 }
                 return
             }

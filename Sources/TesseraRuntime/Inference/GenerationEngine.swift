@@ -89,6 +89,7 @@ final class GenerationEngine {
             }
             guard let batch = scheduler.nextBatch(group: g) else { continue }
             worked = true
+            let cpu0 = GenerationOutput.processCPUSeconds()
             let x: Tensor
             if stage.isFirst { x = try stage.embed(batch) } else {
                 x = Tensor(uninitialized: [batch.rows, d])
@@ -107,6 +108,9 @@ final class GenerationEngine {
                 try pipeline.send(h.data, count: h.count, to: ppRank + 1, tag: g)
             }
             inFlight[g] = batch
+            if batch.segments.allSatisfy({ $0.count == 1 }) {
+                output.decodeStepCPUSeconds.append(GenerationOutput.processCPUSeconds() - cpu0)
+            }
         }
         return worked
     }
@@ -153,6 +157,9 @@ public struct GenerationOutput: Sendable {
     public var seconds = 0.0, waitSeconds = 0.0
     /// CPU seconds the whole process used over `run`'s loop (every thread, so every rank of a threads world).
     public var cpuSeconds = 0.0
+    /// CPU seconds of the process over each decode step this rank computed (one new row per sequence, no
+    /// prompt rows; from its input to its sampled bytes sent): a step's cost whatever else shares the cores.
+    public var decodeStepCPUSeconds: [Double] = []
 
     /// Rows (tokens) this rank's blocks computed: prompts and generated tokens.
     public var rows = 0

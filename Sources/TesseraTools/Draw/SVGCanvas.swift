@@ -57,6 +57,13 @@ public struct SVGCanvas: Sendable {
         elements.append(e + ">\(Self.escaped(s))</text>")
     }
 
+    /// Adds `other`'s elements moved down by `dy` pixels (pictures stacked in one document).
+    public mutating func place(_ other: SVGCanvas, dy: Double) {
+        elements.append(String(format: "<g transform=\"translate(0 %.1f)\">", dy))
+        elements += other.elements
+        elements.append("</g>")
+    }
+
     /// The document, `width` × `height` pixels on white.
     public func render(width: Double, height: Double, font: String = "sans-serif", fontSize: Double = 12) -> String {
         var out = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width.rounded(.up)))\" height=\"\(Int(height.rounded(.up)))\" "

@@ -9,7 +9,8 @@ import TesseraModel
 /// queries and passes the K/V blocks around the ring (send/recv, cp−1
 /// steps), folding each visible block into an online softmax; Ulysses mode
 /// trades the sequence split for a head split with an all-to-all, attends
-/// locally and trades back. Both are checked against one rank's attention.
+/// locally and trades back. Both are checked against one rank's attention;
+/// ring mode's backward (dK/dV travelling with their blocks) is run live too.
 enum ExplainContextParallel {
     static func lines(ranks n: Int) throws -> [String] {
         let seqLen = 8, heads = n, width = 2 * heads
@@ -33,8 +34,8 @@ enum ExplainContextParallel {
                                       Set(work).count == 1 && work[0] * n == seqLen * (seqLen + 1) / 2))
         out += try ring(q, k, v, heads: heads, positions: positions, group: group, expected: expected)
         out += try ulysses(q, k, v, heads: heads, positions: positions, group: group, expected: expected)
-        out.append("backward: the ring passes K/V again and their gradients travel with them and one step home "
-                   + "(2cp−1 sends per layer); Ulysses runs the same two all-to-alls in reverse")
+        out += try ExplainRingBackward.lines(q, k, v, heads: heads, positions: positions, group: group)
+        out.append("Ulysses' backward runs its two all-to-alls in reverse (dO heads-ward, dQ, dK, dV back sequence-ward)")
         out += expected.shown("attention on one rank")
         return out
     }

@@ -69,6 +69,7 @@ enum ExplainExpertParallel {
                    + "the aux loss pushes it toward 1)")
         let gathered = SmallMatrix(rows: x.rows, cols: d, held.flatMap(\.output.values))
         out.append(ExplainRanks.check("every token's output equals one rank holding all experts", gathered == expected))
+        out += try ExplainExpertBackward.lines(x: x, router: router, weights: weights, group: group)
         return out
     }
 

@@ -5,7 +5,8 @@ import TesseraTopology
 /// holds, its bubble (against (p−1)/(m+p−1) for GPipe and 1F1B), and a live
 /// forward of integer micro-batches through the stages by send/recv, with
 /// the weights and inputs shown so the values can be checked by hand,
-/// checked against the whole model on one rank.
+/// checked against the whole model on one rank, and the backward flowing
+/// from the last stage to the first (`ExplainPipelineBackward`).
 enum ExplainPipeline {
     static func lines(ranks p: Int, schedule kind: PipelineScheduleKind = .oneFOneB) throws -> [String] {
         let m = 4, d = 3
@@ -68,6 +69,7 @@ enum ExplainPipeline {
         }
         out.append(ExplainRanks.check("the last stage's outputs equal the whole model on one rank",
                                       held[p - 1].outputs == expected))
+        out += try ExplainPipelineBackward.lines(weights: weights, inputs: inputs, group: group)
         return out
     }
 }

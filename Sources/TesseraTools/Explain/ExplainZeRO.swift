@@ -17,6 +17,9 @@ enum ExplainZeRO {
         var weightsBefore: SmallMatrix, gradients: SmallMatrix, momentum: SmallMatrix, weightsAfter: SmallMatrix
         /// The whole updated weights as the next forward sees them (gathered at stage 3).
         var nextForward: SmallMatrix
+        /// The backward's gradient of the layer's input, dX_r = R_r·Wᵀ (what a layer below would need), and the
+        /// all-gathers of W this rank ran in the step (stage 3: one before the forward, one before the backward).
+        var inputGradient: SmallMatrix, weightGathers: Int
     }
 
     static func lines(ranks n: Int) throws -> [String] {
@@ -37,11 +40,16 @@ enum ExplainZeRO {
         out.append("each rank holds \(batch / n) sample(s); parameter shard r is elements \(count / n)·r ..< \(count / n)·(r+1)")
         var memory: [String] = []
         for stage in 0...3 {
-            let held = try ExplainRanks.run(n) { try step($0, stage: stage, x: x, target: target, w: w, m0: m0) }
+            let held = try ExplainRanks.run(n) { try step(CountingGroup($0), stage: stage, x: x, target: target, w: w, m0: m0) }
             out += describe(stage, held, group: group)
             out.append(ExplainRanks.check(stage == 0 ? "every rank's W equals one rank's step"
                                                      : "every rank's next forward sees the W of plain DP's step",
                                           held.allSatisfy { $0.nextForward == expected }))
+            let stacked = SmallMatrix(rows: batch, cols: d, held.flatMap(\.inputGradient.values))
+            out.append(ExplainRanks.check("the ranks' dX rows stacked equal (X·W − T)·Wᵀ on one rank"
+                                          + (stage == 3 ? ", after 2 all-gathers of W per rank (forward, backward) and one reduce-scatter" : ""),
+                                          stacked == (x * w - target) * w.transposed
+                                          && held.allSatisfy { $0.weightGathers == (stage == 3 ? 2 : stage == 0 ? 0 : 1) }))
             let values = [held[0].weightsBefore, held[0].gradients, held[0].momentum].map { $0.values.count }
             memory.append("  stage \(stage): W \(values[0]) + g \(values[1]) + m \(values[2]) = \(values.reduce(0, +)) values"
                           + (stage == 0 ? "" : " (\(100 * values.reduce(0, +) / (3 * count))% of DP)")
@@ -63,23 +71,27 @@ enum ExplainZeRO {
     }
 
     /// One rank's step at `stage` (0: plain DP) with the real collectives on `g`.
-    static func step(_ g: ThreadGroup, stage: Int, x: SmallMatrix, target: SmallMatrix, w: SmallMatrix,
+    static func step(_ g: CountingGroup, stage: Int, x: SmallMatrix, target: SmallMatrix, w: SmallMatrix,
                      m0: SmallMatrix) throws -> Held {
         let count = w.values.count, shard = g.chunk(g.rank, of: count)
         let flat = SmallMatrix(rows: 1, cols: count, w.values)
         let myWeights = stage == 3 ? flat.columns(shard) : flat
-        // Stage 3 holds only its shard: the forward (and backward) all-gather the whole W first.
+        // Stage 3 holds only its shard: the forward all-gathers the whole W first and frees it after use.
         let whole = stage == 3 ? try g.allGatheredRows(myWeights.transposed).transposed : myWeights
         let mine = g.chunk(g.rank, of: x.rows)
-        let local = x.rows(mine).transposed * (x.rows(mine) * SmallMatrix(rows: w.rows, cols: w.cols, whole.values)
-                                               - target.rows(mine))
+        let residual = x.rows(mine) * SmallMatrix(rows: w.rows, cols: w.cols, whole.values) - target.rows(mine)
+        let local = x.rows(mine).transposed * residual
+        // The backward needs W again for the input's gradient: stage 3 gathers it a second time.
+        let wholeAgain = stage == 3 ? try g.allGatheredRows(myWeights.transposed).transposed : myWeights
+        let inputGradient = residual * SmallMatrix(rows: w.rows, cols: w.cols, wholeAgain.values).transposed
         let localFlat = SmallMatrix(rows: 1, cols: count, local.values)
         if stage == 0 {
             let summed = try g.allReduced(localFlat)
             let m = SmallMatrix(rows: 1, cols: count, zip(m0.values, summed.values).map { 0.5 * $0 + $1 })
             let updated = SmallMatrix(rows: 1, cols: count, zip(flat.values, m.values).map { $0 - $1 })
             return Held(weightsBefore: flat, gradients: summed, momentum: m, weightsAfter: updated,
-                        nextForward: SmallMatrix(rows: w.rows, cols: w.cols, updated.values))
+                        nextForward: SmallMatrix(rows: w.rows, cols: w.cols, updated.values), inputGradient: inputGradient,
+                        weightGathers: g.tallies["allGather"]?.calls ?? 0)
         }
         // Reduce-scatter: rank r receives the sum of shard r of every rank's gradient.
         let gradShard = try g.reduceScatteredRows(localFlat.transposed).transposed
@@ -93,7 +105,9 @@ enum ExplainZeRO {
         return Held(weightsBefore: myWeights, gradients: stage == 1 ? SmallMatrix(rows: 1, cols: count, buffer) : gradShard,
                     momentum: m,
                     weightsAfter: stage == 3 ? updatedShard : gathered,
-                    nextForward: SmallMatrix(rows: w.rows, cols: w.cols, gathered.values))
+                    nextForward: SmallMatrix(rows: w.rows, cols: w.cols, gathered.values), inputGradient: inputGradient,
+                    // Stage 3's gather after the update stands for the next step's forward gather.
+                    weightGathers: (g.tallies["allGather"]?.calls ?? 0) - (stage == 3 ? 1 : 0))
     }
 
     /// The lines of one stage: what each rank holds before, after the sync and after the update.
@@ -101,7 +115,8 @@ enum ExplainZeRO {
         var out: [String]
         switch stage {
         case 0:
-            out = ["plain DP: every rank holds all of W, g and m; all-reduce (sum) of g on \(group), every rank updates all of W"]
+            out = ["plain DP: every rank holds all of W, g and m; forward R = X_r·W − T_r, backward g_r = X_rᵀ·R and "
+                   + "dX_r = R·Wᵀ; all-reduce (sum) of g on \(group), every rank updates all of W"]
         case 1:
             out = ["stage 1: the optimizer state is sharded; g is reduce-scattered on \(group) (in place: the buffer stays "
                    + "whole, rank r uses its shard), rank r updates its shard of W, and an all-gather on \(group) rebuilds W"]
@@ -109,9 +124,9 @@ enum ExplainZeRO {
             out = ["stage 2: the gradients are sharded too; after the reduce-scatter on \(group) rank r keeps only its "
                    + "shard of g; update and all-gather as in stage 1"]
         default:
-            out = ["stage 3: the weights are sharded too; W is all-gathered on \(group) before the forward (in training "
-                   + "again before the backward) and freed after use; reduce-scatter of g, update of the shard, "
-                   + "no all-gather after the step"]
+            out = ["stage 3: the weights are sharded too; W is all-gathered on \(group) before the forward and again "
+                   + "before the backward (dX = R·Wᵀ needs it), freed after each use; reduce-scatter of g, update of the "
+                   + "shard, no all-gather after the step (the next forward gathers)"]
         }
         out += ExplainRanks.show("W held", held.map(\.weightsBefore))
         out += ExplainRanks.show(stage == 0 ? "g after all-reduce" : stage == 1 ? "g buffer (shard r reduced)" : "g shard",

@@ -58,6 +58,9 @@ struct SmallAttention {
         })
     }
 
+    /// The softmax's log-sum-exp per (row, head), row-major: running max + log(running sum), what a backward keeps.
+    var logSumExp: [Double] { zip(runningMax, runningSum).map { $0 + log($1) } }
+
     /// Causal attention of all `q` rows (positions 0..<T) over all keys at once, on one rank.
     static func oneRank(_ q: SmallMatrix, _ k: SmallMatrix, _ v: SmallMatrix, heads: Int) -> SmallMatrix {
         var a = SmallAttention(heads: heads, queries: q, positions: Array(0..<q.rows))

@@ -23,8 +23,16 @@ public enum ServingReport {
                    + String(format: "%.0f%% of each device's memory usable; ", 100 * r.memoryFraction)
                    + (r.batch.map { "batch \($0)" } ?? "each layout at its largest batch")
                    + (target.map { "; best for \($0.rawValue) first" } ?? ""))
-        out.append("TPOT (time per output token) = pp × (max(memory, compute) + tp all-reduces) + (pp−1) hand-offs; "
-                   + "TTFT (time to first token) = one prompt's prefill through every stage")
+        if let d = hardware.decode {
+            out.append("TPOT (time per output token) = pp × (memory + compute + tp all-reduces) + (pp−1) hand-offs, from "
+                       + String(format: "the profile's decode rates: weights streamed at %.3g GB/s (one row) and the KV cache "
+                                + "read at %.3g GB/s (memory), what the batch's further rows add per weight byte (compute); ",
+                                d.streamBandwidth / 1e9, d.attentionBandwidth / 1e9)
+                       + "TTFT (time to first token) = one prompt's prefill through every stage")
+        } else {
+            out.append("TPOT (time per output token) = pp × (max(memory, compute) + tp all-reduces) + (pp−1) hand-offs; "
+                       + "TTFT (time to first token) = one prompt's prefill through every stage")
+        }
         let header = ["tp", "pp", "replicas", "weights/dev", "KV/token/dev", "max batch", "batch", "TPOT ms",
                       "mem ms", "compute ms", "tp comm ms", "TTFT ms", "tok/s/replica", "tok/s all", "bound"]
         var rows: [[String]] = []

@@ -27,7 +27,7 @@ import Tessera
         #expect(cp.contains { $0.hasPrefix("  step 1: rank 0 holds K/V of positions 2,3,4,5 (8 visible); rank 1 holds K/V of positions 0,1,6,7 (8 visible)") })
         let cp4 = try Explain.lines(.cp, ranks: 4)
         #expect(cp4.contains("  rank 3: chunks 3 and 4 = positions 3,4: 9 causal scores per head"))
-        #expect(cp4.filter { $0.hasPrefix("  step ") }.count == 4)
+        #expect(cp4.filter { $0.hasPrefix("  step ") && $0.contains("holds K/V") }.count == 4)
     }
 
     @Test func zeroShowsTheMemoryPerRankOfEachStage() throws {
@@ -39,7 +39,8 @@ import Tessera
             #expect(two.contains(row), "\(row)")
         }
         #expect(try Explain.lines(.zero, ranks: 4).contains("  stage 3: W 2 + g 2 + m 2 = 6 values (25% of DP); AdamW in float32: 4 bytes per parameter"))
-        #expect(two.filter { $0.hasPrefix("check:") }.count == 4)
+        // Per stage: the step against one rank's, and dX (stage 3 after gathering W twice).
+        #expect(two.filter { $0.hasPrefix("check:") }.count == 8)
     }
 
     @Test func expertParallelismShowsTheCountsEachRankExchanges() throws {
@@ -64,6 +65,35 @@ import Tessera
                 .dropFirst("load: tokens per expert ".count).split(separator: ";")[0]
             #expect(load.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces))! }.reduce(0, +) == 3 * ranks)
         }
+    }
+
+    @Test(arguments: [Explain.Strategy.dp, .pp, .cp, .ep, .zero], [2, 4])
+    func everyStrategyShowsItsBackward(_ s: Explain.Strategy, _ ranks: Int) throws {
+        let lines = try Explain.lines(s, ranks: ranks)
+        let backward = lines.firstIndex { $0.hasPrefix("BACKWARD") || $0.contains("before the backward") }
+        #expect(backward != nil, "\(s)")
+        // At least one check after the backward begins, and every check holds.
+        #expect(lines[(backward ?? lines.count)...].contains { $0.hasPrefix("check:") })
+        #expect(lines.filter { $0.hasPrefix("check:") }.allSatisfy { $0.hasSuffix(": yes") })
+    }
+
+    @Test func theBackwardsShowWhatTravels() throws {
+        // pp: the gradient goes from the last stage to the first; rank 0 ends with dX.
+        let pp = try Explain.lines(.pp, ranks: 2)
+        #expect(pp.contains { $0.hasPrefix("  rank 1 dy = G: ") && $0.contains("→ send dh to rank 0") })
+        #expect(pp.contains { $0.hasPrefix("  rank 0 recv dy from rank 1: ") && $0.contains("→ dX ") })
+        // cp: cp − 1 hops with K, V, dK, dV and one home, cp sends in all.
+        for ranks in [2, 4] {
+            let cp = try Explain.lines(.cp, ranks: ranks)
+            #expect(cp.contains { $0.hasPrefix("check: each rank sent cp = \(ranks) times") && $0.hasSuffix(": yes") })
+            #expect(cp.filter { $0.hasPrefix("  step ") && $0.contains("adds its queries' share") }.count == ranks)
+        }
+        // ZeRO-3 gathers W twice per step (forward, backward); the check counts the calls.
+        #expect(try Explain.lines(.zero, ranks: 4).contains {
+            $0.contains("after 2 all-gathers of W per rank (forward, backward)") && $0.hasSuffix(": yes")
+        })
+        // ep: each rank sends all its tokens' gradients (3) and gets 3 dX rows back.
+        #expect(try Explain.lines(.ep, ranks: 2).contains { $0.contains("rows sent: 3, 3)") })
     }
 
     @Test func badRankCountsSaySoInOneLine() {

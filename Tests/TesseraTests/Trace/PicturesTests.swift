@@ -45,6 +45,21 @@ import Tessera
         #expect(try firstForwardWidth(.zeroBubbleH1) == "width=\"40.0\"")
     }
 
+    @Test func tracesDrawnTogetherShareOneTimeScale() throws {
+        // Two traced steps, 1 s and 0.25 s long, each opening with a 0.1 s F0 on rank 0.
+        func traced(_ step: Double) -> Timeline {
+            Timeline(ranks: 2, spans: [TimedAction(rank: 0, action: PipelineAction(.forward, microBatch: 0, stage: 0), start: 5, end: 5.1),
+                                       TimedAction(rank: 1, action: PipelineAction(.forward, microBatch: 0, stage: 1), start: 5.1, end: 5 + step)])
+        }
+        let svg = TimelineSVG.stacked([(traced(1), "long", nil), (traced(0.25), "short", nil)])
+        let widths = svg.split(separator: "\n").filter { $0.contains("<title>F0 on stage 0</title>") }
+            .map { String($0.split(separator: " ").first { $0.hasPrefix("width=") }!) }
+        // The longest step is 1000 px: 0.1 s is 100 px in both rows (the short trace alone would draw it 400 px).
+        #expect(widths == ["width=\"100.0\"", "width=\"100.0\""], "\(widths)")
+        #expect(svg.hasPrefix("<svg") && svg.contains(TimelineRenderer.marker) && svg.contains("translate(0 "))
+        #expect(svg.components(separatedBy: "<svg").count == 2, "one document, the rows placed in it")
+    }
+
     @Test func identicalRunsAreNamedAndDrawnApart() {
         let a = (1...5).map { StepMetrics(step: $0, loss: 5 - Double($0) * 0.3, lr: 1e-3, grad_norm: 1, step_seconds: 1,
                                           tokens_per_s: 1000, gflops: 1, elapsed_s: Double($0)) }

@@ -32,14 +32,18 @@ public struct Hardware: Sendable, Equatable, Codable {
     /// Ranks are threads sharing this many cores (a profile of this machine),
     /// nil for accelerators: a step then takes at least Σ ranks' busy time / cores.
     public var sharedCores: Int?
+    /// A decode step's measured rates (a profile of this machine); nil: the datasheet bounds (memory bandwidth
+    /// and the achievable peak) serve, as for the GPU presets.
+    public var decode: DecodeRates?
 
     public init(name: String, memoryBytes: Double, peakFlops: [Precision: Double], matmulFraction: Double,
                 halfSize: Double, memoryBandwidth: Double, intraNode: Link, interNode: Link, gpusPerNode: Int,
-                sharedCores: Int? = nil) {
+                sharedCores: Int? = nil, decode: DecodeRates? = nil) {
         self.name = name; self.memoryBytes = memoryBytes; self.peakFlops = peakFlops
         self.matmulFraction = matmulFraction; self.halfSize = halfSize; self.memoryBandwidth = memoryBandwidth
         self.intraNode = intraNode; self.interNode = interNode; self.gpusPerNode = gpusPerNode
         self.sharedCores = sharedCores
+        self.decode = decode
     }
 
     /// Peak FLOP/s at `precision` (the fp32 figure where a profile lacks bf16).

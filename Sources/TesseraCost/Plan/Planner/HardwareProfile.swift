@@ -23,6 +23,8 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
     public var memoryBandwidth: Double
     /// α–β of each collective backend measured ("threads", and "mpi" when run under mpirun).
     public var collectives: [String: Link]
+    /// A decode step's rates (one thread, CPU time); nil in profiles written before they were measured.
+    public var decode: DecodeRates?
 
     /// A product rate fit: seconds(m, n, k) = 2mnk / r∞ · (1 + n½·(1/m + 1/n + 1/k)).
     public struct MatmulFit: Codable, Sendable, Equatable {
@@ -52,10 +54,10 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
         guard p.version == 1, (1...1_048_576).contains(p.cores), p.matmul[.fp32] != nil, !p.collectives.isEmpty,
               numbers.allSatisfy({ $0.isFinite && $0 >= 0 && $0 < 1e20 }),
               p.matmul.values.allSatisfy({ $0.peakFlops > 0 }), p.memoryBandwidth > 0, p.memoryBytes > 0,
-              p.collectives.values.allSatisfy({ $0.bandwidth > 0 }) else {
+              p.collectives.values.allSatisfy({ $0.bandwidth > 0 }), p.decode?.isValid ?? true else {
             throw ConfigError("hardware profile '\(path)' has a missing or invalid field (version 1, cores in "
                               + "1...1048576, an fp32 matmul fit, a collective backend, finite non-negative numbers "
-                              + "below 1e20, positive rates and memory)")
+                              + "below 1e20, positive rates and memory, decode rates positive if present)")
         }
         return p
     }
@@ -73,6 +75,6 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
         return Hardware(name: "profile of \(machine) (\(backend))", memoryBytes: memoryBytes,
                         peakFlops: matmul.mapValues(\.peakFlops), matmulFraction: 1, halfSize: fp32.halfSize,
                         memoryBandwidth: memoryBandwidth, intraNode: link, interNode: link, gpusPerNode: 65_536,
-                        sharedCores: cores)
+                        sharedCores: cores, decode: decode)
     }
 }

@@ -15,6 +15,13 @@ import TesseraKernels
 ///
 /// The pipeline keeps pp micro-batches of ⌈batch/pp⌉ sequences in flight, one
 /// per stage, so a replica emits `batch` tokens every TPOT.
+///
+/// With a profile's measured decode rates (`Hardware.decode`, a CPU) a stage's
+/// step is instead their sum: the products at the measured cost per weight
+/// byte for ⌈batch/pp⌉ rows (the one-row figure is the weights' streaming,
+/// "memory"; what more rows add, "compute") and the KV cache read at the
+/// attention kernel's rate (`DecodeRates`); the datasheet bounds are what a
+/// GPU preset has.
 public struct ServingPlan: Sendable {
     /// What is served: context and prompt length, the batch (nil: the largest that fits), bytes per weight and per
     /// cached value, and the share of device memory the server may use (the rest: runtime, workspace, fragmentation).
@@ -52,7 +59,13 @@ public struct ServingPlan: Sendable {
     /// Tokens per second of one replica, and of all of them.
     public var tokensPerSecond: Double { Double(batch) / tpot }
     public var totalTokensPerSecond: Double { tokensPerSecond * Double(replicas) }
-    /// "memory" or "compute": what bounds a decode stage.
+    /// Whether the decode step came from measured rates (their sum) rather than the datasheet bounds (their max).
+    public let measuredDecode: Bool
+    /// One stage's decode step before communication: memory and compute added (measured rates) or the larger.
+    public var stageSeconds: Double {
+        measuredDecode ? stageMemorySeconds + stageComputeSeconds : max(stageMemorySeconds, stageComputeSeconds)
+    }
+    /// "memory" or "compute": what bounds (or, measured, takes the larger share of) a decode stage.
     public var bound: String { stageMemorySeconds >= stageComputeSeconds ? "memory" : "compute" }
 
     /// The plan of `shape` on tp × pp of `devices` devices of `hardware` at `precision`; a `ConfigError` when tp
@@ -76,8 +89,9 @@ public struct ServingPlan: Sendable {
         // Held: the first stage holds the embedding, the last the head (both when pp is 1).
         let held = blockParams + (pp == 1 ? embedding + head : max(embedding, head))
         weightBytes = held * r.weightBytes
-        // Read per decode step: every matrix of the stage; the embedding only as the head when tied.
-        let readParams = blockParams + head + (shape.tied ? embedding : 0)
+        // Read per decode step: every matrix of the stage; the token embedding only as the head when tied
+        // (learned positions are looked up one row a token, not streamed).
+        let readParams = blockParams + head + (shape.tied ? shape.paddedVocab(tp: tp) * Double(shape.dModel) / Double(tp) : 0)
         let kvHeadsHere = Double((shape.kvHeads + tp - 1) / tp)   // tp beyond the kv heads replicates them
         kvBytesPerToken = 2 * Double(blocks) * kvHeadsHere * Double(shape.headDim) * r.kvBytes
         kvRoom = max(0, hardware.memoryPerDevice(gpus: tp * pp) * r.memoryFraction - weightBytes)
@@ -91,14 +105,24 @@ public struct ServingPlan: Sendable {
         let h = Double(shape.dModel), bytes = r.weightBytes
         let headsHere = Double(shape.heads / tp), width = Double(shape.headDim)
         // Decode: one new token per sequence attends over `context` cached positions.
-        stageMemorySeconds = (readParams * bytes + micro * Double(r.context) * kvBytesPerToken) / hardware.memoryBandwidth
-        let attentionFlops = 4 * Double(blocks) * headsHere * width * Double(r.context) * micro
-        stageComputeSeconds = (2 * readParams * micro + attentionFlops) / rate
+        let cacheRead = micro * Double(r.context) * kvBytesPerToken
+        if let d = hardware.decode {
+            // Memory: the weights streamed (the one-row pass) and the cache read; compute: what `micro` rows add.
+            let weights = readParams * bytes
+            stageMemorySeconds = d.productSeconds(weightBytes: weights, rows: 1) + d.attentionSeconds(cacheBytes: cacheRead)
+            stageComputeSeconds = d.productSeconds(weightBytes: weights, rows: micro) - d.productSeconds(weightBytes: weights, rows: 1)
+        } else {
+            stageMemorySeconds = (readParams * bytes + cacheRead) / hardware.memoryBandwidth
+            let attentionFlops = 4 * Double(blocks) * headsHere * width * Double(r.context) * micro
+            stageComputeSeconds = (2 * readParams * micro + attentionFlops) / rate
+        }
+        measuredDecode = hardware.decode != nil
         let tpLink = hardware.link(span: tp), ppLink = hardware.link(span: tp * pp)
         stageTPSeconds = tp == 1 ? 0
             : 2 * Double(blocks) * CollectiveModel.seconds(.allReduce, bytes: micro * h * bytes, ranks: tp, link: tpLink)
         handOffSeconds = pp == 1 ? 0 : CollectiveModel.seconds(.pointToPoint, bytes: micro * h * bytes, ranks: 2, link: ppLink)
-        tpot = Double(pp) * (max(stageMemorySeconds, stageComputeSeconds) + stageTPSeconds) + Double(pp - 1) * handOffSeconds
+        let stage = measuredDecode ? stageMemorySeconds + stageComputeSeconds : max(stageMemorySeconds, stageComputeSeconds)
+        tpot = Double(pp) * (stage + stageTPSeconds) + Double(pp - 1) * handOffSeconds
 
         // Prefill of one prompt: products over all its tokens, causal attention over half the square.
         let p = Double(r.prompt)

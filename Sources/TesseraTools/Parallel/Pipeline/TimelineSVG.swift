@@ -11,8 +11,11 @@ public struct TimelineSVG {
     public enum Scale: Sendable {
         /// Pixels per unit of cost (the simulator's costs: a stage's F = 1 by default).
         case pixelsPerUnit(Double)
-        /// Seconds (a traced run), drawn `width` pixels wide and labelled in milliseconds.
+        /// Seconds (a traced run), the step drawn 1000 pixels wide and labelled in milliseconds.
         case fit
+        /// Seconds (a traced run) at this many pixels per second, labelled in milliseconds: traces drawn at one
+        /// scale compare (`stacked`).
+        case pixelsPerSecond(Double)
     }
 
     public var timeline: Timeline
@@ -25,6 +28,29 @@ public struct TimelineSVG {
     static let idle = "#e4e4e4", heldColour = "#b07aa1"
 
     public func render() -> String {
+        let (c, width, height) = drawn()
+        return c.render(width: width, height: height, font: "sans-serif", fontSize: 12)
+    }
+
+    /// Several traced timelines in one picture, one above the other, at one time scale (the longest step
+    /// 1000 px wide), so a millisecond is equally wide in each and their steps compare at a glance.
+    public static func stacked(_ timelines: [(timeline: Timeline, title: String, ranksForChunkLabels: Int?)]) -> String {
+        let longest = max(timelines.map(\.timeline.stepTime).max() ?? 0, 1e-12)
+        var page = SVGCanvas(marker: TimelineRenderer.marker)
+        var y = 0.0, width = 0.0
+        for t in timelines {
+            let picture = TimelineSVG(timeline: t.timeline, title: t.title, ranksForChunkLabels: t.ranksForChunkLabels,
+                                      scale: .pixelsPerSecond(1000 / longest))
+            let (c, w, h) = picture.drawn()
+            page.place(c, dy: y)
+            y += h + 10
+            width = max(width, w)
+        }
+        return page.render(width: width, height: y, font: "sans-serif", fontSize: 12)
+    }
+
+    /// The picture's elements and its width and height in pixels.
+    func drawn() -> (SVGCanvas, Double, Double) {
         let t = timeline
         let origin = t.spans.map(\.start).min() ?? 0
         let step = max(t.stepTime, 1e-12)
@@ -32,6 +58,7 @@ public struct TimelineSVG {
         switch scale {
         case .pixelsPerUnit(let p): px = p; seconds = false
         case .fit: px = 1000 / step; seconds = true
+        case .pixelsPerSecond(let p): px = p; seconds = true
         }
         let left = 70.0, right = 130.0, rowH = 26.0
         let plotW = step * px
@@ -109,7 +136,6 @@ public struct TimelineSVG {
                                                    residency.peakActivations[r]), size: 10)
             y0 += bandH + 4
         }
-        return c.render(width: max(left + plotW + right, 1000), height: y0 + 10,
-                        font: "sans-serif", fontSize: 12)
+        return (c, max(left + plotW + right, 1000), y0 + 10)
     }
 }
