@@ -89,7 +89,7 @@ final class GenerationEngine {
             }
             guard let batch = scheduler.nextBatch(group: g) else { continue }
             worked = true
-            let cpu0 = GenerationOutput.processCPUSeconds()
+            let cpu0 = ProcessCPUTime.seconds()
             let x: Tensor
             if stage.isFirst { x = try stage.embed(batch) } else {
                 x = Tensor(uninitialized: [batch.rows, d])
@@ -109,7 +109,7 @@ final class GenerationEngine {
             }
             inFlight[g] = batch
             if batch.segments.allSatisfy({ $0.count == 1 }) {
-                output.decodeStepCPUSeconds.append(GenerationOutput.processCPUSeconds() - cpu0)
+                output.decodeStepCPUSeconds.append(ProcessCPUTime.seconds() - cpu0)
             }
         }
         return worked
