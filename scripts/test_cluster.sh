@@ -82,7 +82,7 @@ wait $killer
 lostmsg=$(grep "^tessera: error: lost" "$EL/out")
 if [ "$(grep -c "^tessera: error: lost" "$EL/out")" = 1 ] \
    && grep -q "^tessera: error: lost ranks 2-3 of 4 on node 1 (host node1, all 2 of its ranks): " <<<"$lostmsg" \
-   && grep -Eq "they stopped in group [a-z]+\[[0-9, ]+\][^ ]* (allReduce|reduceScatter|allGather|broadcast|allGather\(ints\)|recv (header )?from [23] tag [0-9]+)( \(started\))? #[0-9]+ \(waiting [0-9.]+ s\) on rank [01]" <<<"$lostmsg" \
+   && grep -Eq "they stopped in group ([a-z]+\[[0-9, ]+\][^ ]*|world) (allReduce|reduceScatter|allGather|broadcast|allGather\(ints\)|recv (header )?from [23] tag [0-9]+)( \(started\))? #[0-9]+ \(waiting [0-9.]+ s\) on rank [01]" <<<"$lostmsg" \
    && grep -q "ending the job (exit status 4)$" <<<"$lostmsg" && grep -q "job failed (exit 205)" "$EL/out" \
    && awk -v t="$ended_in" 'BEGIN { exit !(t < 10) }' && ! grep -Eiq "core dumped|segmentation fault|signal 11" "$EL/out"; then
   ok "killing node 1 mid-step: the job ends in $ended_in s (mpirun exit 205, a lost daemon) with one line: ${lostmsg#tessera: error: }"

@@ -42,7 +42,10 @@ public struct LayoutSearch: Sendable {
                         (base.dp, base.pp, base.cp, base.tp, base.ep, base.sp) = (dp, pp, cp, tp, ep, tp > 1)
                         let schedules: [(PipelineScheduleKind, Int)] = pp == 1 ? [(.oneFOneB, 1)]
                             : [(.oneFOneB, 1), (.zeroBubbleH1, 1), (.interleaved, 2)]
-                        for (kind, chunks) in schedules {
+                        // A schedule too large to simulate even at its fewest micro-batches (pp·chunks) is skipped
+                        // before it is built: `run` would skip it at every micro-batch count, and building it to
+                        // validate cost O(pp²) per candidate (minutes for a 100,000-layer model on 65,536 devices).
+                        for (kind, chunks) in schedules where pp == 1 || pp * (pp * chunks) * chunks <= maxScheduleSize {
                             for zero in 0...3 {
                                 var l = base
                                 l.schedule = kind; l.ppChunks = chunks; l.zero = zero

@@ -25,17 +25,23 @@ public enum PipelinePartition {
         }
         let d = Double(model.dModel)
         let block = 24 * d * d + 4 * Double(model.seqLen) * d, head = 2 * Double(model.vocab) * d
-        // Smallest achievable maximum stage cost, by trying every count for the last stage.
-        var best: [Int] = [], bestCost = Double.infinity
+        // Smallest achievable maximum stage cost, by trying every count for the last stage; the other
+        // stages share the rest evenly (the first ones one block more), so the largest of them holds
+        // ⌈rest / others⌉. O(layers) arithmetic, no arrays: the planner calls this for every layout it
+        // searches, at up to 100,000 layers.
+        let others = n - 1
+        var bestLast = 0, bestCost = Double.infinity
         for last in 1...(L - n + 1) {
-            let rest = L - last, others = n - 1
+            let rest = L - last
             if others == 0 && rest > 0 { continue }
-            let counts = others == 0 ? [last] : (0..<others).map { rest / others + ($0 < rest % others ? 1 : 0) } + [last]
-            let cost = counts.enumerated().map { Double($1) * block + ($0 == n - 1 ? head : 0) }.max()!
-            if cost < bestCost - 1e-9 { bestCost = cost; best = counts }
+            let largestOther = others == 0 ? 0 : rest / others + (rest % others > 0 ? 1 : 0)
+            let cost = max(Double(largestOther) * block, Double(last) * block + head)
+            if cost < bestCost - 1e-9 { bestCost = cost; bestLast = last }
         }
+        let rest = L - bestLast
+        let counts = (others == 0 ? [] : (0..<others).map { rest / others + ($0 < rest % others ? 1 : 0) }) + [bestLast]
         var start = 0
-        return best.map { k in defer { start += k }; return start..<(start + k) }
+        return counts.map { k in defer { start += k }; return start..<(start + k) }
     }
 }
 
